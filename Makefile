@@ -1,0 +1,82 @@
+# Steward's two commands: `make run` (the app on the demo registry) and `make test` (the whole suite).
+# Both create .venv on first use and reinstall only when pyproject.toml changes (stamp files).
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+PYTEST_ARGS ?=
+CHROMIUM := /usr/bin/chromium
+PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+# python3.11 when installed, else python3 if it is at least 3.11.
+PYTHON := $(shell command -v python3.11 2>/dev/null || \
+	(python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && command -v python3))
+
+.PHONY: run test lint browser postgres clean-venv
+
+run: $(VENV)/.installed
+	$(BIN)/steward init
+	$(BIN)/steward demo
+	@echo "Steward is starting on http://localhost:$(PORT) (Ctrl+C stops it)."
+	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(VENV)/.installed-dev browser postgres
+	@if [ -z "$${STEWARD_TEST_POSTGRES_URL:-}" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+		export STEWARD_TEST_POSTGRES_URL="$(PG_TEST_URL)"; \
+	fi; \
+	if [ -n "$${STEWARD_TEST_POSTGRES_URL:-}" ]; then \
+		echo "Tests run on SQLite and on PostgreSQL ($${STEWARD_TEST_POSTGRES_URL})."; \
+	else \
+		echo "No PostgreSQL server answers on 127.0.0.1:5432: tests run on SQLite only."; \
+	fi; \
+	status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi; \
+	exit $$status
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy core
+
+$(VENV)/bin/python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Steward needs Python 3.11 or newer: install python3.11 (e.g. apt-get install python3.11 python3.11-venv) and retry." >&2; \
+		exit 1; \
+	fi
+	@echo "Creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))."
+	@$(PYTHON) -m venv $(VENV) || { \
+		echo "Could not create $(VENV); on Debian/Ubuntu install the venv module (apt-get install python3-venv)." >&2; \
+		rm -rf $(VENV); exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+# Debian's Chromium for the browser tests; installed when we are root with apt, else those tests skip.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser tests (apt-get)."; \
+			apt-get update -q && apt-get install -y -q chromium || echo "Chromium could not be installed: browser tests will be skipped."; \
+		else \
+			echo "No $(CHROMIUM) and no root apt-get: browser tests will be skipped."; \
+		fi; \
+	fi
+
+# Start the local PostgreSQL cluster when it is installed but not running.
+postgres:
+	@if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q && command -v pg_ctlcluster >/dev/null \
+		&& [ -d /etc/postgresql ]; then \
+		echo "Starting PostgreSQL."; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start || \
+			echo "PostgreSQL could not be started: tests run on SQLite only."; \
+	fi
+
+clean-venv:
+	rm -rf $(VENV)

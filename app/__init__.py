@@ -1,0 +1,1 @@
+"""The Streamlit UI: entry point, identity, cached reads and shared components."""

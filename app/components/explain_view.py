@@ -1,0 +1,157 @@
+"""Charts and panels of the Explanations page: importance, beeswarm, dependence, waterfall, drift.
+
+Every chart says the unit of its contributions: probability points, log-odds or the prediction's
+own unit, as the explainer reports it. plotly is imported when a chart is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.explain.sentence import readable_name, readable_value, signed
+
+BEESWARM_FEATURES = 12
+WATERFALL_FEATURES = 10
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "title": {"font": {"size": 14}}}
+
+
+def unit(space: str) -> str:
+    return {"probability": "probability points", "log-odds": "log-odds", "decision score": "decision score"}.get(
+        space, "units of the prediction")
+
+
+def importance_chart(summary: Any, *, key: str) -> None:
+    import plotly.graph_objects as go
+
+    items = list(summary.importance.items())[::-1]
+    figure = go.Figure(go.Bar(x=[v for _, v in items], y=[readable_name(f) for f, _ in items], orientation="h",
+                              marker_color="#1f77b4", hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    figure.update_layout(**_LAYOUT, height=max(260, 26 * len(items) + 80),
+                         title_text=f"Global importance: mean |SHAP| over {summary.n_rows:,} rows",
+                         xaxis_title=f"Mean |contribution| ({unit(summary.space)})", yaxis_title="Feature")
+    st.plotly_chart(figure, key=key, width="stretch")
+
+
+def _colour_values(column: pd.Series) -> tuple[np.ndarray, bool]:
+    """Colour scale position 0..1 per row: rank for numbers, category code otherwise."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    if numeric.notna().mean() > 0.9:
+        return numeric.rank(pct=True).fillna(0.5).to_numpy(), True
+    codes = column.astype(str).astype("category").cat.codes.to_numpy().astype(float)
+    return codes / max(codes.max(), 1.0), False
+
+
+def beeswarm_chart(summary: Any, *, key: str) -> None:
+    """One row of dots per feature (most important on top): where each row's contribution lies,
+    coloured from low (blue) to high (red) feature value."""
+    import plotly.graph_objects as go
+
+    features = list(summary.importance)[:BEESWARM_FEATURES]
+    rng = np.random.default_rng(0)
+    figure = go.Figure()
+    for position, feature in enumerate(reversed(features)):
+        values = summary.values[feature].to_numpy()
+        colours, numeric = _colour_values(summary.data[feature])
+        shown = [readable_value(v) for v in summary.data[feature]]
+        figure.add_scatter(
+            x=values, y=position + rng.uniform(-0.3, 0.3, len(values)), mode="markers", showlegend=False,
+            marker={"size": 5, "color": colours, "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "opacity": 0.7,
+                    "showscale": position == 0,
+                    "colorbar": {"title": "Feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]}},
+            customdata=shown, name=readable_name(feature),
+            hovertemplate=f"{readable_name(feature)} = %{{customdata}}<br>contribution %{{x:+.4f}}<extra></extra>",
+        )
+    figure.update_layout(**_LAYOUT, height=max(300, 34 * len(features) + 100),
+                         title_text="Each dot is one row: its contribution per feature",
+                         xaxis_title=f"Contribution ({unit(summary.space)})", yaxis_title="Feature",
+                         yaxis={"tickvals": list(range(len(features))),
+                                "ticktext": [readable_name(f) for f in reversed(features)]})
+    figure.add_vline(x=0, line_color="#888", line_width=1)
+    st.plotly_chart(figure, key=key, width="stretch")
+
+
+def dependence_chart(summary: Any, feature: str, *, key: str) -> None:
+    """How the contribution of one feature depends on its value (one dot per row)."""
+    import plotly.graph_objects as go
+
+    x = summary.data[feature]
+    y = summary.values[feature]
+    numeric = pd.to_numeric(x, errors="coerce")
+    figure = go.Figure()
+    if numeric.notna().mean() > 0.9:
+        figure.add_scatter(x=numeric, y=y, mode="markers", marker={"size": 6, "opacity": 0.6},
+                           hovertemplate=f"{readable_name(feature)} = %{{x:,}}<br>contribution %{{y:+.4f}}<extra></extra>")
+    else:
+        figure.add_box(x=x.astype(str), y=y, boxpoints="all", jitter=0.4, pointpos=0, marker={"size": 4},
+                       hovertemplate=f"{readable_name(feature)} = %{{x}}<br>contribution %{{y:+.4f}}<extra></extra>")
+    figure.add_hline(y=0, line_color="#888", line_width=1)
+    figure.update_layout(**_LAYOUT, height=360, showlegend=False,
+                         title_text=f"Contribution of {readable_name(feature)} by its value",
+                         xaxis_title=f"{readable_name(feature)} (feature value)",
+                         yaxis_title=f"Contribution ({unit(summary.space)})")
+    st.plotly_chart(figure, key=key, width="stretch")
+
+
+def waterfall_chart(local: Any, *, key: str) -> None:
+    """From the average output (base) through the largest contributions to this prediction."""
+    import plotly.graph_objects as go
+
+    rows = local.contributions
+    top = rows.head(WATERFALL_FEATURES)
+    rest = float(rows["contribution"].iloc[WATERFALL_FEATURES:].sum())
+    labels = [f"{readable_name(r.feature)} = {readable_value(r.value)}" for r in top.itertuples()]
+    values = list(top["contribution"])
+    if len(rows) > WATERFALL_FEATURES:
+        labels.append(f"{len(rows) - WATERFALL_FEATURES} other features")
+        values.append(rest)
+    figure = go.Figure(go.Waterfall(
+        orientation="h", measure=["absolute", *["relative"] * len(values), "total"],
+        y=["average (base)", *labels, "this prediction"], x=[local.base_value, *values, local.model_output],
+        text=[f"{local.base_value:.3g}", *[signed(v) for v in values], f"{local.model_output:.3g}"],
+        textposition="outside", cliponaxis=False, connector={"line": {"color": "#bbb"}},
+        increasing={"marker": {"color": "#d62728"}}, decreasing={"marker": {"color": "#1f77b4"}},
+        totals={"marker": {"color": "#555"}},
+    ))
+    figure.update_layout(**_LAYOUT, height=max(320, 30 * (len(values) + 2) + 90),
+                         title_text="How this prediction was built up", yaxis={"autorange": "reversed"},
+                         xaxis_title=f"Model output ({_output_unit(local.space)})", yaxis_title="")
+    st.plotly_chart(figure, key=key, width="stretch")
+
+
+def _output_unit(space: str) -> str:
+    return space if space in ("probability", "log-odds", "decision score") else "units of the prediction"
+
+
+def contributions_table(local: Any, *, key: str) -> None:
+    table = local.contributions.assign(
+        feature=lambda f: f["feature"].map(readable_name),
+        value=lambda f: f["value"].map(readable_value),
+        direction=lambda f: np.where(f["contribution"] >= 0, "raises", "lowers"),
+    )
+    st.dataframe(table, key=key, hide_index=True, width="stretch", column_config={
+        "feature": "Feature", "value": "Value", "direction": "Effect",
+        "contribution": st.column_config.NumberColumn(f"Contribution ({unit(local.space)})", format="%+.4f"),
+    })
+
+
+def drift_chart(drift: pd.DataFrame, *, key: str) -> None:
+    import plotly.graph_objects as go
+
+    names = [readable_name(f) for f in drift["feature"]]
+    figure = go.Figure()
+    figure.add_bar(x=names, y=drift["validation_share"] * 100, name="Validation sample")
+    figure.add_bar(x=names, y=drift["production_share"] * 100, name="Recent production")
+    figure.update_layout(**_LAYOUT, barmode="group", height=340, title_text="Share of total attribution per feature",
+                         xaxis_title="Feature", yaxis_title="Share of mean |SHAP| (%)", legend_title_text="Data")
+    st.plotly_chart(figure, key=key, width="stretch")
+
+
+def prediction_label(row: Any, task: str) -> str:
+    when = pd.Timestamp(row.ts).strftime("%Y-%m-%d %H:%M")
+    shown = f"score {row.score:.2f}" if task == "binary_classification" and pd.notna(row.score) \
+        else f"prediction {readable_value(row.prediction)}"
+    return f"{when} UTC · {shown}" + (f" · {row.request_id}" if row.request_id else "")

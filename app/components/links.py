@@ -1,0 +1,38 @@
+"""Moving between pages and links people can share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+
+
+def _identity_params() -> dict[str, str]:
+    # Keep the local-mode persona across the switch (st.switch_page replaces the query string).
+    persona = st.query_params.get("as")
+    return {"as": persona} if persona else {}
+
+
+def open_model(model_id: int) -> None:
+    """Open the Model page on ``model_id`` (ends this run)."""
+    st.switch_page(PAGES_DIR / "model.py", query_params={"model": str(model_id), **_identity_params()})
+
+
+def this_page_link(fallback_path: str, **params: object) -> str:
+    """The URL of the current page with ``params`` (relative ``/fallback_path`` when the browser URL is unknown)."""
+    url = st.context.url or f"/{fallback_path}"
+    query = urlencode({k: str(v) for k, v in params.items() if v is not None})
+    return f"{url}?{query}" if query else url
+
+
+def share_popover(fallback_path: str, **params: object) -> None:
+    """A "Share" button showing a copyable link to this page.
+
+    The link leaves out the local-mode persona: a shared link must not choose who you are.
+    """
+    with st.popover("Share link", icon=":material/share:", width="stretch"):
+        st.caption("Anyone with access to Steward can open this page with this link.")
+        st.code(this_page_link(fallback_path, **params), language=None)

@@ -1,0 +1,1 @@
+"""Database access: engine creation, table definitions and migrations."""

@@ -1,0 +1,1 @@
+"""Bridges to the tools teams already use (MLflow)."""

@@ -1,0 +1,1 @@
+"""Monitoring: drift, feedback labelling, realised performance, alerts and health."""

@@ -1,0 +1,1 @@
+"""The registry: read models and queries (reads.py) and the use cases that change it (services.py)."""

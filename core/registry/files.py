@@ -1,0 +1,215 @@
+"""Reading tabular files people hand to Steward (CLI imports, page uploads): CSV and Parquet.
+
+Every refusal is an ``InvalidInput`` that names the file and says what to do, so the CLI and
+the pages can show it as is. Nothing here writes anything, and nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import InvalidInput
+
+SUFFIXES = (".csv", ".parquet")
+DELIMITERS = (",", ";", "\t", "|")
+MAX_COLUMNS = 2000
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Signatures of files that are sometimes renamed to .csv by mistake (or on purpose).
+_SIGNATURES = (
+    (b"\x80", "a Python pickle", "Steward never loads pickles from files; export the data as CSV or Parquet"),
+    (b"PK\x03\x04", "a ZIP archive (e.g. an Excel workbook)", "save it as CSV (UTF-8) or Parquet"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office file", "save it as CSV (UTF-8) or Parquet"),
+    (b"%PDF", "a PDF document", "export the data as CSV or Parquet"),
+    (b"\x1f\x8b", "a gzip archive", "decompress it first"),
+    (b"PAR1", "a Parquet file", "rename it to .parquet"),
+    (b"SQLite format 3", "an SQLite database", "export the table as CSV or Parquet"),
+)
+
+
+def read_table(path: Path | str, *, max_mb: int) -> pd.DataFrame:
+    """Read a .csv or .parquet file at ``path`` into a DataFrame, or raise InvalidInput saying why not."""
+    path = Path(path)
+    suffix = _check_suffix(path.name)
+    if not path.exists():
+        raise InvalidInput(f"file '{path}' does not exist.")
+    if not path.is_file():
+        raise InvalidInput(f"'{path}' is not a file.")
+    size = path.stat().st_size
+    _check_size(path.name, size, max_mb)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read '{path}': {exc.strerror or exc}.") from None
+    return _parse(data, name=path.name, suffix=suffix)
+
+
+def read_table_bytes(data: bytes, *, name: str, max_mb: int) -> pd.DataFrame:
+    """The same checks as ``read_table`` for the content of an uploaded file called ``name``."""
+    suffix = _check_suffix(name)
+    _check_size(name, len(data), max_mb)
+    return _parse(data, name=name, suffix=suffix)
+
+
+def _check_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        kind = f"is a {suffix} file" if suffix else "has no file extension"
+        raise InvalidInput(f"'{name}' {kind}; Steward reads .csv and .parquet files.")
+    return suffix
+
+
+def _check_size(name: str, size: int, max_mb: int) -> None:
+    if size > max_mb * 1024 * 1024:
+        raise InvalidInput(
+            f"'{name}' is {size / 1024 / 1024:.1f} MB; the limit is {max_mb} MB "
+            "(STEWARD_UPLOAD_MAX_MB). Split the file or raise the limit."
+        )
+    if size == 0:
+        raise InvalidInput(f"'{name}' is empty.")
+
+
+def _parse(data: bytes, *, name: str, suffix: str) -> pd.DataFrame:
+    frame = _parse_parquet(data, name) if suffix == ".parquet" else _parse_csv(data, name)
+    if len(frame.columns) > MAX_COLUMNS:
+        raise InvalidInput(f"'{name}' has {len(frame.columns)} columns; at most {MAX_COLUMNS} are accepted.")
+    if frame.empty:
+        raise InvalidInput(f"'{name}' has a header but no data rows.")
+    return frame
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
+    _refuse_binary(data, name)
+    text = _decode(data, name)
+    if not text.strip():
+        raise InvalidInput(f"'{name}' holds only blank lines.")
+    delimiter = sniff_delimiter(text)
+    header = _header(text, delimiter, name)
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns when every row has more fields than the header; that loses data.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InvalidInput(
+            f"'{name}' is not a well-formed CSV file: the rows have more fields than the header's {len(header)} columns."
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise InvalidInput(
+            f"'{name}' is not a well-formed CSV file: {_parser_problem(exc, header)}"
+        ) from None
+    except (ValueError, csv.Error) as exc:
+        raise InvalidInput(f"'{name}' is not a well-formed CSV file: {exc}.") from None
+    if len(frame.columns) != len(header):
+        return frame
+    frame.columns = [c or f"_unnamed_{i}" for i, c in enumerate(header)]  # pandas would mangle names
+    return _drop_unnamed(frame, header, name)
+
+
+def _drop_unnamed(frame: pd.DataFrame, header: list[str], name: str) -> pd.DataFrame:
+    """Drop empty columns without a name (a trailing delimiter, Excel's spare columns); refuse filled ones."""
+    for i, column in enumerate(header):
+        if not column:
+            if frame[f"_unnamed_{i}"].notna().any():
+                raise InvalidInput(f"'{name}': column {i + 1} holds values but its header has no name.")
+            frame = frame.drop(columns=f"_unnamed_{i}")
+    return frame
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput(f"'{name}' is UTF-16 text; save it as UTF-8 (in Excel: 'CSV UTF-8').")
+    for signature, what, fix in _SIGNATURES:
+        if data.startswith(signature):
+            raise InvalidInput(f"'{name}' is not a CSV file: it looks like {what}; {fix}.")
+    if b"\x00" in data[: 1 << 20]:
+        raise InvalidInput(f"'{name}' is not a CSV file: it contains binary data (NUL bytes).")
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"'{name}' is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save it as UTF-8 (in Excel: 'CSV UTF-8')."
+        ) from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header line into the most fields (comma when none does).
+
+    The header is the most reliable line to judge by: column names rarely contain a
+    delimiter, while values (decimal commas, free text) often do.
+    """
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        fields = len(next(csv.reader([first_line], delimiter=delimiter), []))
+        if fields > best_fields:
+            best, best_fields = delimiter, fields
+    return best
+
+
+def _header(text: str, delimiter: str, name: str) -> list[str]:
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    header = [c.strip() for c in next(csv.reader([first_line], delimiter=delimiter), [])]
+    duplicates = sorted({c for c in header if c and header.count(c) > 1})
+    if duplicates:
+        raise InvalidInput(f"'{name}': duplicate column name(s) in the header: {', '.join(duplicates)}.")
+    return header
+
+
+def _parser_problem(exc: Exception, header: list[str]) -> str:
+    """pandas' tokenizer message, said in terms of the file's lines and the header's columns."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found:
+        _, line, saw = found.groups()
+        return f"line {line} has {saw} fields but the header has {len(header)} columns."
+    return str(exc).strip().rstrip(".") + "."
+
+
+# --- Parquet ----------------------------------------------------------------------------------
+
+
+def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
+    if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
+        raise InvalidInput(
+            f"'{name}' is not a Parquet file (it lacks the PAR1 markers); a CSV file must be named .csv."
+        )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidInput(f"'{name}' is not a readable Parquet file: {str(exc).strip()}") from None
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise InvalidInput(
+            f"'{name}': column(s) {', '.join(nested[:5])} hold nested values (lists/structs); "
+            "only flat columns are accepted."
+        )
+    names = [str(n).strip() for n in table.column_names]
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        raise InvalidInput(f"'{name}': duplicate column name(s): {', '.join(duplicates)}.")
+    try:
+        frame = table.to_pandas()
+    except (KeyError, IndexError) as exc:
+        raise InvalidInput(
+            f"'{name}': its metadata names a column or index that is not in the file ({exc}); re-export the file."
+        ) from None
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InvalidInput(f"'{name}' could not be converted to a table: {str(exc).strip()}") from None
+    frame.columns = names
+    return frame

@@ -1,0 +1,1 @@
+"""Report documents (meeting minutes, documentation packs) rendered as HTML and PDF."""

@@ -1,0 +1,32 @@
+"""Admin: people and their role grants. Everybody sees who holds which role; admins add people,
+mark leavers and grant or revoke roles (globally or for one business unit). Every change is audited."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import cache, identity
+from app.components import admin_view, promotion
+
+st.title("People and roles")
+promotion.show_flash()
+st.caption("Roles: viewer, labeller, model owner, approver, admin — held globally or for one business unit. "
+           "Admin is not a super-role: approving and labelling need their own grants.")
+
+people = cache.people()
+admin_view.people_table(people, key="admin.people")
+admin_view.grants_table(cache.role_grants(), key="admin.grants")
+
+if not identity.can("person.manage"):
+    st.info("Adding people and changing role grants needs the admin role.", icon=":material/lock:")
+    st.stop()
+
+units = cache.business_units()
+add, grant, leave = st.tabs(["Add a person", "Grant or revoke a role", "Mark as left"])
+with add:
+    admin_view.add_person_form(units)
+with grant:
+    admin_view.grant_form(people, units)
+    admin_view.revoke_form(cache.role_grants())
+with leave:
+    admin_view.leaver_form(people)

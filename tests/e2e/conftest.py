@@ -1,0 +1,173 @@
+"""Browser tests: the real app (`streamlit run app/main.py`) on a demo registry, driven by
+Playwright in Debian's Chromium.
+
+One app server per test session, on a free port, serving a private copy of the demo portfolio
+(built once per run by the ``demo_template`` fixture of tests/conftest.py). Without
+/usr/bin/chromium the tests skip with the reason (in CI, STEWARD_TEST_REQUIRE_BROWSER=1 turns
+that into a failure).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.db.engine import make_engine, read_session
+from core.registry import reads
+from tests.e2e.app_driver import RUN_COUNTER, TIMEOUT_MS
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_START_TIMEOUT_S = 90
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing (apt-get install chromium); browser tests need Debian's Chromium"
+    if os.environ.get("STEWARD_TEST_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class DemoRegistry:
+    """Where the demo registry of this test session lives, and the environment that selects it."""
+
+    url: str
+    artifact_dir: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def demo_registry(demo_template, tmp_path_factory: pytest.TempPathFactory) -> DemoRegistry:
+    """A private copy of the session's demo portfolio (tests/conftest.py ``demo_template``), artifacts
+    included, so that browser journeys may write to it."""
+    _require_browser()
+    root = tmp_path_factory.mktemp("e2e")
+    shutil.copyfile(demo_template.db, root / "steward.db")
+    shutil.copytree(demo_template.artifact_dir, root / "artifacts")
+    url = f"sqlite:///{root / 'steward.db'}"
+    env = {
+        **os.environ,
+        "STEWARD_DATABASE_URL": url,
+        "STEWARD_ARTIFACT_DIR": str(root / "artifacts"),
+        "STEWARD_REPORT_DIR": str(root / "reports"),
+        "STEWARD_AUTH_MODE": "local",
+    }
+    return DemoRegistry(url=url, artifact_dir=root / "artifacts", env=env)
+
+
+@pytest.fixture(scope="session")
+def demo_inventory(demo_registry: DemoRegistry) -> pd.DataFrame:
+    """The demo registry's inventory, as the Inventory page reads it (to know what to expect on screen)."""
+    engine = make_engine(demo_registry.url)
+    try:
+        with read_session(engine) as session:
+            return reads.inventory(session)
+    finally:
+        engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_registry: DemoRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `streamlit run app/main.py` serving the demo registry (stopped after the session)."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app/main.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            command, cwd=REPO, env=demo_registry.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+            while not _healthy(base_url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not come up on {base_url}:\n{log_path.read_text()[-4000:]}")
+                time.sleep(0.25)  # polling the health endpoint, not waiting on the app's state
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright's sync API."""
+    _require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as the app may take
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser context per test (no shared cookies or session), wide enough for the tables."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(RUN_COUNTER)
+    tab = context.new_page()
+    yield tab
+    context.close()
