@@ -603,6 +603,30 @@ def _local_explanation(db: str, version_id: int, prediction_id: int, artifact_sh
     return explain_logged_prediction(bootstrap.engine(), loaded, prediction_id)
 
 
+def labelling_items(version_id: int) -> pd.DataFrame:
+    return _labelling_items(_db(), version_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _labelling_items(db: str, version_id: int) -> pd.DataFrame:
+    from core.explain.loading import labelling_items as read
+
+    return _read(read, version_id)
+
+
+def item_explanation(version_id: int, item_id: int, artifact_sha256: str, actor: Any) -> Any:
+    """The prediction a labelling item samples, explained (its label may change: short TTL)."""
+    return _item_explanation(_db(), version_id, item_id, artifact_sha256, actor)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def _item_explanation(db: str, version_id: int, item_id: int, artifact_sha256: str, _actor: Any) -> Any:
+    from core.explain.local import explain_labelling_item
+
+    loaded = _explainer(db, version_id, artifact_sha256, _actor)
+    return explain_labelling_item(bootstrap.engine(), loaded, item_id)
+
+
 def version_context(version_id: int) -> Any:
     return _version_context(_db(), version_id)
 

@@ -1,5 +1,6 @@
 """Admin: people and their role grants. Everybody sees who holds which role; admins add people,
-mark leavers and grant or revoke roles (globally or for one business unit). Every change is audited."""
+mark leavers and grant or revoke roles (globally or for one business unit); model owners import
+MLflow's registry. Every change is audited."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ people = cache.people()
 admin_view.people_table(people, key="admin.people")
 admin_view.grants_table(cache.role_grants(), key="admin.grants")
 
-if not identity.can("person.manage"):
+if identity.can("person.manage"):
+    units = cache.business_units()
+    add, grant, leave = st.tabs(["Add a person", "Grant or revoke a role", "Mark as left"])
+    with add:
+        admin_view.add_person_form(units)
+    with grant:
+        admin_view.grant_form(people, units)
+        admin_view.revoke_form(cache.role_grants())
+    with leave:
+        admin_view.leaver_form(people)
+else:
     st.info("Adding people and changing role grants needs the admin role.", icon=":material/lock:")
-    st.stop()
 
-units = cache.business_units()
-add, grant, leave = st.tabs(["Add a person", "Grant or revoke a role", "Mark as left"])
-with add:
-    admin_view.add_person_form(units)
-with grant:
-    admin_view.grant_form(people, units)
-    admin_view.revoke_form(cache.role_grants())
-with leave:
-    admin_view.leaver_form(people)
+# Importing registers models and versions, so it follows core's 'registry.import' (model owners).
+if identity.can("registry.import"):
+    admin_view.mlflow_import_form()

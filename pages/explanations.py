@@ -38,19 +38,37 @@ stored = cache.global_explanations(version_id)
 
 st.subheader("Why did the model decide this?")
 recent = cache.recent_predictions(version_id)
-if recent.empty:
+items = cache.labelling_items(version_id)
+LOGGED, ITEM = "A recent logged prediction", "An item of a labelling campaign"
+sources = [name for name, frame in ((LOGGED, recent), (ITEM, items)) if not frame.empty]
+wanted_item = st.query_params.get("item")
+if wanted_item and wanted_item.isdigit() and int(wanted_item) in set(items["item_id"]) \
+        and "explanations.source" not in st.session_state:
+    st.session_state["explanations.source"], st.session_state["explanations.item"] = ITEM, int(wanted_item)
+if not sources:
     st.caption("No predictions logged for this version yet, so there is no single decision to explain.")
 else:
-    choices = {int(r.id): explain_view.prediction_label(r, context.task) for r in recent.itertuples()}
-    prediction_id = st.selectbox("A recent logged prediction", list(choices), format_func=choices.get,
-                                 key="explanations.prediction")
+    source = st.radio("Explain", sources, horizontal=True, key="explanations.source") if len(sources) > 1 else sources[0]
+    actor = identity.current_actor()
     try:
-        with st.spinner("Explaining this prediction…"):
-            local = cache.local_explanation(version_id, prediction_id, context.artifact_sha256, identity.current_actor())
+        if source == LOGGED:
+            choices = {int(r.id): explain_view.prediction_label(r, context.task) for r in recent.itertuples()}
+            prediction_id = st.selectbox("A recent logged prediction", list(choices), format_func=choices.get,
+                                         key="explanations.prediction")
+            with st.spinner("Explaining this prediction…"):
+                local = cache.local_explanation(version_id, prediction_id, context.artifact_sha256, actor)
+        else:
+            choices = {int(r.item_id): explain_view.item_label(r, context.task) for r in items.itertuples()}
+            item_id = st.selectbox("A labelling item", list(choices), format_func=choices.get, key="explanations.item")
+            with st.spinner("Explaining this prediction…"):
+                local = cache.item_explanation(version_id, item_id, context.artifact_sha256, actor)
     except StewardError as exc:
         st.error(f"This model cannot be explained: {exc}", icon=":material/gpp_bad:")
         st.stop()
     st.info(local.sentence, icon=":material/lightbulb:")
+    if local.source or local.label is not None:
+        st.caption(" · ".join(part for part in (local.source[:1].upper() + local.source[1:],
+                                                explain_view.outcome_text(local.label, context.task)) if part))
     st.caption(("Additivity " + local.check) + f" · {local.method} · explained in {local.seconds * 1000:.0f} ms")
     left, right = st.columns([3, 2])
     with left:

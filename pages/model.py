@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import cache
-from app.components import charts, empty, links, model_view, promotion, risk_view
+from app.components import charts, empty, links, model_view, promotion, risk_view, rules_view
 
 SELECT_KEY = "model.select"
 SYNCED_KEY = "model.synced_param"  # the ``model`` query parameter this page last acted on
@@ -22,10 +22,13 @@ if not choices:
 param = st.query_params.get("model")
 if param != st.session_state.get(SYNCED_KEY):  # arrived by a link or from the inventory: the URL wins
     st.session_state[SYNCED_KEY] = param
+    by_name = {c.name.casefold(): i for i, c in choices.items()}
     if param is not None and param.isdigit() and int(param) in choices:
         st.session_state[SELECT_KEY] = int(param)
+    elif param is not None and param.strip().casefold() in by_name:  # a link may name the model
+        st.session_state[SELECT_KEY] = by_name[param.strip().casefold()]
     elif param is not None:
-        st.warning(f"There is no model with id {param!r}; showing another model instead.")
+        st.warning(f"There is no model {param!r} (by id or name); showing another model instead.")
 if st.session_state.get(SELECT_KEY) not in choices:
     last = st.session_state.get(LAST_KEY)
     st.session_state[SELECT_KEY] = last if last in choices else next(iter(choices))
@@ -61,7 +64,8 @@ with volume_tab:
 with data_tab:
     model_view.data_and_deployments(detail)
 with rules_tab:
-    model_view.business_rules(detail)
+    rules_view.history(model_id)  # every version, who proposed and who approved it
+    rules_view.forms(model_id, detail.business_unit)
 with history_tab:
     model_view.stage_history(detail)
 

@@ -2,6 +2,7 @@
 
 Each form calls one registry service (create_person, grant_role, revoke_role,
 set_person_active) as the signed-in person; the service checks the admin role and audits.
+The MLflow import form calls core.integrations.mlflow_import, which checks 'registry.import'.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app import bootstrap, cache, identity
 from app.components.promotion import flash
 from app.components.tables import date_column, datetime_column, show_table
+from app.components.text import plain
 from app.feedback_actions import perform
 from core.access import ROLES
+from core.errors import StewardError
 from core.registry import services
 
 ALL_UNITS = ""  # a grant for every business unit
@@ -125,3 +129,66 @@ def leaver_form(people: pd.DataFrame) -> None:
             if st.form_submit_button("Reactivate", key="admin.return.submit", icon=":material/person_check:"):
                 done = perform(services.set_person_active, person_id=person_id, active=True)
                 _done(done, f"{left[person_id]} is active again.")
+
+
+# --- MLflow import ---------------------------------------------------------------------------
+
+MLFLOW_REPORT = "admin.mlflow.report"  # the last import's report, shown until the next import
+IMPORT_OUTCOMES = {  # ImportReport field -> what happened, as people read it
+    "models_created": "Model created",
+    "models_updated": "Model updated",
+    "versions_created": "Version created",
+    "versions_unchanged": "Version unchanged (imported before)",
+    "datasets_created": "Dataset created",
+    "stages_set": "Stage set at first import",
+}
+
+
+def mlflow_import_form() -> None:
+    """Tracking URI (+ optional model) -> core.integrations.mlflow_import.import_mlflow as the signed-in person."""
+    st.subheader("Import from MLflow")
+    st.caption("Reads MLflow's model registry: registered models, versions, their runs (parameters, metrics, git "
+               "commit) and logged datasets. Importing again updates and never duplicates. A version's MLflow stage "
+               "is taken once, at its first import; later stage changes go through Steward's promotion requests.")
+    with st.form("admin.mlflow.form"):
+        left, right = st.columns([3, 2])
+        uri = left.text_input("MLflow tracking URI", key="admin.mlflow.uri",
+                              placeholder="sqlite:////srv/mlflow/mlflow.db or http://mlflow.internal:5000")
+        model = right.text_input("Only this registered model (optional)", key="admin.mlflow.model")
+        submitted = st.form_submit_button("Import from MLflow", key="admin.mlflow.submit", icon=":material/download:")
+    if submitted:
+        st.session_state.pop(MLFLOW_REPORT, None)
+        actor = identity.current_actor()
+        if actor is None:
+            st.error("Pick or sign in as a person first.", icon=":material/error:")
+            return
+        from core.integrations.mlflow_import import import_mlflow  # mlflow is heavy and optional
+
+        try:
+            with st.spinner("Reading the MLflow registry..."):
+                report = import_mlflow(bootstrap.engine(), actor=actor, tracking_uri=uri,
+                                       model_name=model.strip() or None)
+        except StewardError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        cache.clear_after_write()
+        st.session_state[MLFLOW_REPORT] = report
+    report = st.session_state.get(MLFLOW_REPORT)
+    if report is not None:
+        import_report(report)
+
+
+def import_report(report: Any) -> None:
+    """What an import created, updated or left unchanged, and what it could not map."""
+    changes = pd.DataFrame([(label, item) for field, label in IMPORT_OUTCOMES.items() for item in getattr(report, field)],
+                           columns=["outcome", "item"])
+    if changes.empty:
+        st.warning(f"MLflow at {plain(report.tracking_uri)} holds no registered models: nothing was imported.",
+                   icon=":material/info:")
+    else:
+        st.success(plain(report.summary()), icon=":material/check:")
+        show_table(changes, {"outcome": "Outcome", "item": "MLflow object"}, key="admin.mlflow.changes")
+    if report.not_mapped:
+        st.markdown(f"**Not mapped ({len(report.not_mapped)})** — reported, not imported as-is:")
+        show_table(pd.DataFrame({"item": report.not_mapped}), {"item": "What could not be mapped, and what Steward did"},
+                   key="admin.mlflow.not_mapped")

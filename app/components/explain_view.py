@@ -155,3 +155,22 @@ def prediction_label(row: Any, task: str) -> str:
     shown = f"score {row.score:.2f}" if task == "binary_classification" and pd.notna(row.score) \
         else f"prediction {readable_value(row.prediction)}"
     return f"{when} UTC · {shown}" + (f" · {row.request_id}" if row.request_id else "")
+
+
+def item_label(row: Any, task: str) -> str:
+    """'Q3 review #4 · 2025-06-01 12:00 UTC · score 0.71 · labelled 1'."""
+    when = pd.Timestamp(row.ts).strftime("%Y-%m-%d %H:%M")
+    shown = f"score {row.score:.2f}" if task == "binary_classification" and pd.notna(row.score) \
+        else f"prediction {readable_value(row.prediction)}"
+    state = f"labelled {readable_value(row.final_label)}" if pd.notna(row.final_label) else \
+        {"open": "not labelled yet", "disagreement": "labellers disagree"}.get(row.status, row.status)
+    return f"{row.campaign} #{row.position} · {when} UTC · {shown} · {state}"
+
+
+def outcome_text(label: Any, task: str) -> str:
+    """The recorded true outcome of an explained prediction, or '' when none is recorded."""
+    if label is None or pd.isna(label):
+        return ""
+    if task == "binary_classification":
+        return "true outcome: " + ("1 (it happened)" if float(label) >= 0.5 else "0 (it did not happen)")
+    return f"true value: {readable_value(label)}"

@@ -20,6 +20,7 @@ INVENTORY_LABELS = {
     "accountable_owner": "Accountable owner",
     "stage": "Stage",
     "health": "Health",
+    "health_reason": "Why",
     "monthly_cost": "Monthly cost",
     "cost_currency": "Currency",
     "last_prediction": "Last prediction seen",
@@ -29,7 +30,6 @@ INVENTORY_LABELS = {
     "version_count": "Versions",
     "last_retrained": "Last retrained",
     "status": "Status",
-    "health_reason": "Health detail",
 }
 EMPTY_CELL = "—"
 
@@ -83,6 +83,8 @@ def inventory_table(view: pd.DataFrame, display: pd.DataFrame, *, key: str) -> i
                                                       help="Recorded cost over the last 30 days."),
         "health": st.column_config.TextColumn("Health", width=115,
                                               help="From monitoring: drift, performance, outages."),
+        "health_reason": st.column_config.TextColumn("Why", width="medium",
+                                                     help="What raised the warning or alert."),
     })
     state = st.dataframe(
         display.loc[view.index], key=key, hide_index=True, column_order=order, column_config=config,

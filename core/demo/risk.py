@@ -8,7 +8,8 @@
   knowledge-loss flags from the registry itself.
 - A pending proposal to tighten "Automatic decline" of "Retail credit scoring".
 - A closed committee meeting 35 days ago with decisions and an action that is still open,
-  and the next meeting planned three days from today, its agenda generated from the registry.
+  and (``next_meeting``, a later step) the next meeting planned three days from today, its
+  agenda generated from the registry: promotion requests, rule change, risk flags, alerts.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ HUMAN_OVERSIGHT = ("Underwriters review every automatic decline on request and c
 
 
 def populate(engine: Engine, context: dict[str, Any]) -> None:
-    """Assessments, a pending rule proposal, a past meeting with an open action, and the next meeting."""
+    """Assessments, a past meeting with an open action, and a pending rule proposal."""
     people, models, at = context["people"], context["models"], context["at"]
     with write_session(engine) as s:
         for name, (days, who, materiality, exposure, ai_act, annex, scores, rationale) in ASSESSMENTS.items():
@@ -97,6 +98,12 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
         rules.propose_rule(s, actor=people[ANNA], model_id=models["Retail credit scoring"], name="Automatic decline",
                            operator=">", threshold=0.33, outcome="decline application", at=at(5, 10),
                            description="Tighten the decline threshold after the Q3 loss review.")
+
+
+def next_meeting(engine: Engine, context: dict[str, Any]) -> None:
+    """The committee planned three days from today. A step of its own, run after the promotion
+    requests and budgets exist, so that its agenda lists them next to the risk items."""
+    people, at = context["people"], context["at"]
     with write_session(engine) as s:  # agenda drawn up as of the monitoring step's evaluation (today, noon)
         meetings.create_meeting(
             s, actor=people[PRIYA], title="Model risk committee", held_at=at(-3, 14),

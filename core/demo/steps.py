@@ -28,4 +28,5 @@ AREA_STEPS: list[str] = [
     "core.demo.risk:populate",  # risk, rules, meetings: best after the monitoring steps (its agenda reads alerts)
     "core.demo.insight:populate",  # fleet cost forecasts, budgets, global explanations of production versions
     "core.demo.governance:populate",  # promotion requests: last, so the stages and cards they froze stay put
+    "core.demo.risk:next_meeting",  # the planned committee: its agenda lists the requests and budgets above
 ]

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from core import audit
 from core.access import Actor
 from core.db.engine import write_session
-from core.db.models import Dataset, Model, ModelVersion, PredictionLog
+from core.db.models import CampaignItem, Dataset, LabellingCampaign, Model, ModelVersion, PredictionLog
 from core.errors import IntegrityViolation, InvalidInput, NotFound
 from core.registry import artifacts
 from core.registry.services import ensure_system_person
@@ -210,6 +210,38 @@ def recent_predictions(session: Session, version_id: int, *, limit: int = 50) ->
         .order_by(PredictionLog.ts.desc(), PredictionLog.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
     ).all()
     return pd.DataFrame(rows, columns=["id", "ts", "request_id", "score", "prediction", "label"])
+
+
+LABELLING_ITEM_COLUMNS = ["item_id", "campaign", "position", "status", "final_label", "prediction_id", "ts",
+                          "request_id", "score", "prediction"]
+
+
+def labelling_items(session: Session, version_id: int, *, limit: int = 200) -> pd.DataFrame:
+    """Items of the labelling campaigns on this version (open campaigns first, then newest), with
+    the logged prediction each one samples: item_id, campaign, position, status, final_label,
+    prediction_id, ts, request_id, score, prediction."""
+    rows = session.exec(
+        select(CampaignItem.id, LabellingCampaign.name, CampaignItem.position, CampaignItem.status,
+               CampaignItem.final_label, PredictionLog.id, PredictionLog.ts, PredictionLog.request_id,
+               PredictionLog.score, PredictionLog.prediction)
+        .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
+        .join(PredictionLog, PredictionLog.id == CampaignItem.prediction_log_id)  # type: ignore[arg-type]
+        .where(LabellingCampaign.model_version_id == version_id, PredictionLog.model_version_id == version_id)
+        .order_by((LabellingCampaign.status != "open"), LabellingCampaign.created_at.desc(),  # type: ignore[attr-defined]
+                  LabellingCampaign.id.desc(), CampaignItem.position)  # type: ignore[union-attr]
+        .limit(limit)
+    ).all()
+    return pd.DataFrame(rows, columns=LABELLING_ITEM_COLUMNS)
+
+
+def labelling_item(session: Session, version_id: int, item_id: int) -> dict[str, Any]:
+    """One labelling item of this version: its campaign, position, status, final label and prediction id."""
+    item = session.get(CampaignItem, item_id)
+    campaign = None if item is None else session.get(LabellingCampaign, item.campaign_id)
+    if item is None or campaign is None or campaign.model_version_id != version_id:
+        raise NotFound(f"No labelling item {item_id} for this model version.")
+    return {"item_id": item.id, "campaign": campaign.name, "position": item.position, "status": item.status,
+            "final_label": item.final_label, "prediction_id": item.prediction_log_id}
 
 
 def logged_prediction(session: Session, version_id: int, prediction_id: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,14 @@ from sqlalchemy import Engine
 
 from core.db.engine import read_session
 from core.explain.explainers import to_probability
-from core.explain.loading import RuleInForce, align_to, decisive_rule, logged_prediction, rules_in_force
+from core.explain.loading import (
+    RuleInForce,
+    align_to,
+    decisive_rule,
+    labelling_item,
+    logged_prediction,
+    rules_in_force,
+)
 from core.explain.sentence import Contribution, additivity_line, explain_in_words
 from core.explain.summaries import LoadedExplainer
 
@@ -35,6 +42,8 @@ class LocalExplanation:
     sentence: str
     rule: RuleInForce | None
     seconds: float
+    label: float | None = None  # the true outcome when one was recorded (e.g. by a labelling campaign)
+    source: str = ""  # what was explained, in words ("labelling item 3 of campaign 'Q3 review'")
 
     @property
     def adds_up(self) -> bool:
@@ -67,7 +76,7 @@ def explain_row(loaded: LoadedExplainer, row: pd.DataFrame, *, rules: list[RuleI
         logged_score=prediction.get("score"), space=space, method=explanation.method, base_value=base,
         model_output=output, score=score, contributions=frame, additivity_error=explanation.additivity_error,
         check=additivity_line(base_value=base, total=float(values.sum()), output=output, space=space),
-        sentence=sentence, rule=rule, seconds=explanation.seconds,
+        sentence=sentence, rule=rule, seconds=explanation.seconds, label=prediction.get("label"),
     )
 
 
@@ -83,3 +92,14 @@ def explain_logged_prediction(engine: Engine, loaded: LoadedExplainer, predictio
         rules = rules_in_force(session, context.model_id, context.version_id, at=prediction["ts"])
     row = align_to(pd.DataFrame([prediction["features"]]), loaded.reference, loaded.explainer.parts.features)
     return explain_row(loaded, row, rules=rules, prediction=prediction)
+
+
+def explain_labelling_item(engine: Engine, loaded: LoadedExplainer, item_id: int) -> LocalExplanation:
+    """Explain the prediction a labelling campaign's item samples (what the labellers are judging)."""
+    with read_session(engine) as session:
+        item = labelling_item(session, loaded.context.version_id, item_id)
+    local = explain_logged_prediction(engine, loaded, int(item["prediction_id"]))
+    status = {"final": "labelled", "open": "not labelled yet", "disagreement": "labellers disagree"}.get(
+        item["status"], item["status"])
+    return replace(local, label=item["final_label"] if item["final_label"] is not None else local.label,
+                   source=f"labelling item {item['position']} of campaign '{item['campaign']}' ({status})")

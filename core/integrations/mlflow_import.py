@@ -21,9 +21,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, select
 
 from core import audit
@@ -78,6 +81,19 @@ def _client(tracking_uri: str | None) -> Any:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
+def _check_local_store(tracking_uri: str, location: str) -> None:
+    """Refuse an SQLite URI whose file does not exist: MLflow would create an empty store there."""
+    if not tracking_uri.strip().lower().startswith("sqlite:"):
+        return
+    try:
+        database = make_url(tracking_uri.strip()).database
+    except ArgumentError:
+        raise InvalidInput(f"'{location}' is not a valid SQLite URI: use sqlite:///path/to/mlflow.db.") from None
+    if not database or database == ":memory:" or not Path(database).is_file():
+        raise InvalidInput(f"No MLflow database at {location}: the file does not exist. Check the tracking URI "
+                           "(sqlite:///relative/path.db or sqlite:////absolute/path.db).")
+
+
 def _all_pages(fetch: Any) -> list[Any]:
     items: list[Any] = []
     token = None
@@ -98,6 +114,7 @@ def import_mlflow(engine: Engine, *, actor: Actor, tracking_uri: str, model_name
     location = redact(tracking_uri)
     report = ImportReport(tracking_uri=location)
     _client(None)  # fails clearly when mlflow is not installed
+    _check_local_store(tracking_uri, location)
     try:
         client = _client(tracking_uri)
         query = f"name = '{model_name}'" if model_name else ""

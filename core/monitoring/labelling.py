@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -143,18 +143,15 @@ def question(model: Model) -> str:
 
 
 def rule_in_force(session: Session, model_id: int, version_id: int | None, at: datetime | None = None) -> BusinessRule | None:
-    """The active business rule acting on the model's output at ``at`` (newest first), if any."""
-    at = at or utcnow()
-    query = (
-        select(BusinessRule)
-        .where(BusinessRule.model_id == model_id, BusinessRule.status == "active", BusinessRule.effective_from <= at,
-               or_(BusinessRule.effective_to.is_(None), BusinessRule.effective_to > at))  # type: ignore[union-attr,operator]
-        .order_by(BusinessRule.effective_from.desc(), BusinessRule.id.desc())  # type: ignore[attr-defined]
-    )
-    for rule in session.execute(query).scalars():
-        if rule.model_version_id in (None, version_id):
-            return rule
-    return None
+    """The business rule acting on the model's output at ``at``, if any: of the rules in force
+    (``core.governance.rules``, which knows superseded and scheduled versions), the newest."""
+    from core.governance.rules import rules_in_force
+
+    in_force = rules_in_force(session, model_id=model_id, at=at, version_id=version_id)
+    if not in_force:
+        return None
+    newest = max(in_force, key=lambda r: (r.effective_from, r.id))
+    return session.get(BusinessRule, newest.id)
 
 
 def _default_version(session: Session, model: Model) -> ModelVersion:

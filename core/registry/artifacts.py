@@ -29,17 +29,40 @@ def store_dir() -> Path:
     return Path(get_settings().artifact_dir)
 
 
+def model_dir_name(model_name: str) -> str:
+    """The store folder of a model: a readable slug of its name plus a hash of the exact name.
+
+    The slug alone is not unique ("a-b", "a b", "a/b" and "A b" differ only in characters the
+    slug replaces or in case, which a case-insensitive file system ignores); the hash is, so two
+    models never share (and overwrite) each other's files."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name).strip("._")[:60] or "model"
+    return f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:12]}"
+
+
 def store_artifact(source: Path, *, model_name: str, version: int) -> tuple[str, str]:
-    """Copy ``source`` into the store; return (uri relative to the store, sha256)."""
+    """Copy ``source`` into the store; return (uri relative to the store, sha256).
+
+    The path holds the model's folder (see ``model_dir_name``), the version and the first 16
+    hex digits of the file's own sha256, so a registered file is never overwritten by another
+    one: storing different content for the same model and version lands beside it, and storing
+    the same content again reuses it."""
     source = Path(source)
     if not source.is_file():
         raise InvalidInput(f"artifact file '{source}' does not exist or is not a file.")
-    safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name)
-    relative = Path(safe_model) / f"v{version}" / source.name
+    digest = sha256_of(source)
+    relative = Path(model_dir_name(model_name)) / f"v{version}" / digest[:16] / source.name
     target = store_dir() / relative
+    if target.is_file() and sha256_of(target) == digest:
+        return relative.as_posix(), digest
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return relative.as_posix(), sha256_of(target)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    stored = sha256_of(partial)
+    if stored != digest:
+        partial.unlink(missing_ok=True)
+        raise IntegrityViolation(f"artifact file '{source}' changed while it was copied into the store; try again.")
+    partial.replace(target)
+    return relative.as_posix(), stored
 
 
 def resolve(uri: str) -> Path:

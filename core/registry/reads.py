@@ -267,7 +267,8 @@ def _reason_text(reasons: Any) -> str:
         reasons = json.loads(reasons)
     if not reasons:
         return ""
-    return "; ".join(str(r.get("message") or r.get("kind") or "") for r in reasons if isinstance(r, dict)).strip("; ")
+    messages = (str(r.get("message") or r.get("kind") or "").strip().rstrip(".") for r in reasons if isinstance(r, dict))
+    return "; ".join(m for m in messages if m)
 
 
 @dataclass(frozen=True)

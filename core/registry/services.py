@@ -32,7 +32,7 @@ from core.db.models import (
 )
 from core.db.models.registry import LINEAGE_NODE_TYPES, MODEL_STATUSES, OWNERSHIP_ROLES, STAGES, TASKS
 from core.db.types import utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.registry.validation import (
     clean_choice,
     clean_email,
@@ -111,7 +111,11 @@ def set_person_active(session: Session, *, actor: Actor, person_id: int, active:
 
 
 def grant_role(session: Session, *, actor: Actor, person_id: int, role: str, business_unit: str = "") -> None:
+    """Grant ``role`` to a person. Nobody grants a role to themselves (four-eyes over who may approve)."""
     require(session, actor, "role.grant")
+    if person_id == actor.id:
+        raise PermissionDenied(f"{actor.name} cannot grant a role to themselves: another admin must grant "
+                               f"'{role.replace('_', ' ')}' to them.")
     clean_choice(role, "role", tuple(ROLES))
     business_unit = clean_text(business_unit, "business unit", max_len=200)
     _get(session, Person, person_id, "person")

@@ -109,3 +109,30 @@ def test_empty_registry_says_what_to_do(app, empty_url):
     at = _open(app, empty_url)
     assert not at.exception
     assert any("No model artifacts to explain" in m.value for m in at.markdown)
+
+
+def test_explain_a_labelling_item_from_a_link(app, small_registry):
+    from core.access import Actor
+    from core.db.engine import write_session
+    from core.db.models import Person
+    from core.explain.loading import labelling_items
+    from core.monitoring import labelling
+
+    url, engine, built = small_registry
+    with read_session(engine) as s:
+        owner = s.exec(select(Person).where(Person.email == "owner@example.com")).one()
+        actor = Actor(owner.id, owner.email, owner.name)
+    with write_session(engine) as s:
+        labelling.create_campaign(s, actor=actor, model_id=built["model_id"], size=3, strategy="random",
+                                  name="June review", seed=1)
+    with read_session(engine) as s:
+        items = labelling_items(s, built["version_id"])
+    second = int(items["item_id"].iloc[1])
+    at = _open(app, url, person="viewer@example.com", item=str(second))
+    assert not at.exception
+    assert at.radio(key="explanations.source").value == "An item of a labelling campaign"
+    assert at.selectbox(key="explanations.item").value == second
+    assert at.info[0].value.startswith("Scored 0.") and "approve above 0.69" in at.info[0].value
+    assert any(c.value.startswith("Labelling item 2 of campaign 'June review' (not labelled yet)") for c in at.caption)
+    at.radio(key="explanations.source").set_value("A recent logged prediction").run()
+    assert not at.exception and at.selectbox(key="explanations.prediction").value is not None

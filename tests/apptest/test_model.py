@@ -69,8 +69,15 @@ def test_bare_model_shows_what_is_not_documented(app, portfolio_registry):
 def test_unknown_model_id_in_the_link_is_explained(app, portfolio_url):
     at = _open(app, portfolio_url, 9999)
     assert not at.exception
-    assert "no model with id '9999'" in at.warning[0].value
+    assert "no model '9999' (by id or name)" in at.warning[0].value
     assert at.title[0].value == "Churn propensity"  # the first model by name
+
+
+def test_a_link_may_name_the_model(app, portfolio_url):
+    at = _open(app, portfolio_url, "credit SCORING ")
+    assert not at.exception
+    assert not [w for w in at.warning if "There is no model" in w.value]
+    assert at.title[0].value == "Credit scoring"
 
 
 def test_model_page_on_an_empty_registry(app, empty_url):

@@ -127,3 +127,40 @@ def test_model_page_shows_the_risk_panel_and_flags(app, risk_registry):
     assert not at.exception
     assert any("Risk tier: high" in m.value for m in at.markdown)  # st.badge renders as markdown
     assert any("Tom Tech left" in w.value for w in at.warning)
+
+
+def _model_page(app, url, person, model_id):
+    at = app(url)
+    at.query_params["as"] = person
+    at.query_params["model"] = str(model_id)
+    at.run()
+    return at.switch_page("../pages/model.py").run()
+
+
+def test_model_page_rule_history_and_four_eyes_forms(app, risk_registry):
+    from core.db.models import BusinessRule
+
+    url, p = risk_registry
+    at = _model_page(app, url, "owner@example.com", p.credit)
+    assert not at.exception
+    at.selectbox(key="model.rules.propose.name").set_value("Auto-approve")  # the next version of a rule
+    at.selectbox(key="model.rules.propose.operator").set_value(">")
+    at.number_input(key="model.rules.propose.threshold").set_value(0.35)
+    at.text_input(key="model.rules.propose.outcome").input("approve")
+    at.button(key="model.rules.propose.submit").click().run()
+    assert not at.exception and not at.error
+    engine = make_engine(url)
+    with read_session(engine) as s:
+        rule = s.exec(select(BusinessRule).where(BusinessRule.status == "proposed")).one()
+    assert (rule.name, rule.version, rule.threshold) == ("Auto-approve", 2, 0.35)
+    assert not [b for b in at.button if str(b.key).startswith("model.rules.decide")]  # an owner cannot decide
+
+    at = _model_page(app, url, "approver@example.com", p.credit)
+    at.button(key=f"model.rules.decide.{rule.id}.approve").click().run()
+    assert not at.exception and not at.error
+    history = next(d.value for d in at.dataframe if "decided_by" in d.value.columns)
+    assert list(history["version"]) == [2, 1] and history["state"].iloc[1].startswith("superseded on")
+    row = history.iloc[0]
+    assert (row["condition"], row["state"], row["proposed_by"], row["decided_by"]) == (
+        "approve if score > 0.35", "in force", "Olivia Owner", "Arthur Approver")
+    engine.dispose()

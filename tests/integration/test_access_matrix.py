@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
-from core.access import PERMISSIONS, ROLES, Actor, actor_by_id, require
-from core.db.engine import write_session
+from core.access import PERMISSIONS, ROLES, Actor, actor_by_id, grants_of, require
+from core.db.engine import read_session, write_session
+from core.db.models import AuditEvent
 from core.errors import PermissionDenied
 from core.governance import promotions, risk
 from core.registry import ingest, services
@@ -171,3 +173,22 @@ def test_revoked_role_and_departed_person_stop_at_once(engine):
     with pytest.raises(PermissionDenied, match="Arthur Approver .* is no longer active"):
         with write_session(engine) as s:
             require(s, world.approver, "promotion.decide", business_unit="Credit risk")
+
+
+def test_an_admin_cannot_grant_a_role_to_themselves(engine):
+    world = make_world(engine)
+    with read_session(engine) as s:
+        before = len(s.exec(select(AuditEvent)).all())
+    with pytest.raises(PermissionDenied, match="cannot grant a role to themselves: another admin must"):
+        with write_session(engine) as s:
+            services.grant_role(s, actor=world.admin, person_id=world.admin.id, role="approver")
+    with read_session(engine) as s:
+        assert ("approver", "") not in [(g.role, g.business_unit) for g in grants_of(s, world.admin.id)]
+        assert len(s.exec(select(AuditEvent)).all()) == before
+    with write_session(engine) as s:  # another admin may
+        other = services.create_person(s, actor=world.admin, name="Second Admin", email="admin2@example.com",
+                                       roles=[("admin", "")])
+    with write_session(engine) as s:
+        services.grant_role(s, actor=actor_by_id(s, other), person_id=world.admin.id, role="approver")
+    with read_session(engine) as s:
+        assert ("approver", "") in [(g.role, g.business_unit) for g in grants_of(s, world.admin.id)]

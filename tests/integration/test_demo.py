@@ -537,7 +537,9 @@ def test_same_seed_and_day_build_the_same_registry(demo_template, sqlite_templat
     )
     assert len(first["prediction_log"]) > 10_000
     # The files are the same bytes too (their hashes are in the dump; check one file directly).
-    relative = "Retail_credit_scoring/v1/model.joblib"
+    relative = next(demo_template.artifact_dir.glob("Retail_credit_scoring-*/v1/*/model.joblib")).relative_to(
+        demo_template.artifact_dir
+    )
     assert (demo_template.artifact_dir / relative).read_bytes() == (
         tmp_path / "artifacts" / relative
     ).read_bytes()

@@ -15,7 +15,7 @@ from sqlmodel import select
 from core import audit
 from core.db.engine import read_session, write_session
 from core.db.models import AuditEvent, GlobalExplanation
-from core.errors import IntegrityViolation, PermissionDenied
+from core.errors import IntegrityViolation, NotFound, PermissionDenied
 from core.explain.loading import RuleInForce, decisive_rule, recent_predictions, rules_in_force
 from core.explain.local import explain_logged_prediction
 from core.explain.summaries import (
@@ -212,3 +212,36 @@ def test_cli_explain_stores_once_and_reports(engine: Engine, db_url: str, monkey
     assert again.exit_code == 0 and "Credit scoring v1 validation: kept" in again.output
     missing = runner.invoke(app, ["explain", "--model", "Credit scoring", "--version", "7"])
     assert missing.exit_code == 1 and "Error: Model id" in missing.output and "has no version 7" in missing.output
+
+
+def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(engine: Engine) -> None:
+    from core.explain.loading import labelling_items
+    from core.explain.local import explain_labelling_item
+    from core.monitoring import labelling
+
+    world = make_world(engine)
+    built = register_explained_version(engine, world.owner, estimator=_gbc(), rule=(">", 0.69, "approve"))
+    with write_session(engine) as s:
+        created = labelling.create_campaign(s, actor=world.owner, model_id=built["model_id"], size=5,
+                                            strategy="random", name="June review", seed=1)
+    with read_session(engine) as s:
+        items = labelling_items(s, built["version_id"])
+    assert len(items) == 5 and list(items["position"]) == [1, 2, 3, 4, 5]
+    assert set(items["campaign"]) == {"June review"} and set(items["status"]) == {"open"}
+    first = items.iloc[0]
+    loaded = load_explainer(engine, built["version_id"])
+    local = explain_labelling_item(engine, loaded, int(first["item_id"]))
+    # the item's own logged prediction, explained with the rule in force when it was made
+    assert local.prediction_id == int(first["prediction_id"]) and local.logged_score == pytest.approx(first["score"])
+    assert local.adds_up and local.sentence.startswith(f"Scored {local.score:.2f} (approve above 0.69")
+    assert local.source == "labelling item 1 of campaign 'June review' (not labelled yet)" and local.label is None
+    with write_session(engine) as s:
+        labelling.submit_label(s, actor=world.labeller, item_id=int(first["item_id"]), value=1.0)
+    labelled = explain_labelling_item(engine, loaded, int(first["item_id"]))
+    assert labelled.label == 1.0 and labelled.source.endswith("(labelled)")
+    assert labelled.contributions.equals(local.contributions)  # the label does not change the explanation
+    # an item of another version is not found
+    other = register_explained_version(engine, world.owner, estimator=_gbc(), name="Other model", log_predictions=5)
+    with pytest.raises(NotFound, match=f"No labelling item {int(first['item_id'])} for this model version"):
+        explain_labelling_item(engine, load_explainer(engine, other["version_id"]), int(first["item_id"]))
+    assert created.size == 5

@@ -1,0 +1,72 @@
+"""The artifact store: one folder per model name (never shared by two models), files never
+overwritten once registered, loading only after the sha256 matched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import pytest
+
+from core.errors import IntegrityViolation, InvalidInput
+from core.registry import artifacts
+
+# Names that one slug (non-alphanumerics -> "_") or a case-insensitive file system would merge.
+LOOKALIKES = ["a-b", "a_b", "a b", "a/b", "A b", "a.b", "a\\b", "a:b"]
+
+
+def _file(tmp_path: Path, content: bytes, name: str = "model.joblib") -> Path:
+    folder = tmp_path / "incoming" / content.hex()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content)
+    return path
+
+
+def test_models_whose_names_differ_only_in_punctuation_or_case_get_their_own_files(tmp_path: Path) -> None:
+    stored = {}
+    for name in LOOKALIKES:
+        content = f"weights of {name}".encode()
+        stored[name] = (*artifacts.store_artifact(_file(tmp_path, content), model_name=name, version=1), content)
+    uris = [uri for uri, _, _ in stored.values()]
+    assert len(set(uris)) == len(LOOKALIKES)
+    folders = [uri.split("/")[0] for uri in uris]
+    assert len({f.lower() for f in folders}) == len(LOOKALIKES)  # distinct even where case is ignored
+    for name, (uri, sha, content) in stored.items():
+        assert artifacts.verify_artifact(uri, sha).read_bytes() == content, name
+        assert uri.split("/")[0].startswith(artifacts.model_dir_name(name))
+    assert artifacts.model_dir_name("Retail credit scoring").startswith("Retail_credit_scoring-")
+
+
+def test_a_registered_file_is_never_overwritten(tmp_path: Path) -> None:
+    first_uri, first_sha = artifacts.store_artifact(_file(tmp_path, b"first"), model_name="Churn", version=2)
+    second_uri, second_sha = artifacts.store_artifact(_file(tmp_path, b"second"), model_name="Churn", version=2)
+    assert first_uri != second_uri and first_sha != second_sha
+    assert artifacts.verify_artifact(first_uri, first_sha).read_bytes() == b"first"
+    assert artifacts.verify_artifact(second_uri, second_sha).read_bytes() == b"second"
+    # the same content again reuses the stored file
+    assert artifacts.store_artifact(_file(tmp_path, b"first"), model_name="Churn", version=2) == (first_uri, first_sha)
+    assert not list(artifacts.store_dir().rglob("*.partial"))
+
+
+def test_names_cannot_escape_the_store(tmp_path: Path) -> None:
+    uri, sha = artifacts.store_artifact(_file(tmp_path, b"x"), model_name="../../etc", version=1)
+    path = artifacts.verify_artifact(uri, sha)
+    assert artifacts.store_dir().resolve() in path.parents
+    with pytest.raises(InvalidInput, match="lies outside the artifact store"):
+        artifacts.resolve("../outside.joblib")
+
+
+def test_loading_needs_the_registered_hash_and_a_known_format(tmp_path: Path) -> None:
+    source = tmp_path / "pipe.joblib"
+    joblib.dump({"weights": [1, 2, 3]}, source)
+    uri, sha = artifacts.store_artifact(source, model_name="Credit scoring", version=1)
+    assert artifacts.load_verified(uri, sha, "joblib") == {"weights": [1, 2, 3]}
+    with pytest.raises(InvalidInput, match="artifact format 'onnx' cannot be loaded"):
+        artifacts.load_verified(uri, sha, "onnx")
+    path = artifacts.resolve(uri)
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(IntegrityViolation, match="was changed after registration.*It will not be loaded"):
+        artifacts.load_verified(uri, sha, "joblib")
+    with pytest.raises(InvalidInput, match="does not exist or is not a file"):
+        artifacts.store_artifact(tmp_path / "missing.joblib", model_name="Credit scoring", version=1)
