@@ -590,6 +590,18 @@ def _explainer(db: str, version_id: int, artifact_sha256: str, _actor: Any) -> A
     return load_explainer(bootstrap.engine(), version_id, actor=_actor)
 
 
+def summary_estimate(version_id: int, artifact_sha256: str, actor: Any) -> float:
+    """Seconds computing the version's global explanations would take (timed on a few rows, cached)."""
+    return _summary_estimate(_db(), version_id, artifact_sha256, actor)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=50)
+def _summary_estimate(db: str, version_id: int, artifact_sha256: str, _actor: Any) -> float:
+    from core.explain.summaries import estimate_summary_seconds
+
+    return estimate_summary_seconds(bootstrap.engine(), _explainer(db, version_id, artifact_sha256, _actor), actor=_actor)
+
+
 def local_explanation(version_id: int, prediction_id: int, artifact_sha256: str, actor: Any) -> Any:
     """One logged prediction explained (cached per prediction; the explainer per artifact)."""
     return _local_explanation(_db(), version_id, prediction_id, artifact_sha256, actor)

@@ -39,8 +39,10 @@ process are recorded too, because the machine is shared. The load average is pri
 
     .venv/bin/python bench/load.py [--db sqlite|postgres|both] [--sessions 20] [--duration 120]
         [--write-share 0.1] [--think 1.0] [--per-day 40] [--pg-url URL]
+    .venv/bin/python bench/load.py --report bench/results/load-sqlite-<time>.json   # print a saved run again
 
-Results go to bench/results/load-<backend>-<time>.json.
+Results go to bench/results/load-<backend>-<time>.json. The exit status is 1 when a page failed,
+"database is locked" appeared, the audit accounting does not match or the chain does not verify.
 """
 
 from __future__ import annotations
@@ -167,6 +169,8 @@ class Record:
     locked: bool = False
     detail: str = ""
     at: float = 0.0  # seconds since the start
+    lock_wait: float = 0.0  # SQLite: seconds waiting in BEGIN IMMEDIATE for the write lock during this run
+    lock_hold: float = 0.0  # SQLite: seconds from holding the write lock to COMMIT/ROLLBACK during this run
 
 
 class Session:
@@ -182,6 +186,7 @@ class Session:
         self.start_perf = time.perf_counter()  # reset when the clock starts
         self._pending = Record("", 0.0, 0.0, "?")
         self.comments = 0
+        self.lock = _watch_write_lock()
         self.my_request: int | None = None  # an owner's pending request, cancelled by the next write
         self.next_version = 0
 
@@ -201,6 +206,7 @@ class Session:
     def run(self, label: str, act: Callable[[], Any] | None = None, *, write: bool = False) -> tuple[str, bool]:
         """Time one script run (after ``act`` set widgets); return (problem or "", locked)."""
         wall, cpu = time.perf_counter(), time.process_time()
+        self.lock.update(wait=0.0, hold=0.0)
         failure = None
         try:
             if act is not None:
@@ -211,7 +217,8 @@ class Session:
         figures = (time.perf_counter() - wall, time.process_time() - cpu)
         problem, locked = self.problems(failure)
         self._pending = Record(label, *figures, "error" if problem else ("?" if write else "ok"), locked,
-                               problem[:500], at=wall - self.start_perf)
+                               problem[:500], at=wall - self.start_perf, lock_wait=self.lock["wait"],
+                               lock_hold=self.lock["hold"])
         if not write:
             self.records.append(self._pending)
         return problem, locked
@@ -366,9 +373,53 @@ class Session:
         return None
 
 
-def worker(plan: SessionPlan, seed: int, write_share: float, think: float, duration: float,
+def _watch_write_lock() -> dict[str, Any]:
+    """Time, in this process, the wait for SQLite's write lock (BEGIN IMMEDIATE) and how long it is held."""
+    from sqlalchemy import Engine, event
+
+    state: dict[str, Any] = {"wait": 0.0, "hold": 0.0, "asked": None, "got": None}
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            state["asked"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement == "BEGIN IMMEDIATE" and state["asked"] is not None:
+            state["got"] = time.perf_counter()
+            state["wait"] += state["got"] - state["asked"]
+            state["asked"] = None
+
+    def failed(context: Any) -> None:
+        if context.statement == "BEGIN IMMEDIATE" and state["asked"] is not None:
+            state["wait"] += time.perf_counter() - state["asked"]
+            state["asked"] = None
+
+    def released(conn: Any) -> None:
+        if state["got"] is not None:
+            state["hold"] += time.perf_counter() - state["got"]
+            state["got"] = None
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "after_cursor_execute", after)
+    event.listen(Engine, "handle_error", failed)
+    event.listen(Engine, "commit", released)
+    event.listen(Engine, "rollback", released)
+    return state
+
+
+def worker(plan: SessionPlan, env: dict[str, str], seed: int, write_share: float, think: float, duration: float,
            start: Any, results: Any) -> None:
     """A session process: render the first page, wait for the start, loop until the time is up."""
+    from streamlit.logger import set_log_level
+
+    set_log_level("error")  # one "missing ScriptRunContext" warning per process says nothing here
+    # The fork server keeps the environment it started with (an earlier run's registry): set this run's.
+    for key in [k for k in os.environ if k.startswith("STEWARD_")]:
+        del os.environ[key]
+    os.environ.update(env)
+    from core.config import reset_settings_cache
+
+    reset_settings_cache()
     try:
         session = Session(plan, seed)
         session.first_page()
@@ -435,17 +486,17 @@ def run_load(url: str, *, backend: str, sessions: int = 20, duration: float = 12
 
     os.environ["STEWARD_DATABASE_URL"] = url
     os.environ["STEWARD_AUTH_MODE"] = "local"
-    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # no "missing ScriptRunContext" noise per process
     reset_settings_cache()
     engine = make_engine(url)
     try:
         plans = plan_sessions(engine, sessions)
     finally:
         engine.dispose()
+    env = {k: v for k, v in os.environ.items() if k.startswith("STEWARD_")}
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(p, seed, write_share, think, duration, start, results), daemon=True)
+    procs = [ctx.Process(target=worker, args=(p, env, seed, write_share, think, duration, start, results), daemon=True)
              for p in plans]
     began = time.perf_counter()
     for proc in procs:
@@ -512,8 +563,11 @@ def accounting(result: RunResult) -> dict[str, Any]:
 
 def summary(result: RunResult) -> dict[str, Any]:
     by_page: dict[str, list[dict[str, Any]]] = {}
-    for r in result.records:
+    seen: set[tuple[int, str]] = set()
+    for r in sorted(result.records, key=lambda r: (r.get("session", 0), r["at"])):
         by_page.setdefault(r["page"], []).append(r)
+        r["first"] = (r.get("session", 0), r["page"]) not in seen  # the session process's caches were cold
+        seen.add((r.get("session", 0), r["page"]))
     pages = {}
     for page, rows in sorted(by_page.items(), key=lambda kv: (kv[0].startswith("write"), kv[0])):
         timed = [r for r in rows if r["wall"] > 0]
@@ -522,9 +576,13 @@ def summary(result: RunResult) -> dict[str, Any]:
             "n": len(rows),
             "p50_s": _pct(walls, 50), "p95_s": _pct(walls, 95), "max_s": walls[-1] if walls else None,
             "cpu_p50_s": statistics.median(r["cpu"] for r in timed) if timed else None,
+            "first_p50_s": _pct(sorted(r["wall"] for r in timed if r["first"]), 50),
+            "repeat_p50_s": _pct(sorted(r["wall"] for r in timed if not r["first"]), 50),
             "outcomes": dict(Counter(r["outcome"] for r in rows)),
             "errors": sum(r["outcome"] == "error" for r in rows),
             "locked": sum(r["locked"] for r in rows),
+            "lock_wait_s": _spread([r["lock_wait"] for r in timed]),
+            "lock_hold_s": _spread([r["lock_hold"] for r in timed]),
         }
     writes = [r for r in result.records if r["page"].startswith("write: ")]
     return {
@@ -538,6 +596,11 @@ def summary(result: RunResult) -> dict[str, Any]:
         "refusals": [r["detail"] for r in result.records if r["outcome"] in ("refused", "unavailable")][:5],
         "accounting": accounting(result),
     }
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    ordered = sorted(values)
+    return {"p50": _pct(ordered, 50), "p95": _pct(ordered, 95), "max": ordered[-1] if ordered else None}
 
 
 def _pct(sorted_values: list[float], q: float) -> float | None:
@@ -556,12 +619,22 @@ def print_report(result: RunResult, figures: dict[str, Any]) -> None:
           f"write share {result.write_share:.0%} (actual {figures['write_share_actual']:.1%} of "
           f"{figures['actions']} actions); load average {lb[0]:.1f}/{lb[1]:.1f}/{lb[2]:.1f} before, "
           f"{la[0]:.1f}/{la[1]:.1f}/{la[2]:.1f} after, {os.cpu_count()} CPUs")
-    print(f"  {'page':22} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'CPU p50':>9} {'errors':>7} "
+    print(f"  {'page':22} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'CPU p50':>9} {'1st p50':>9} "
+          f"{'again p50':>9} {'errors':>7} "
           f"{'locked':>7}  outcomes")
     for page, row in figures["pages"].items():
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
         print(f"  {page:22} {row['n']:5d} {ms(row['p50_s']):>9} {ms(row['p95_s']):>9} {ms(row['max_s']):>9} "
-              f"{ms(row['cpu_p50_s']):>9} {row['errors']:7d} {row['locked']:7d}  {outcomes}")
+              f"{ms(row['cpu_p50_s']):>9} {ms(row['first_p50_s']):>9} {ms(row['repeat_p50_s']):>9} {row['errors']:7d} {row['locked']:7d}  {outcomes}")
+    locking = {p: r for p, r in figures["pages"].items() if p.startswith("write") and (r["lock_hold_s"]["max"] or 0) > 0}
+    if locking:
+        print("  SQLite write lock per write (ms): waiting in BEGIN IMMEDIATE p50/p95/max, then held until COMMIT")
+        for page, row in locking.items():
+            wait, hold = row["lock_wait_s"], row["lock_hold_s"]
+            print(f"    {page:20} wait {ms(wait['p50'])}/{ms(wait['p95'])}/{ms(wait['max'])}   "
+                  f"held {ms(hold['p50'])}/{ms(hold['p95'])}/{ms(hold['max'])}")
+    print("  (CPU: CPU time of the session's process in that run; 1st: the page's first run in that session, caches cold; "
+          "again: later runs)")
     print(f"  errors: {figures['errors']} (of which 'database is locked': {figures['locked']})")
     for sample in figures["error_samples"]:
         print("    - " + sample.strip().splitlines()[0][:200])
@@ -640,7 +713,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pg-url", default=os.environ.get("STEWARD_TEST_POSTGRES_URL", DEFAULT_PG_URL),
                         help="PostgreSQL server to create the throw-away database on")
+    parser.add_argument("--report", type=Path, help="print the figures of a saved result JSON and stop")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        fields = {k: saved[k] for k in RunResult.__dataclass_fields__ if k != "records"}
+        result = RunResult(**fields, records=saved["records"])
+        print_report(result, summary(result))
+        return
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     failed = False
     for backend in backends:

@@ -111,8 +111,11 @@ with forecast_tab:
 with spend_tab:
     split = st.radio("Split by", ["category", "business_unit", "model"], horizontal=True, key="costs.split",
                      format_func=lambda s: s.replace("_", " "))
-    costs_view.spend_chart(monthly, by=split, currency=currency, key="costs.spend",
+    whole = monthly[monthly["month"].isin(done)]  # part-months would look like drops
+    costs_view.spend_chart(whole, by=split, currency=currency, key="costs.spend",
                            title=f"Cost per month by {split.replace('_', ' ')}")
+    if done:
+        st.caption(f"Complete months only: {costs_view.month_name(done[0])} to {costs_view.month_name(done[-1])}.")
     st.subheader("Top cost growers")
     growers = top_growers(monthly, last_day=last_day)
     st.caption("Average monthly cost of the last three complete months against the three before.")
@@ -123,14 +126,16 @@ with spend_tab:
         "change": st.column_config.NumberColumn("Growth (per month)", format="%+.0f"),
         "change_pct": st.column_config.NumberColumn("Growth %", format="%+.1f%%")})
     st.subheader("Cost per 1,000 predictions")
-    costs_view.per_thousand_chart(cost_per_thousand(monthly, cache.monthly_predictions()), currency=currency,
-                                  key="costs.per_thousand")
+    costs_view.per_thousand_chart(cost_per_thousand(whole, cache.monthly_predictions(), whole_months=True),
+                                  currency=currency, key="costs.per_thousand")
+    st.caption("All costs of a model in a month divided by the predictions it logged that month, times 1,000; "
+               "only months in which it logged predictions every day.")
 
 with model_tab:
     models = monthly.drop_duplicates("model_id").sort_values("model")
     names = dict(zip(models["model_id"], models["model"], strict=True))
     model_id = st.selectbox("Model", list(names), format_func=names.get, key="costs.model")
-    costs_view.spend_chart(monthly[monthly["model_id"] == model_id], by="category", currency=currency,
+    costs_view.spend_chart(monthly[(monthly["model_id"] == model_id) & monthly["month"].isin(done)], by="category", currency=currency,
                            key="costs.model.spend", title=f"{names[model_id]}: cost per month by category")
     with st.spinner("Forecasting this model…"):
         result = cache.model_forecast(int(model_id), 12, last_day)

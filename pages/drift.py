@@ -34,6 +34,9 @@ models = dict(zip(choices["model_id"], choices.to_dict(orient="records"), strict
 param = st.query_params.get("model")
 if param and param.isdigit() and int(param) in models and MODEL_KEY not in st.session_state:
     st.session_state[MODEL_KEY] = int(param)
+if MODEL_KEY not in st.session_state:  # open on the model that most needs a look (the portfolio's order)
+    st.session_state[MODEL_KEY] = next((int(m) for m in cache.portfolio_drift()["model_id"] if int(m) in models),
+                                       next(iter(models)))
 pick, period_pick = st.columns([1, 1])
 model_id = pick.selectbox("Model", list(models), key=MODEL_KEY,
                           format_func=lambda i: f"{models[i]['name']} ({models[i]['business_unit']})")
@@ -100,7 +103,8 @@ with columns_tab:
             with st.expander(f"{name}: reference vs current"):
                 drift_view.distribution_chart(name, detail.histograms.get(name, {}), key=f"drift.stable.{name}")
 with time_tab:
-    drift_view.history_chart(cache.drift_history(model_id), key="drift.history")
+    drift_view.history_chart(cache.drift_history(model_id), key="drift.history",
+                             alert_share=cache.monitoring_thresholds(model_id).drift_share)
 with report_tab:
     if run_id is None:
         st.caption("Pick a drift run first.")

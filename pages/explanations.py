@@ -10,7 +10,13 @@ import streamlit as st
 from app import bootstrap, cache, identity
 from app.components import empty, explain_view, links
 from core.errors import StewardError
-from core.explain.summaries import drift_sentence, ensure_global_explanations, explanation_drift
+from core.explain.sentence import readable_name
+from core.explain.summaries import (
+    PAGE_BUDGET_SECONDS,
+    drift_sentence,
+    ensure_global_explanations,
+    explanation_drift,
+)
 
 VERSION_KEY = "explanations.version"
 
@@ -70,7 +76,7 @@ else:
         st.caption(" · ".join(part for part in (local.source[:1].upper() + local.source[1:],
                                                 explain_view.outcome_text(local.label, context.task)) if part))
     st.caption(("Additivity " + local.check) + f" · {local.method} · explained in {local.seconds * 1000:.0f} ms")
-    left, right = st.columns([3, 2])
+    left, right = st.columns([5, 4])
     with left:
         explain_view.waterfall_chart(local, key="explanations.waterfall")
     with right:
@@ -81,8 +87,21 @@ validation = stored.get("validation")
 if validation is None:
     st.caption("Not computed yet for this version. Global explanations are computed once per version and stored: "
                f"`steward explain --model \"{context.model_name}\" --version {context.version}`.")
-    if identity.can("explanation.compute", context.business_unit) and st.button(
-            "Compute and store now", key="explanations.compute", help="Takes up to a minute for large forests."):
+    estimate = None  # only people who may compute it are told how long it would take
+    if identity.can("explanation.compute", context.business_unit):
+        try:
+            estimate = cache.summary_estimate(version_id, context.artifact_sha256, identity.current_actor())
+        except StewardError as exc:
+            st.error(f"The global explanation cannot be computed: {exc}")
+    if estimate is None:
+        pass
+    elif estimate > PAGE_BUDGET_SECONDS:
+        st.caption(("This model is explained with a model-agnostic explainer, one row at a time"
+                    if estimate == float("inf") else f"Computing it would take about {estimate:,.0f} s")
+                   + ", so it is not computed while you wait: run the command above (from cron or the pipeline "
+                   "that registers the version).")
+    elif st.button("Compute and store now", key="explanations.compute",
+                   help=f"Takes about {max(estimate, 0.1):.1f} s for this model."):
         with st.spinner("Computing the global explanation…"):
             try:
                 ensure_global_explanations(bootstrap.engine(), actor=identity.current_actor(), version_id=version_id)
@@ -101,7 +120,7 @@ else:
     with right:
         explain_view.beeswarm_chart(validation, key="explanations.beeswarm")
     feature = st.selectbox("Dependence on one feature", list(validation.importance), key="explanations.feature",
-                           format_func=lambda f: f.replace("_", " "))
+                           format_func=readable_name)
     explain_view.dependence_chart(validation, feature, key="explanations.dependence")
 
     st.subheader("Explanation drift")

@@ -16,6 +16,7 @@ from app.feedback_actions import perform
 from core.monitoring import labelling
 
 FLASH = "labelling.flash"  # (kind, message) shown once after an answer or a new campaign
+LAST = "labelling.campaign.last"  # the campaign this person is labelling (survives its label changing)
 
 st.title("Labelling")
 actor = identity.current_actor()
@@ -39,6 +40,10 @@ def answer(item_id: int, position: int, *, comment_key: str, value: float | None
         "warning" if done.conflict else "error", done.error)
 
 
+def remember_campaign() -> None:
+    st.session_state[LAST] = st.session_state["labelling.campaign"]
+
+
 def show_flash() -> None:
     kind, message = st.session_state.pop(FLASH, (None, ""))
     if kind:
@@ -58,8 +63,13 @@ with label_tab:
                           "create campaigns in the **Campaigns** tab (or with `steward campaign create`).")
     else:
         rows = {int(r["id"]): r for _, r in campaigns.iterrows()}
+        # The option labels count the cases left, so they change with every answer, and Streamlit keeps a
+        # selectbox's choice by its label (it would fall back to the first campaign): keep the one picked.
+        if st.session_state.get(LAST) in rows:
+            st.session_state["labelling.campaign"] = st.session_state[LAST]
         campaign_id = st.selectbox("Campaign", list(rows), key="labelling.campaign",
-                                   format_func=lambda i: view.campaign_option(rows[i]))
+                                   format_func=lambda i: view.campaign_option(rows[i]), on_change=remember_campaign)
+        st.session_state[LAST] = campaign_id
         case = cache.next_case(campaign_id, actor.id)
         if case is None:
             st.success("You have answered every case of this campaign that needs you. Thank you!",

@@ -126,6 +126,8 @@ else:
             with right:
                 decide(item)
 
+if presenting:  # the shared screen shows the agenda item only
+    st.stop()
 st.subheader("Open actions from all meetings")
 actions = cache.open_actions()
 meeting_view.actions_table(actions, key="meetings.actions")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import cache
 from app.components import charts, empty, links, model_view, promotion, risk_view, rules_view
+from app.components.text import plain
 
 SELECT_KEY = "model.select"
 SYNCED_KEY = "model.synced_param"  # the ``model`` query parameter this page last acted on
@@ -28,7 +29,7 @@ if param != st.session_state.get(SYNCED_KEY):  # arrived by a link or from the i
     elif param is not None and param.strip().casefold() in by_name:  # a link may name the model
         st.session_state[SELECT_KEY] = by_name[param.strip().casefold()]
     elif param is not None:
-        st.warning(f"There is no model {param!r} (by id or name); showing another model instead.")
+        st.warning(f"There is no model {plain(repr(param))} (by id or name); showing another model instead.")
 if st.session_state.get(SELECT_KEY) not in choices:
     last = st.session_state.get(LAST_KEY)
     st.session_state[SELECT_KEY] = last if last in choices else next(iter(choices))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import cache, identity
 from app.components import promotion
+from app.components.text import plain
 from core.errors import NotFound
 
 st.title("Promotions")
@@ -21,7 +22,7 @@ if param:
     try:
         promotion.request_view(int(param), actor)
     except (ValueError, NotFound):
-        st.warning(f"There is no promotion request {param!r}.")
+        st.warning(f"There is no promotion request {plain(repr(param))}.")
     st.stop()
 
 st.caption("A model owner requests a version for staging or production; the evidence is frozen with the request; "

@@ -40,8 +40,10 @@ basis = right.segmented_control("Scores", ["residual", "inherent"], key="risk.he
                                 format_func=lambda b: "After mitigations" if b == "residual" else "Before mitigations")
 basis = basis or "residual"
 grid = cache.risk_heatmap(category, basis, unit)
-clicked = risk_view.heatmap_chart(grid, key="risk.heatmap", title=f"{risk_view.CATEGORY_CHOICES[category]} — "
-                                  f"{'after' if basis == 'residual' else 'before'} mitigations: models per cell")
+flagged = risk_view.flag_summary(flags)
+clicked = risk_view.heatmap_chart(grid, key="risk.heatmap", flagged=flagged, title=(
+    f"{risk_view.CATEGORY_CHOICES[category]} — {'after' if basis == 'residual' else 'before'} mitigations: "
+    f"models per cell ({risk_view.FLAG_MARK} = evidence calls for a re-assessment)"))
 cells = [(r.likelihood, r.impact, r.count) for r in grid[grid["count"] > 0].sort_values("score", ascending=False).itertuples()]
 if cells:
     if clicked is not None and st.session_state.get("risk.cell.clicked") != clicked:
@@ -50,7 +52,7 @@ if cells:
     cell = st.selectbox("Models in cell (or click a cell in the matrix)", cells, key="risk.cell",
                         format_func=lambda c: risk_view.cell_label(*c))
     risk_view.cell_models(risk.cell_rows(rows, category=category, basis=basis, likelihood=cell[0], impact=cell[1]),
-                          key="risk.cell.models")
+                          key="risk.cell.models", flagged=flagged)
 else:
     st.caption("No model is assessed yet; record an assessment below.")
 

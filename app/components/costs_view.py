@@ -46,6 +46,9 @@ def per_thousand_chart(per: pd.DataFrame, *, currency: str, key: str) -> None:
                            customdata=rows["predictions"],
                            hovertemplate=f"{name}<br>%{{x|%b %Y}}: {currency} %{{y:,.2f}} per 1,000 "
                                          "(%{customdata:,} predictions)<extra></extra>")
+    import plotly.express as px
+
+    figure.update_layout(colorway=px.colors.qualitative.Dark24)  # one colour per model, up to 24 models
     figure.update_layout(**_LAYOUT, height=360, title_text="Cost per 1,000 predictions", xaxis_title="Month",
                          yaxis_title=f"{currency} per 1,000 predictions (log scale)", legend_title_text="Model",
                          yaxis={"type": "log", "dtick": 1, "tickformat": ",.0f"})

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.tables import datetime_column
+from core.monitoring.alerts import DEFAULTS as DRIFT_DEFAULTS
 from core.monitoring.drift.reads import RunDetail
 
 # status -> (label, badge colour); labels are words so they read the same in tables and menus
@@ -46,13 +47,14 @@ def run_header(detail: RunDetail) -> None:
     """The verdict of one run: KPIs and what it means for the business."""
     what = f"**{detail.model_name} v{detail.version}** — {detail.label}"
     st.markdown(f"{what} &nbsp; {status_badge(detail.status)}")
-    prediction = {True: "Shifted", False: "Stable", None: "Not compared"}[detail.prediction_drifted]
+    prediction = {True: "Shifted", False: "Stable", None: "—"}[detail.prediction_drifted]
     cells = [
         ("Drifted features", f"{detail.n_drifted} of {detail.n_computed}" if detail.n_computed else "—",
          "Input features whose distribution now differs from the training data, out of those that could be compared."),
         ("Drift share", share_text(detail.drift_share),
          "Drifted features as a share of compared features. From 50% Evidently calls the whole dataset drifted."),
-        ("Model output", prediction, "Whether the model's predictions/scores are distributed differently than in the reference."),
+        ("Model output", prediction, "Whether the model's predictions/scores are distributed differently than in the "
+         "reference (— when they could not be compared)."),
         ("Rows: now vs reference", f"{detail.current_rows:,} vs {detail.reference_rows:,}",
          f"Predictions logged in the period vs rows of the reference ({detail.reference_description})."),
     ]
@@ -202,8 +204,9 @@ def columns_table(detail: RunDetail, *, key: str) -> None:
 # --- over time and across the portfolio -----------------------------------------------------
 
 
-def history_chart(history: pd.DataFrame, *, key: str) -> None:
-    """Drift share per period (bars), the 50% dataset-drift line, and periods without data marked."""
+def history_chart(history: pd.DataFrame, *, key: str, alert_share: float | None = None) -> None:
+    """Drift share per period (bars), the model's alert limit (``alert_share``, the health check's
+    threshold), Evidently's 50% dataset-drift line, and periods without data marked."""
     if history.empty:
         st.caption("No scheduled drift runs yet for this model. Compute one above, or schedule `steward drift --all`.")
         return
@@ -220,8 +223,11 @@ def history_chart(history: pd.DataFrame, *, key: str) -> None:
         hovertemplate="%{customdata[0]} (v%{customdata[1]}): %{y:.0f}% of features drifted, "
                       "%{customdata[2]:,} predictions<extra></extra>",
     ))
-    figure.add_hline(y=50, line_dash="dash", line_color="#c0392b", annotation_text="dataset drift (50%)",
+    figure.add_hline(y=50, line_dash="dot", line_color="#7f8c8d", annotation_text="Evidently's dataset drift (50%)",
                      annotation_position="top left")
+    if alert_share is not None and abs(alert_share - 0.5) > 1e-9:
+        figure.add_hline(y=alert_share * 100, line_dash="dash", line_color="#c0392b",
+                         annotation_text=f"alert limit of this model ({alert_share:.0%})", annotation_position="bottom left")
     figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          title={"text": "Drift share per period", "font": {"size": 14}},
                          xaxis_title="Period start (UTC)", yaxis_title="Drifted features (% of compared)",
@@ -241,7 +247,11 @@ def portfolio_table(frame: pd.DataFrame, *, key: str) -> None:
         "model", "business_unit", "status", "drift_share", "drifted_features", "prediction_drifted", "version", "period",
         "run_at"], column_config={
         "model": st.column_config.TextColumn("Model", pinned=True), "business_unit": "Business unit",
-        "status": "Drift status", "drift_share": st.column_config.NumberColumn("Drift share", format="%.0f%%"),
+        "status": st.column_config.TextColumn("Drift status", help="Drift detected: at least one feature drifted in the "
+                                              "latest period. The model's health turns to alert only when the drift share "
+                                              f"reaches its limit ({DRIFT_DEFAULTS['drift_share']:.0%} unless changed on the "
+                                              "Performance page)."),
+        "drift_share": st.column_config.NumberColumn("Drift share", format="%.0f%%"),
         "drifted_features": st.column_config.TextColumn("Drifted features", width="large"),
         "prediction_drifted": "Model output", "version": st.column_config.NumberColumn("Version", format="v%d"),
         "period": "Latest period", "run_at": datetime_column("Checked"),

@@ -112,7 +112,9 @@ def waterfall_chart(local: Any, *, key: str) -> None:
         orientation="h", measure=["absolute", *["relative"] * len(values), "total"],
         y=["average (base)", *labels, "this prediction"], x=[local.base_value, *values, local.model_output],
         text=[f"{local.base_value:.3g}", *[signed(v) for v in values], f"{local.model_output:.3g}"],
-        textposition="outside", cliponaxis=False, connector={"line": {"color": "#bbb"}},
+        # base and total inside their bars: outside, a negative base's number would cover its label
+        textposition=["inside", *["outside"] * len(values), "inside"], cliponaxis=False,
+        connector={"line": {"color": "#bbb"}},
         increasing={"marker": {"color": "#d62728"}}, decreasing={"marker": {"color": "#1f77b4"}},
         totals={"marker": {"color": "#555"}},
     ))
@@ -131,10 +133,11 @@ def contributions_table(local: Any, *, key: str) -> None:
         feature=lambda f: f["feature"].map(readable_name),
         value=lambda f: f["value"].map(readable_value),
         direction=lambda f: np.where(f["contribution"] >= 0, "raises", "lowers"),
-    )
+    )[["feature", "value", "direction", "contribution"]]
     st.dataframe(table, key=key, hide_index=True, width="stretch", column_config={
         "feature": "Feature", "value": "Value", "direction": "Effect",
-        "contribution": st.column_config.NumberColumn(f"Contribution ({unit(local.space)})", format="%+.4f"),
+        "contribution": st.column_config.NumberColumn("Contribution", format="%+.3f",
+                                                      help=f"In {unit(local.space)}: how far this feature moved the score"),
     })
 
 

@@ -63,10 +63,13 @@ def lineage_figure(graph: LineageGraph, positions: dict[str, tuple[float, float]
                     "line": {"width": [3 if n.type == "model_version" else 0.5 for n in nodes],
                              "color": [HEALTH_RING.get(n.health or "", "#ffffff") if n.type == "model_version" else "#ffffff"
                                        for n in nodes]}},
-            text=[_text(n) if _labelled(n, on, dim, len(nodes)) else "" for n, on in zip(nodes, lit, strict=True)],
+            text=[_text(n) if _labelled(n, on, dim, len(nodes)) and n.key != start else ""
+                  for n, on in zip(nodes, lit, strict=True)],
+            # inner layers: the label sits above the line leaving the node to the right, never struck through
+            textposition="middle right" if node_type in ("data_source", "business_process") else "top right",
         )
     figure.update_traces(selector={"mode": "markers", "showlegend": False}, mode="markers+text",
-                         textposition="middle right", textfont={"size": 10})
+                         textfont={"size": 10})
     if start in graph.nodes:  # name the starting point above it: its edges cover a label beside it
         x, y = positions[start]
         figure.add_annotation(x=x, y=y, text=f"<b>{graph.nodes[start].label}</b>", showarrow=False, yshift=20,
@@ -78,7 +81,7 @@ def lineage_figure(graph: LineageGraph, positions: dict[str, tuple[float, float]
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         legend={"orientation": "h", "y": -0.06, "x": 0, "title": "Node type"},
         xaxis={"tickvals": list(range(len(present))), "ticktext": [PLURAL_LABELS[LAYERS[i]] for i in present],
-               "range": [-0.3, len(present) - 0.2], "showgrid": False, "zeroline": False, "title": "Lineage layer: from the data (left) to the decisions it drives (right)", "side": "top"},
+               "range": [-0.3, len(present) + 0.1], "showgrid": False, "zeroline": False, "title": "Lineage layer: from the data (left) to the decisions it drives (right)", "side": "top"},
         yaxis={"visible": False, "range": [-0.02, 1.02]}, clickmode="event+select", dragmode="pan",
     )
     return figure

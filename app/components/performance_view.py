@@ -15,6 +15,7 @@ from core.monitoring.performance import (
     METRIC_ALIASES,
     METRIC_LABELS,
     MIN_LABELS_FOR_VERDICT,
+    MIN_LABELS_PER_CLASS,
     PerformanceReport,
 )
 
@@ -107,13 +108,15 @@ def labels_chart(report: PerformanceReport, *, key: str) -> None:
 def verdicts(report: PerformanceReport) -> None:
     if not report.verdicts:
         st.caption(f"Not judged yet: the newest months need {MIN_LABELS_FOR_VERDICT} labelled predictions between "
-                   "them, and the version a validation metric to compare with.")
+                   + (f"them (at least {MIN_LABELS_PER_CLASS} of each class)" if report.task == "binary_classification"
+                      else "them") + ", and the version a validation metric to compare with.")
         return
     for verdict in report.verdicts:
         if verdict.level == "alert":
             st.error(f"**Concept drift** — {verdict.message}.", icon=":material/trending_down:")
         elif verdict.level == "warning":
-            st.warning(f"{verdict.message}: below the limit, but the interval still reaches it.", icon=":material/warning:")
+            st.warning(f"{verdict.message}: beyond the limit, but not significantly: the interval, widened for the "
+                       "validation value's own sampling error, still reaches it.", icon=":material/warning:")
         else:
             st.success(f"{verdict.message}: within the limit.", icon=":material/check_circle:")
 

@@ -18,7 +18,7 @@ from app.components.links import PAGES_DIR
 from app.components.status import stage_label
 from app.components.tables import EMPTY_CELL, datetime_column, show_table
 from app.components.text import plain
-from app.feedback_actions import perform
+from app.feedback_actions import perform, prepare
 from core.access import Actor
 from core.governance import promotions
 from core.governance.promotions import RequestView
@@ -290,8 +290,9 @@ def _request_form(model_id: int, detail: Any) -> None:
         justification = st.text_area("Justification", key="model.promote.justification",
                                      help="Why this version should be promoted; the approver reads it with the evidence.")
         if st.form_submit_button("Request promotion", key="model.promote.submit", icon=":material/approval:"):
+            evidence = prepare(promotions.prepare_evidence, version_id=version_id, target_stage=target)
             done = perform(promotions.request_promotion, version_id=version_id, target_stage=target,
-                           justification=justification)
+                           justification=justification, evidence=evidence)
             if done.ok:
                 flash(":material/check:", f"Request #{done.result} opened; its evidence was frozen now.")
                 st.switch_page(PAGES_DIR / "promotions.py", query_params={"request": str(done.result), **_persona()})

@@ -50,9 +50,27 @@ def tier_rule() -> None:
 # --- the matrix -------------------------------------------------------------------------------------
 
 
-def heatmap_chart(grid: pd.DataFrame, *, title: str, key: str) -> tuple[int, int] | None:
-    """The 5 x 5 matrix with the count and names per cell; returns the clicked cell (likelihood, impact)."""
+FLAG_MARK = "⚑"
+
+
+def flag_summary(flags: list[Flag]) -> dict[int, str]:
+    """Per flagged model, the risks its evidence calls to re-assess, in words."""
+    found: dict[int, set[str]] = {}
+    for f in flags:
+        label = f.category_label.lower() if f.category != "review" else f.trigger.replace("_", " ")
+        found.setdefault(f.model_id, set()).add(label.replace("not assessed", "never assessed"))
+    return {model_id: ", ".join(sorted(risks)) for model_id, risks in found.items()}
+
+
+def heatmap_chart(grid: pd.DataFrame, *, title: str, key: str, flagged: dict[int, str] | None = None) -> tuple[int, int] | None:
+    """The 5 x 5 matrix with the count and names per cell, models to re-assess marked with a flag;
+    returns the clicked cell (likelihood, impact)."""
     import plotly.graph_objects as go  # lazy: plotly loads only when a chart is drawn
+
+    flagged = flagged or {}
+
+    def marked(names: list[str], ids: list[int]) -> list[str]:
+        return [f"{FLAG_MARK} {n}" if i in flagged else n for n, i in zip(names, ids, strict=True)]
 
     z = [[_zone(li * im) for im in range(1, 6)] for li in range(1, 6)]
     figure = go.Figure(go.Heatmap(
@@ -61,14 +79,18 @@ def heatmap_chart(grid: pd.DataFrame, *, title: str, key: str) -> tuple[int, int
     occupied = grid[grid["count"] > 0]
     figure.add_scatter(
         x=occupied["impact"], y=occupied["likelihood"], mode="markers", showlegend=False,
-        marker={"symbol": "square", "size": 70, "color": "#1f2933", "opacity": 0.04},
-        customdata=[[_names(r.models, 30, "<br>")] for r in occupied.itertuples()],
+        marker={"symbol": "square", "size": 96, "color": "#1f2933", "opacity": 0.04},  # the click target
+        customdata=[[_names(marked(r.models, r.model_ids), 30, "<br>")] for r in occupied.itertuples()],
         hovertemplate="Likelihood %{y} × impact %{x}<br>%{customdata[0]}<extra></extra>")
-    for r in occupied.itertuples():
+    for r in occupied.itertuples():  # up to four names fit a cell; the rest on hover and in the list below
+        names = sorted(marked(r.models, r.model_ids), key=lambda n: not n.startswith(FLAG_MARK))  # flagged first
+        shown = _names(names, 4 if r.count <= 4 else 3, "<br>")
+        to_check = sum(i in flagged for i in r.model_ids)
+        count = f"{r.count} model{'s' if r.count != 1 else ''}" + (f" · {to_check} {FLAG_MARK}" if to_check else "")
         figure.add_annotation(x=r.impact, y=r.likelihood, showarrow=False, font={"size": 11, "color": "#1f2933"},
-                              text=f"<b>{r.count} model{'s' if r.count != 1 else ''}</b><br>{_names(r.models, 2, '<br>')}")
+                              text=f"<b>{count}</b><br>{shown}")
     figure.update_layout(
-        height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title={"text": title, "font": {"size": 14}},
+        height=640, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title={"text": title, "font": {"size": 14}},
         xaxis={"title": "Impact (1 = minor … 5 = severe)", "tickmode": "linear", "range": [0.5, 5.5], "fixedrange": True},
         yaxis={"title": "Likelihood (1 = rare … 5 = almost certain)", "tickmode": "linear", "range": [0.5, 5.5],
                "fixedrange": True},
@@ -93,10 +115,14 @@ def cell_label(likelihood: int, impact: int, count: int) -> str:
     return f"Likelihood {likelihood} × impact {impact} — {count} model{'s' if count != 1 else ''}"
 
 
-def cell_models(rows: list[dict[str, Any]], *, key: str) -> None:
+def cell_models(rows: list[dict[str, Any]], *, key: str, flagged: dict[int, str] | None = None) -> None:
     frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["reassess"] = [(flagged or {}).get(i, "") for i in frame["model_id"]]
     show_table(frame, {
         "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
+        "reassess": st.column_config.TextColumn(f"{FLAG_MARK} Re-assess", help="Risks whose evidence calls for a "
+                                                "re-assessment (see the flags below)."),
         "business_unit": "Business unit", "tier": "Tier", "score": "Score (L × I)",
         "next_review_due": date_column("Next review"), "assessed_by": "Assessed by",
     }, key=key, empty="No model in this cell.")
@@ -112,10 +138,10 @@ def model_link(model_id: int, name: str) -> str:
 
 def flags_table(flags: list[Flag], *, key: str) -> None:
     frame = pd.DataFrame([{**f.as_dict(), "link": model_link(f.model_id, f.model)} for f in flags])
-    show_table(frame, {
+    show_table(frame, {  # the reason is what the room reads: before the business unit, wide
         "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
-        "business_unit": "Business unit", "risk": "Risk", "reason": st.column_config.TextColumn("Why re-assess", width="large"),
-        "since": date_column("Evidence from"),
+        "risk": "Risk", "since": date_column("Evidence from"),
+        "reason": st.column_config.TextColumn("Why re-assess", width="large"), "business_unit": "Business unit",
     }, key=key, empty="No evidence calls for a re-assessment.")
 
 

@@ -15,6 +15,7 @@ from app import cache, identity
 from app.components.tables import date_column, show_table
 from app.components.text import plain
 from app.feedback_actions import perform
+from core.db.types import utcnow
 from core.governance import rules
 from core.governance.rules import OPERATORS
 
@@ -49,8 +50,10 @@ def forms(model_id: int, business_unit: str) -> None:
 def _decide_form(row: Any) -> None:
     rule_id = int(row.id)
     with st.form(f"model.rules.decide.{rule_id}"):
+        start = (f"in force from {row.effective_from:%Y-%m-%d} once approved" if row.effective_from > utcnow()
+                 else "in force as soon as it is approved")
         st.markdown(f"**Decide:** '{plain(row.rule)}' v{row.version}: {plain(row.condition)} — proposed by "
-                    f"{plain(row.proposed_by)}, in force from {row.effective_from:%Y-%m-%d} once approved")
+                    f"{plain(row.proposed_by)}, {start}")
         comment = st.text_input("Comment (a reason is required to reject)", key=f"model.rules.decide.{rule_id}.comment")
         left, right, _ = st.columns([1, 1, 4])
         approve = left.form_submit_button("Approve", type="primary", key=f"model.rules.decide.{rule_id}.approve")

@@ -58,11 +58,14 @@ def request_promotion_command(
     def body() -> None:
         eng = engine()
         who = actor(eng, as_email)
-        with write_session(eng) as session:
+        with read_session(eng) as session:  # the gates take seconds: evaluated before the write lock
             row = services.model_by_name(session, model)
             version_id = services.version_by_number(session, row.id, version).id  # type: ignore[arg-type]
+            evidence = promotions.prepare_evidence(session, actor=who, version_id=version_id, target_stage=to)  # type: ignore[arg-type]
+        with write_session(eng) as session:
             request_id = promotions.request_promotion(
-                session, actor=who, version_id=version_id, target_stage=to, justification=justification  # type: ignore[arg-type]
+                session, actor=who, version_id=version_id, target_stage=to, justification=justification,  # type: ignore[arg-type]
+                evidence=evidence,
             )
         with read_session(eng) as session:
             view = promotions.request_view(session, request_id)

@@ -46,7 +46,11 @@ def lineage(
             try:
                 start = find_node(graph, "data_source", downstream)
             except NotFound:
-                start = find_node(graph, "dataset", downstream)
+                try:
+                    start = find_node(graph, "dataset", downstream)
+                except NotFound:
+                    sources = ", ".join(n.label for n in graph.of_type("data_source")[:12]) or "none"
+                    raise NotFound(f"No data source or dataset named '{downstream}'. Data sources: {sources}.") from None
             reach = impact(graph, start.key)
         else:
             start = find_node(graph, "business_process", upstream)

@@ -231,6 +231,31 @@ def register_model_command(
     _guarded(body)
 
 
+@app.command("register-dataset")
+def register_dataset_command(
+    name: str = typer.Argument(..., help="Dataset name, e.g. applications."),
+    version: str = typer.Option(..., "--version", help="Dataset version, e.g. 2024-06 or a content digest."),
+    uri: str = typer.Option("", "--uri", help="Where the data lives (path, s3://..., table)."),
+    rows: int = typer.Option(0, "--rows", help="Number of rows."),
+    sha256: str = typer.Option("", "--sha256", help="sha256 of the data file's content."),
+    as_email: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register a dataset version, so versions can name it with --dataset NAME:VERSION."""
+
+    def body() -> None:
+        eng = engine()
+        who = actor(eng, as_email)
+        with write_session(eng) as session:
+            dataset_id = services.create_dataset(
+                session, actor=who, name=name, version=version, uri=uri, row_count=rows, content_hash=sha256
+            )
+        result = {"id": dataset_id, "name": name.strip(), "version": version.strip()}
+        _report(result, f"Registered dataset '{result['name']}' version '{result['version']}'.", as_json=as_json)
+
+    _guarded(body)
+
+
 def _pairs(values: list[str], option: str) -> dict[str, Any]:
     """A JSON object, or name=value pairs (comma-separated and/or repeated), as a dict.
 

@@ -26,6 +26,8 @@ from core.errors import InvalidInput
 from core.registry.ingest import CURRENCIES
 from core.registry.validation import clean_name, clean_number, clean_text
 
+MAX_BUDGET = 1e15  # a thousand trillion in any currency
+
 
 def set_budget(session: Session, *, actor: Actor, business_unit: str, period_start: date, period_end: date,
                amount: float, currency: str = "EUR", note: str = "", at: datetime | None = None) -> int:
@@ -35,6 +37,8 @@ def set_budget(session: Session, *, actor: Actor, business_unit: str, period_sta
     amount = clean_number(amount, "budget amount")
     if amount <= 0:
         raise InvalidInput(f"budget amount must be positive, got {amount:g}.")
+    if amount > MAX_BUDGET:  # larger sums overflow the tables and charts that show them (int64)
+        raise InvalidInput(f"budget amount {amount:g} is too large; at most {MAX_BUDGET:,.0f} is allowed.")
     if period_end <= period_start:
         raise InvalidInput(f"budget period is reversed or empty: {period_start} to {period_end}.")
     currency = (currency or "").strip().upper()
@@ -76,7 +80,8 @@ class BudgetStatus:
     def sentence(self) -> str:
         money = _money(self.currency)
         period = _period_text(self.period_start, self.period_end)
-        head = f"{self.business_unit}: budget {money(self.amount)} for {period}; spent {money(self.spent)} so far"
+        spent = f"spent {money(self.spent)} so far" if self.spent > 0 else "nothing spent yet"
+        head = f"{self.business_unit}: budget {money(self.amount)} for {period}; {spent}"
         if self.projected is None:
             return head + ". No forecast stored yet (run `steward forecast --all`)."
         until = _month_text(self.projected_until)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -95,24 +96,34 @@ def daily_totals_by_model(session: Session, *, currency: str) -> dict[int, pd.Se
 
 
 def monthly_predictions(session: Session, *, model_id: int | None = None) -> pd.DataFrame:
-    """Predictions per month and model (all versions), from the daily rollup."""
+    """Predictions per month and model (all versions), from the daily rollup, with the number of
+    days that month on which the model logged any."""
     month = _month(session, col(PredictionDaily.day)).label("month")
-    query = (select(month, col(ModelVersion.model_id), func.sum(PredictionDaily.n))
+    query = (select(month, col(ModelVersion.model_id), func.sum(PredictionDaily.n),
+                    func.count(func.distinct(PredictionDaily.day)))
              .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))  # type: ignore[arg-type]
              .group_by(month, col(ModelVersion.model_id)).order_by(month))
     if model_id is not None:
         query = query.where(ModelVersion.model_id == model_id)
-    frame = pd.DataFrame(session.execute(query).all(), columns=["month", "model_id", "predictions"])
+    frame = pd.DataFrame(session.execute(query).all(), columns=["month", "model_id", "predictions", "days"])
     frame["predictions"] = frame["predictions"].astype(int)
+    frame["days"] = frame["days"].astype(int)
     return frame
 
 
-def cost_per_thousand(monthly: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+def cost_per_thousand(monthly: pd.DataFrame, predictions: pd.DataFrame, *, whole_months: bool = False) -> pd.DataFrame:
     """Per model and month: total cost, predictions, and cost per 1,000 predictions (months with
-    predictions only; a model with costs but no logged predictions has no per-prediction cost)."""
+    predictions only; a model with costs but no logged predictions has no per-prediction cost).
+
+    ``whole_months``: only months in which the model logged predictions on every day; a month it
+    went live in (or stopped logging in) pays a whole month's costs for part of its traffic and
+    would show a misleading peak."""
     cost = monthly.groupby(["month", "model_id", "model", "business_unit", "currency"], as_index=False)["amount"].sum()
     merged = cost.merge(predictions, on=["month", "model_id"], how="inner")
     merged = merged[merged["predictions"] > 0].copy()
+    if whole_months and not merged.empty:
+        month_days = pd.PeriodIndex(merged["month"], freq="M").days_in_month
+        merged = merged[merged["days"].to_numpy() >= np.asarray(month_days)].copy()
     merged["cost_per_1000"] = merged["amount"] / merged["predictions"] * 1000
     return merged.rename(columns={"amount": "cost"}).reset_index(drop=True)
 

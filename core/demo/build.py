@@ -163,10 +163,20 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 class _Builder:
     """Writes the catalogue into one open write transaction."""
 
+    def at(self, days_ago: int, hour: int = 9, minute: int = 0) -> datetime:
+        """A UTC moment ``days_ago`` days before the demo's today, never later than now."""
+        moment = at(self.today, days_ago, hour, minute)
+        return min(moment, self.latest) if self.latest is not None else moment
+
     def __init__(self, session: Session, *, seed: int, today: date, per_day: int, scratch: Path) -> None:
         self.s = session
         self.seed = seed
         self.today = today
+        # Built on the real today, the demo's events of "this morning" must not lie in the future:
+        # moments later than now are moved to now. A demo dated in the past is never clamped,
+        # so a fixed ``today`` still gives the same registry.
+        now = datetime.now(UTC)
+        self.latest = now if today >= now.date() else None
         self.per_day = per_day
         self.scratch = scratch
         had_system = (
@@ -328,7 +338,7 @@ class _Builder:
             training_dataset_id=training_id,
             evaluation_dataset_id=evaluation_id,
             description=version.note,
-            created_at=at(self.today, version.created, 10, 30),
+            created_at=self.at(version.created, 10, 30),
             **card,
         )
         self.versions[plan.name][number] = version_id
@@ -398,7 +408,7 @@ class _Builder:
                 version_id=self.versions[plan.name][event.version],
                 to_stage=event.stage,
                 reason=reason,
-                at=at(self.today, event.days_ago, 14),
+                at=self.at(event.days_ago, 14),
             )
 
     def _deployments(self, plan: ModelPlan) -> None:
@@ -411,14 +421,14 @@ class _Builder:
                 environment="production",
                 endpoint=_endpoint(plan.endpoint, interval.version),
                 business_process_id=process_id,
-                since=at(self.today, interval.start, 14, 5),
+                since=self.at(interval.start, 14, 5),
             )
             if interval.end:
                 services.end_deployment(
                     self.s,
                     actor=self.system,
                     deployment_id=deployment_id,
-                    until=at(self.today, interval.end, 14, 5),
+                    until=self.at(interval.end, 14, 5),
                 )
         for number, stage in final_stages(plan).items():
             if stage == "staging":
@@ -430,7 +440,7 @@ class _Builder:
                     environment="staging",
                     endpoint=_endpoint(plan.endpoint, number, staging=True),
                     business_process_id=process_id,
-                    since=at(self.today, staged, 14, 5),
+                    since=self.at(staged, 14, 5),
                 )
 
     def _rules(self, model_id: int, plan: ModelPlan) -> None:
@@ -451,8 +461,8 @@ class _Builder:
                     outcome=rule.outcome,
                     description=rule.description,
                     model_version_id=self.versions[plan.name][live] if live else None,
-                    effective_from=at(self.today, days_ago, 8),
-                    at=at(self.today, days_ago + 9, 10),
+                    effective_from=self.at(days_ago, 8),
+                    at=self.at(days_ago + 9, 10),
                 )
                 rules.decide_rule(
                     self.s,
@@ -460,7 +470,7 @@ class _Builder:
                     rule_id=rule_id,
                     approve=True,
                     comment="Consistent with the credit and pricing policy in force.",
-                    at=at(self.today, days_ago + 3, 15),
+                    at=self.at(days_ago + 3, 15),
                 )
 
     def _traffic(self, index: int, plan: ModelPlan, trained: dict[int, TrainedVersion]) -> None:
@@ -531,7 +541,7 @@ class _Builder:
         Services stamp creation times with the wall clock; the demo's history lies in the
         past, so these dates are set here, derived from ``today``, and the change is audited.
         """
-        joined = at(self.today, PEOPLE_JOINED_DAYS_AGO, 8)
+        joined = self.at(PEOPLE_JOINED_DAYS_AGO, 8)
         for offset, person_id in enumerate(self.created_people):
             person = self.s.get(Person, person_id)
             assert person is not None
@@ -543,10 +553,10 @@ class _Builder:
         for plan in MODELS:
             model = self.s.get(Model, self.models[plan.name])
             assert model is not None
-            registered = at(self.today, max(plan.versions[0].created + 30, 600), 9)
+            registered = self.at(max(plan.versions[0].created + 30, 600), 9)
             model.created_at = registered
             if plan.retired_days:
-                model.retired_at = at(self.today, plan.retired_days, 14)
+                model.retired_at = self.at(plan.retired_days, 14)
             self.s.add(model)
             for ownership in self.s.exec(select(Ownership).where(Ownership.model_id == model.id)):
                 ownership.since = registered + timedelta(days=2)
@@ -595,7 +605,7 @@ class _Builder:
             },
             "data_sources": dict(self.sources),
             "processes": dict(self.processes),
-            "at": lambda days_ago, hour=9, minute=0: at(self.today, days_ago, hour, minute),
+            "at": self.at,
             "rng": lambda key: np.random.default_rng([self.seed, zlib.crc32(key.encode())]),
         }
 

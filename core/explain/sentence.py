@@ -12,6 +12,7 @@ other way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,26 @@ class Contribution:
     contribution: float
 
 
+# Unit suffixes of column names, said in words: loan_amount_k -> "loan amount (thousands)".
+_UNITS = {"k": "thousands", "eur": "EUR", "usd": "USD", "gbp": "GBP", "pct": "%", "days": "days", "months": "months",
+          "years": "years", "km": "km", "s": "seconds", "c": "°C", "m2": "m²"}
+_WINDOWS = {"h": "hours", "d": "days", "m": "months", "y": "years"}
+_WINDOW = re.compile(r"^(.+)_(\d+)([hdmy])$")
+LOG_ODDS_NOTE = " Contributions are in log-odds, the model's internal scale: positive ones raise the score."
+
+
 def readable_name(feature: str) -> str:
-    return feature.replace("_", " ").strip()
+    """A column name in words: late_payments_12m -> "late payments in the last 12 months",
+    loan_amount_k -> "loan amount (thousands)", contract_rate_pct -> "contract rate (%)"."""
+    name = feature.strip()
+    window = _WINDOW.match(name)
+    if window:
+        base, count, unit = window.groups()
+        return f"{base.replace('_', ' ')} in the last {count} {_WINDOWS[unit]}"
+    base, _, suffix = name.rpartition("_")
+    if base and suffix.lower() in _UNITS:
+        return f"{base.replace('_', ' ')} ({_UNITS[suffix.lower()]})"
+    return name.replace("_", " ")
 
 
 def readable_value(value: Any) -> str:
@@ -98,7 +117,7 @@ def explain_in_words(*, score: float, base_score: float, contributions: Sequence
     verb = "Scored" if task == "binary_classification" else "Predicted"
     sentence = f"{verb} {score_text(score, task)}"
     if rule is not None:
-        sentence += f" ({rule.text()})" if rule.holds(score) else f" ({rule.text()}: not met)"
+        sentence += f" ({rule.text()})" if rule.holds(score) else f' (rule "{rule.text()}" not met)'
     else:  # log-odds: the base is the mean log-odds, whose probability is not the average score
         sentence += f" ({'baseline' if space == 'log-odds' else 'average'} {score_text(base_score, task)})"
     if main:
@@ -109,7 +128,7 @@ def explain_in_words(*, score: float, base_score: float, contributions: Sequence
         sentence += f"; against: {_joined(against)}"
     sentence += "."
     if space == "log-odds":
-        sentence += " Contributions are in log-odds."
+        sentence += LOG_ODDS_NOTE
     return sentence
 
 

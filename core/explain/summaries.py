@@ -9,6 +9,7 @@ an explicit button press; pages read what is stored.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from core.explain.loading import (
     production_window,
     version_context,
 )
+from core.explain.sentence import readable_name
 
 GLOBAL_ROWS = 1000  # validation sample
 PRODUCTION_ROWS = 500  # newest rows of the production window
@@ -106,6 +108,28 @@ def compute_global(engine: Engine, loaded: LoadedExplainer, source: str, *, acto
         return None
     rows = align_to(window.frame, loaded.reference, features)
     return GlobalDraft(source, _summary_explainer(loaded).explain(rows), window.start, window.end)
+
+
+PAGE_BUDGET_SECONDS = 5.0  # the longest a summary may take when someone waits for it on a page
+PROBE_ROWS = 20
+
+
+def estimate_summary_seconds(engine: Engine, loaded: LoadedExplainer, *, actor: Actor | None = None) -> float:
+    """How long computing the version's summaries (validation sample and production window) would
+    take, from timing ``PROBE_ROWS`` rows (TreeSHAP and linear SHAP are linear in rows; the fixed
+    cost makes this an overestimate). Model-agnostic explainers: infinite, they are only ever
+    precomputed (`steward explain`)."""
+    if loaded.explainer.kind == "kernel":
+        return math.inf
+    frame = load_sample(engine, loaded.context, "evaluation", actor=actor)
+    rows = align_to(frame, loaded.reference, loaded.explainer.parts.features)
+    probe = rows.head(PROBE_ROWS)
+    if probe.empty:
+        return 0.0
+    started = time.perf_counter()
+    loaded.explainer.explain(probe)
+    per_row = (time.perf_counter() - started) / len(probe)
+    return per_row * (min(len(rows), GLOBAL_ROWS) + PRODUCTION_ROWS)
 
 
 def _json_value(value: Any) -> Any:
@@ -255,9 +279,9 @@ def drift_sentence(drift: pd.DataFrame) -> str:
     if drift.empty:
         return "No features to compare."
     top = drift.loc[drift["share_change"].abs().idxmax()]
-    move = (f"{top['feature'].replace('_', ' ')} went from {top['validation_share']:.0%} to "
+    move = (f"{readable_name(top['feature'])} went from {top['validation_share']:.0%} to "
             f"{top['production_share']:.0%} of the total attribution")
     if not drift["shifted"].any():
         return f"What drives the model is stable: the largest shift is small ({move})."
-    names = ", ".join(f.replace("_", " ") for f in drift.loc[drift["shifted"], "feature"])
+    names = ", ".join(readable_name(f) for f in drift.loc[drift["shifted"], "feature"])
     return f"Explanation drift: the model leans differently on {names} in production ({move})."

@@ -247,6 +247,16 @@ def _external_gate(
     return Gate(key, title, status, str(result.get("figure", "")), str(result.get("detail", "")))
 
 
+def load_gate_modules() -> None:
+    """Import the external gates, and scipy.stats that the drift gate's statistics import on
+    first use, now: outside any write transaction. On SQLite a write transaction holds the one
+    write lock from its first query; a first import there (about a second of CPU, many on a busy
+    machine) kept other writers waiting past the busy timeout ("database is locked", bench/load.py)."""
+    for module in ("core.governance.risk", "core.monitoring.gates"):
+        _optional_function(module, "promotion_gate")
+    importlib.import_module("scipy.stats")
+
+
 def _optional_function(module: str, name: str) -> Callable[..., Any] | None:
     """``module.name`` if that module exists; None while its area has not landed."""
     try:

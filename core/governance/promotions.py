@@ -40,7 +40,7 @@ from core.db.models import (
 from core.db.models.governance import TARGET_STAGES
 from core.db.types import utcnow
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.governance.gates import _optional_function, collect_evidence, current_production
+from core.governance.gates import _optional_function, collect_evidence, current_production, load_gate_modules
 from core.registry import services
 from core.registry.validation import clean_choice, clean_text
 
@@ -73,19 +73,20 @@ def approvals_needed(tier: str) -> int:
 # --- services ----------------------------------------------------------------------------------
 
 
-def request_promotion(
-    session: Session, *, actor: Actor, version_id: int, target_stage: str, justification: str,
-    at: datetime | None = None,
-) -> int:
-    """Open a request to move a version to ``target_stage``; freezes its evidence. Returns the request id.
+EVIDENCE_FRESH_SECONDS = 600  # prepared evidence older than this is evaluated again
 
-    ``at`` dates the request in the past (the demo, imports); the evidence is still evaluated now.
-    """
+
+def _request_subject(
+    session: Session, actor: Actor, version_id: int, target_stage: str, justification: str | None = None
+) -> tuple[ModelVersion, Model, str]:
+    """The version and model a request is about, once the actor may request it, the input is
+    valid (``justification`` too, when given) and the version may be requested."""
     version = _get(session, ModelVersion, version_id, "model version")
     model = _get(session, Model, version.model_id, "model")
     require(session, actor, "promotion.request", business_unit=model.business_unit)
     target = clean_choice(target_stage, "target stage", TARGET_STAGES)
-    justification = _reason(justification, "justification")
+    if justification is not None:
+        _reason(justification, "justification")
     label = f"version {version.version} of '{model.name}'"
     if model.status == "retired":
         raise Conflict(f"'{model.name}' is retired; its versions cannot be promoted.")
@@ -100,11 +101,64 @@ def request_promotion(
     ).first()
     if pending is not None:
         raise Conflict(f"Request #{pending} for the {label} is still pending; it must be decided or cancelled first.")
-    when = _when(at)
-    evidence = collect_evidence(session, model=model, version=version, target_stage=target,
-                                frozen_at=when if at is not None else None)
-    tier = risk_tier(session, model.id)  # type: ignore[arg-type]
+    return version, model, target
+
+
+def prepare_evidence(session: Session, *, actor: Actor, version_id: int, target_stage: str) -> dict[str, Any]:
+    """Evaluate a future request's evidence gates in a read session, before the write.
+
+    The gates (drift on recent inputs, the artifact's hash, metric comparisons) take seconds;
+    evaluated inside the write transaction they would hold SQLite's single write lock that long
+    and keep every other writer waiting. Pass the result to ``request_promotion(evidence=...)``,
+    which uses it when the version and the production version are still those it describes.
+    """
+    load_gate_modules()
+    version, model, target = _request_subject(session, actor, version_id, target_stage)
+    evidence = collect_evidence(session, model=model, version=version, target_stage=target)
     production = current_production(session, model.id)  # type: ignore[arg-type]
+    evidence["basis"] = {
+        "version_id": version.id, "version_row_version": version.row_version,
+        "production_version_id": production.id if production is not None else None,
+    }
+    return evidence
+
+
+def _still_current(evidence: dict[str, Any] | None, version: ModelVersion, target: str,
+                   production: ModelVersion | None) -> bool:
+    """Whether prepared ``evidence`` describes this version and production version, and is recent."""
+    if not evidence or evidence.get("target_stage") != target:
+        return False
+    basis = evidence.get("basis") or {}
+    try:
+        age = (utcnow() - datetime.fromisoformat(evidence["frozen_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (basis.get("version_id") == version.id and basis.get("version_row_version") == version.row_version
+            and basis.get("production_version_id") == (production.id if production is not None else None)
+            and 0 <= age <= EVIDENCE_FRESH_SECONDS)
+
+
+def request_promotion(
+    session: Session, *, actor: Actor, version_id: int, target_stage: str, justification: str,
+    at: datetime | None = None, evidence: dict[str, Any] | None = None,
+) -> int:
+    """Open a request to move a version to ``target_stage``; freezes its evidence. Returns the request id.
+
+    ``at`` dates the request in the past (the demo, imports); the evidence is still evaluated now.
+    ``evidence`` from ``prepare_evidence`` is frozen as it is when it still describes this version
+    and the current production version; otherwise the gates are evaluated here.
+    """
+    load_gate_modules()  # before the first query takes SQLite's write lock
+    version, model, target = _request_subject(session, actor, version_id, target_stage, justification)
+    justification = _reason(justification, "justification")
+    when = _when(at)
+    production = current_production(session, model.id)  # type: ignore[arg-type]
+    if at is not None or not _still_current(evidence, version, target, production):
+        evidence = collect_evidence(session, model=model, version=version, target_stage=target,
+                                    frozen_at=when if at is not None else None)
+    assert evidence is not None
+    evidence.pop("basis", None)
+    tier = risk_tier(session, model.id)  # type: ignore[arg-type]
     request = PromotionRequest(
         model_id=model.id,  # type: ignore[arg-type]
         model_version_id=version_id,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,10 @@ def _client(tracking_uri: str | None) -> Any:
         raise StewardError("MLflow is not installed: pip install 'steward[mlflow]' (or mlflow-skinny).") from None
     if tracking_uri is None:
         return None
+    # MLflow retries an unreachable server for about four minutes by default; a person waiting on
+    # the Admin page (or a cron job) should hear within seconds. Explicit settings are kept.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 

@@ -193,13 +193,14 @@ def coverage_finding(n: int, n_labelled: int, minimum: float) -> list[Finding]:
 
 
 def performance_findings(verdicts: list[performance.Verdict]) -> list[Finding]:
-    """One finding for the worst metric: alert when an interval lies wholly beyond its limit."""
+    """One finding for the worst metric: alert when its interval, widened for the validation value's own
+    sampling error, lies wholly beyond its limit (see ``performance.judge_rows``)."""
     bad = [v for v in verdicts if v.level != "ok"]
     if not bad:
         return []
     level = "alert" if any(v.level == "alert" for v in bad) else "warning"
     shown = [v for v in bad if v.level == level]
-    head = "Concept drift: realised performance dropped significantly. " if level == "alert" else "Realised performance below the limit (not yet significant). "
+    head = "Concept drift: realised performance dropped significantly. " if level == "alert" else "Realised performance worse than the limit (not yet significant). "
     return [Finding("performance", level, head + "; ".join(v.message for v in shown) + ".")]
 
 
@@ -291,7 +292,8 @@ def findings_for(session: Session, model: Model, as_of: datetime, drift_runs: di
     findings += coverage_finding(n, n_labelled, limits.min_label_coverage)
     labelled = performance.labelled_predictions(session, version.id)  # type: ignore[arg-type]
     verdicts = performance.judge(labelled, model.task, performance.validation_metrics(version), limits.performance_drop,
-                                 primary_metric=model.primary_metric)
+                                 primary_metric=model.primary_metric,
+                                 validation_n=performance.validation_rows(session, version))
     findings += performance_findings(verdicts)
     if drift_runs is not None:
         findings += drift_findings(drift_runs.get(model.id), limits.drift_share)  # type: ignore[arg-type]

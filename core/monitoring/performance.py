@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from core.db.models import Model, ModelVersion, PredictionDaily, PredictionLog
+from core.db.models import Dataset, Model, ModelVersion, PredictionDaily, PredictionLog
 from core.errors import InvalidInput, NotFound
 
 CONFIDENCE = 0.95
@@ -27,6 +27,10 @@ Z_95 = 1.959963984540054
 N_BOOT = 1000
 SEED = 20240601
 MIN_LABELS_FOR_VERDICT = 100  # a month with fewer labels (e.g. the current, partly labelled one) is not judged
+# A classifier is judged only on a window holding this many labels of each class: ROC AUC, recall and
+# precision rest on the minority class, and an interval from a handful of positives is not to be trusted
+# (the usual rule of thumb of ~20 events; more would pool so many months that a ramping drift is diluted).
+MIN_LABELS_PER_CLASS = 20
 BOOT_CELLS = 2_000_000  # bootstrap resamples are drawn in blocks of at most this many values
 
 CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
@@ -242,6 +246,15 @@ def validation_metrics(version: ModelVersion) -> dict[str, float]:
     return found
 
 
+def validation_rows(session: Session, version: ModelVersion) -> int | None:
+    """Size of the sample the version's validation metrics were computed on (its evaluation
+    dataset's row count), or None when unknown."""
+    if version.evaluation_dataset_id is None:
+        return None
+    dataset = session.get(Dataset, version.evaluation_dataset_id)
+    return int(dataset.row_count) if dataset is not None and dataset.row_count > 0 else None
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The concept-drift judgement of one metric in one month."""
@@ -256,6 +269,8 @@ class Verdict:
     validation: float
     limit: float
     message: str
+    bound: float = math.nan  # the decision's bound: the interval's side nearest the limit, widened for validation error
+    validation_n: int | None = None  # size of the validation sample, when known
 
 
 def limit_for(metric: str, validation: float, tolerance: float) -> float:
@@ -271,47 +286,73 @@ def judged_metrics(validation: dict[str, float], primary_metric: str = "") -> li
     return [primary] if primary in validation else list(validation)
 
 
+def validation_widening(n: int, validation_n: int | None) -> float:
+    """How much wider the interval of (realised - validation) is than the realised interval alone.
+
+    The validation value is itself an estimate from ``validation_n`` cases with (for the same metric
+    on the same population) the same per-case variance, so Var(diff) = Var_r * (1 + n / validation_n).
+    1 when the validation sample's size is unknown (the validation value is then taken as exact).
+    """
+    return math.sqrt(1 + n / validation_n) if validation_n and validation_n > 0 else 1.0
+
+
 def judge_rows(rows: pd.DataFrame, period: str, validation: dict[str, float], tolerance: float,
-               primary_metric: str = "") -> list[Verdict]:
+               primary_metric: str = "", validation_n: int | None = None) -> list[Verdict]:
     """Judge metric rows (metric, value, lower, upper, n) of one period against validation.
 
-    alert: the whole interval is worse than the limit; warning: the estimate is worse but the
-    interval still reaches the limit; ok otherwise.
+    alert: the realised interval's side nearest the limit, widened by the validation value's own
+    sampling error (``validation_widening``), is still beyond the limit; so a drop is called
+    significant only when neither the production sample nor the validation sample explains it.
+    warning: the estimate is beyond the limit but the widened interval still reaches it; ok otherwise.
     """
     metrics = judged_metrics(validation, primary_metric)
     verdicts = []
     for r in rows[rows["metric"].isin(metrics) & rows["lower"].notna()].itertuples():
         limit = limit_for(r.metric, validation[r.metric], tolerance)
-        worse = (lambda v, lim=limit: v > lim) if r.metric in LOWER_IS_BETTER else (lambda v, lim=limit: v < lim)
-        level = "alert" if worse(r.lower) and worse(r.upper) else ("warning" if worse(r.value) else "ok")
+        widen = validation_widening(int(r.n), validation_n)
+        if r.metric in LOWER_IS_BETTER:
+            bound = r.value - (r.value - r.lower) * widen
+            level = "alert" if bound > limit else ("warning" if r.value > limit else "ok")
+        else:
+            bound = r.value + (r.upper - r.value) * widen
+            level = "alert" if bound < limit else ("warning" if r.value < limit else "ok")
         message = (f"{METRIC_LABELS[r.metric]} in {period}: {r.value:.3f} (95% CI {r.lower:.3f}-{r.upper:.3f}, "
-                   f"n={r.n}) against {validation[r.metric]:.3f} at validation; limit {limit:.3f}")
+                   f"n={r.n}) against {validation[r.metric]:.3f} at validation"
+                   + (f" (n={validation_n:,})" if validation_n else "") + f"; limit {limit:.3f}")
         verdicts.append(Verdict(r.metric, period, level, float(r.value), float(r.lower), float(r.upper), int(r.n),
-                                validation[r.metric], limit, message))
+                                validation[r.metric], limit, message, float(bound), validation_n))
     return verdicts
 
 
-def recent_window(labelled: pd.DataFrame, min_labels: int = MIN_LABELS_FOR_VERDICT) -> tuple[pd.DataFrame, str] | None:
+def recent_window(labelled: pd.DataFrame, min_labels: int = MIN_LABELS_FOR_VERDICT, *,
+                  min_per_class: int = 0) -> tuple[pd.DataFrame, str] | None:
     """The newest labelled months, pooled back from the latest until they hold ``min_labels``
-    labels (labels arrive late, so the current month alone is often too thin); None if never."""
+    labels and at least ``min_per_class`` of each class (labels arrive late, so the current month
+    alone is often too thin); None if never."""
     if labelled.empty:
         return None
     months = pd.to_datetime(labelled["ts"], utc=True).dt.strftime("%Y-%m")
     counts = months.value_counts().sort_index(ascending=False)
-    total, taken = 0, []
+    positives = labelled["label"].to_numpy(dtype=float) >= 0.5
+    per_month_pos = pd.Series(positives, index=months.to_numpy()).groupby(level=0).sum()
+    total = total_pos = 0
+    taken: list[str] = []
     for month, n in counts.items():
         taken.append(str(month))
         total += int(n)
-        if total >= min_labels:
+        total_pos += int(per_month_pos.get(month, 0))
+        if total >= min_labels and min(total_pos, total - total_pos) >= min_per_class:
             period = taken[0] if len(taken) == 1 else f"{taken[-1]} to {taken[0]}"
             return labelled[months.isin(taken).to_numpy()], period
     return None
 
 
 def judge(labelled: pd.DataFrame, task: str, validation: dict[str, float], tolerance: float, *,
-          primary_metric: str = "", min_labels: int = MIN_LABELS_FOR_VERDICT, n_boot: int = N_BOOT) -> list[Verdict]:
-    """Concept-drift verdicts on the most recent labels (see ``recent_window``)."""
-    window = recent_window(labelled, min_labels)
+          primary_metric: str = "", min_labels: int = MIN_LABELS_FOR_VERDICT, n_boot: int = N_BOOT,
+          validation_n: int | None = None) -> list[Verdict]:
+    """Concept-drift verdicts on the most recent labels (see ``recent_window`` and ``judge_rows``)."""
+    per_class = MIN_LABELS_PER_CLASS if task == "binary_classification" else 0
+    window = recent_window(labelled, min_labels, min_per_class=per_class)
     if window is None or not judged_metrics(validation, primary_metric):
         return []
     rows, period = window
@@ -321,7 +362,7 @@ def judge(labelled: pd.DataFrame, task: str, validation: dict[str, float], toler
         found = classifier_metrics(y, pred, None if np.isnan(score).all() else score, n_boot=n_boot)
     else:
         found = regressor_metrics(y, pred, n_boot=n_boot)
-    return judge_rows(pd.DataFrame(found), period, validation, tolerance, primary_metric)
+    return judge_rows(pd.DataFrame(found), period, validation, tolerance, primary_metric, validation_n)
 
 
 @dataclass
@@ -390,7 +431,8 @@ def performance_report(session: Session, *, model_id: int, version_id: int | Non
         model_id=model_id, model_name=model.name, version_id=version.id, version=version.version,  # type: ignore[arg-type]
         task=model.task, validation=validation, table=table, coverage=monthly_coverage(session, version.id),  # type: ignore[arg-type]
         n_labelled=len(labelled), n_from_campaigns=from_campaigns, n_from_pipelines=len(labelled) - from_campaigns,
-        verdicts=judge(labelled, model.task, validation, tolerance, primary_metric=model.primary_metric, n_boot=n_boot),
+        verdicts=judge(labelled, model.task, validation, tolerance, primary_metric=model.primary_metric, n_boot=n_boot,
+                       validation_n=validation_rows(session, version)),
     )
 
 

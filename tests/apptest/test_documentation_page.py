@@ -33,6 +33,6 @@ def test_documentation_page_scores_templates_and_links_missing_items(app, portfo
     assert scored.drop(index=p.credit)["annex_iv"].isna().all()  # not assessed high-risk: n/a
     assert [m.label for m in at.metric] == ["Completeness"] * 3
     texts = " ".join(m.value for m in at.markdown)
-    assert "Human oversight measures (Art. 14)" in texts  # missing: no oversight described
+    assert "**Human oversight measures \\(Art\\. 14\\)** — how people oversee" in texts  # missing, escaped markdown
     assert f"Fill in: [Risk page, Assess a model](/risk?model={p.credit})" in texts
     assert [b.label for b in at.get("download_button")] == ["Pack (HTML)", "Pack (PDF)"]

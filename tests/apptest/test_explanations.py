@@ -50,7 +50,7 @@ def test_demo_model_explained_in_a_sentence_with_its_rule(app, demo_url, demo_en
     assert version.format_func(version.value).startswith("Retail credit scoring v")
     sentence = at.info[0].value
     assert sentence.startswith("Scored 0.") and "decline application above 0.35" in sentence
-    assert "mainly because" in sentence and sentence.endswith("Contributions are in log-odds.")
+    assert "mainly because" in sentence and sentence.endswith("Contributions are in log-odds, the model's internal scale: positive ones raise the score.")
     assert any("✓" in c.value and "Additivity check" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 5  # waterfall, importance, beeswarm, dependence, drift
     assert any("TreeExplainer" in c.value and "validation sample" in c.value for c in at.caption)
@@ -136,3 +136,23 @@ def test_explain_a_labelling_item_from_a_link(app, small_registry):
     assert any(c.value.startswith("Labelling item 2 of campaign 'June review' (not labelled yet)") for c in at.caption)
     at.radio(key="explanations.source").set_value("A recent logged prediction").run()
     assert not at.exception and at.selectbox(key="explanations.prediction").value is not None
+
+
+def test_a_model_agnostic_summary_is_never_computed_while_the_owner_waits(app, sqlite_template, tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    path = tmp_path / "knn.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    world = make_world(engine)
+    built = register_explained_version(engine, world.owner, estimator=KNeighborsClassifier(n_neighbors=15),
+                                       log_predictions=5, rule=(">", 0.69, "approve"))
+    engine.dispose()
+    at = _open(app, url, person="owner@example.com", version=str(built["version_id"]))
+    assert not at.exception
+    assert at.info[0].value.startswith("Scored ")  # the single row is explained (stated budget in the caption)
+    assert any("KernelExplainer, model-agnostic: 50 background rows x up to 512 feature coalitions" in c.value
+               for c in at.caption)
+    assert not [b for b in at.button if b.key == "explanations.compute"]
+    assert any("so it is not computed while you wait" in c.value for c in at.caption)

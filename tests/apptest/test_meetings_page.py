@@ -105,6 +105,7 @@ def test_presenter_mode_shows_one_item_at_a_time(app, meeting_registry):
     assert f"1. {items[0]}" in html and "font-size:2.6rem" in html
     assert f"2. {items[1]}" not in html
     assert any("Item 1 of" in c.value for c in at.caption)
+    assert "Open actions from all meetings" not in [h.value for h in at.subheader]  # the shared screen: one item
     at.button(key="meetings.presenter.next").click().run()
     html = " ".join(h.proto.body for h in at.get("html"))
     assert f"2. {items[1]}" in html and f"1. {items[0]}" not in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -63,6 +64,11 @@ def test_risk_page_shows_matrix_flags_overdue_and_tier_rule(app, risk_registry):
     assert at.selectbox(key="risk.cell").value == (3, 4, 1)
     cell = _table(at, "risk.cell.models")
     assert cell["link"].str.endswith("#Credit scoring").all()
+    # the matrix flags the models whose evidence calls for a re-assessment (Tom Tech, its developer, left)
+    assert "knowledge to maintain it is lost" in cell["reassess"].iloc[0]
+    spec = json.loads(charts[0].proto.spec)
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    assert any("1 model · 1 ⚑" in t and "⚑ Credit scoring" in t for t in texts), texts
     flags = _table(at, "risk.flags")
     assert "Technical owner Tom Tech left" in " ".join(flags["reason"])
     overdue = _table(at, "risk.overdue")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 APP = "[data-testid='stApp']"
@@ -80,12 +80,46 @@ def rerun(page: Page, action: Callable[[], object]) -> None:
     wait_for_app(page, after=before)
 
 
+def settle(page: Page) -> None:
+    """Wait until the app is idle and connected now. For after an outcome was seen on screen: a click
+    whose run ends in st.rerun or st.switch_page finishes more than one run, so counting runs alone
+    can return between them."""
+    wait_for_app(page, after=-1)
+
+
 def go_to_page(page: Page, title: str) -> None:
-    """Open a page from the sidebar navigation by its title."""
-    link = page.get_by_test_id("stSidebarNav").get_by_role(
-        "link", name=re.compile(rf"^\W*{re.escape(title)}$")
-    )
+    """Open a page from the sidebar navigation by its title (showing the whole list first when
+    Streamlit folded it under "View N more")."""
+    nav = page.get_by_test_id("stSidebarNav")
+    link = nav.get_by_role("link", name=re.compile(rf"^\W*{re.escape(title)}$"))
+    more = nav.get_by_test_id("stSidebarNavViewButton").filter(has_text=re.compile(r"^View \d+ more$"))
+    if not link.is_visible() and more.is_visible():
+        more.click()  # unfolds in the browser; no script run
     rerun(page, link.click)
+
+
+def choose(
+    page: Page, combobox: Locator, option: str | re.Pattern[str], *, typed: str = "", in_form: bool = False
+) -> None:
+    """Pick ``option`` in a selectbox or multiselect (``combobox``: its input), typing ``typed`` first
+    to filter long lists (they only render the options in view), and wait for the run it starts
+    (none ``in_form``: a form sends its values with its submit button)."""
+    if typed:
+        combobox.fill(typed)
+    else:
+        combobox.click()
+        combobox.press("ArrowDown")  # a click alone does not always render the list in a busy browser
+    choice = page.get_by_role("option", name=option, exact=isinstance(option, str)).first
+    if in_form:
+        choice.click()
+    else:
+        rerun(page, choice.click)
+
+
+def check(page: Page, name: str) -> Path:
+    """A key step of a journey: no error box on the page, and a screenshot of it."""
+    assert_no_errors(page)
+    return shot(page, name)
 
 
 def assert_no_errors(page: Page) -> None:

@@ -1,8 +1,10 @@
 """Browser tests: the real app (`streamlit run app/main.py`) on a demo registry, driven by
 Playwright in Debian's Chromium.
 
-One app server per test session, on a free port, serving a private copy of the demo portfolio
-(built once per run by the ``demo_template`` fixture of tests/conftest.py). Without
+One app server per test session (``app_url``), on a free port, serving a private copy of the
+demo portfolio (built once per run by the ``demo_template`` fixture of tests/conftest.py), for
+tests that only read. Journeys that write get their own copy and their own server
+(``fresh_app``), so each starts from the demo as built and none depends on another. Without
 /usr/bin/chromium the tests skip with the reason (in CI, STEWARD_TEST_REQUIRE_BROWSER=1 turns
 that into a failure).
 """
@@ -17,7 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +67,11 @@ def demo_registry(demo_template, tmp_path_factory: pytest.TempPathFactory) -> De
     """A private copy of the session's demo portfolio (tests/conftest.py ``demo_template``), artifacts
     included, so that browser journeys may write to it."""
     _require_browser()
-    root = tmp_path_factory.mktemp("e2e")
+    return _copy_demo(demo_template, tmp_path_factory.mktemp("e2e"))
+
+
+def _copy_demo(demo_template, root: Path) -> DemoRegistry:
+    """Copy the demo registry and its artifact store into ``root`` (a few tens of MB: well under a second)."""
     shutil.copyfile(demo_template.db, root / "steward.db")
     shutil.copytree(demo_template.artifact_dir, root / "artifacts")
     url = f"sqlite:///{root / 'steward.db'}"
@@ -81,12 +88,7 @@ def demo_registry(demo_template, tmp_path_factory: pytest.TempPathFactory) -> De
 @pytest.fixture(scope="session")
 def demo_inventory(demo_registry: DemoRegistry) -> pd.DataFrame:
     """The demo registry's inventory, as the Inventory page reads it (to know what to expect on screen)."""
-    engine = make_engine(demo_registry.url)
-    try:
-        with read_session(engine) as session:
-            return reads.inventory(session)
-    finally:
-        engine.dispose()
+    return registry_inventory(demo_registry)
 
 
 def _free_port() -> int:
@@ -103,12 +105,12 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_url(demo_registry: DemoRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of `streamlit run app/main.py` serving the demo registry (stopped after the session)."""
+@contextmanager
+def _serve(registry: DemoRegistry, log_dir: Path) -> Iterator[str]:
+    """Run `streamlit run app/main.py` on ``registry``; yield its base URL once healthy, stop it after."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    log_path = log_dir / "streamlit.log"
     command = [
         sys.executable,
         "-m",
@@ -127,9 +129,7 @@ def app_url(demo_registry: DemoRegistry, tmp_path_factory: pytest.TempPathFactor
         "none",
     ]
     with log_path.open("w") as log:
-        server = subprocess.Popen(
-            command, cwd=REPO, env=demo_registry.env, stdout=log, stderr=subprocess.STDOUT
-        )
+        server = subprocess.Popen(command, cwd=REPO, env=registry.env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT_S
             while not _healthy(base_url):
@@ -144,6 +144,41 @@ def app_url(demo_registry: DemoRegistry, tmp_path_factory: pytest.TempPathFactor
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_registry: DemoRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `streamlit run app/main.py` serving the session's demo registry (for tests that only read)."""
+    with _serve(demo_registry, tmp_path_factory.mktemp("streamlit")) as base_url:
+        yield base_url
+
+
+@dataclass(frozen=True)
+class FreshApp:
+    """An app server of one test, over that test's own copy of the demo registry."""
+
+    url: str
+    registry: DemoRegistry
+
+
+@pytest.fixture
+def fresh_app(demo_template, tmp_path: Path) -> Iterator[FreshApp]:
+    """A private copy of the demo registry served by its own `streamlit run` (stopped after the test),
+    for a journey that writes: it starts from the demo as built, whatever ran before it."""
+    _require_browser()
+    registry = _copy_demo(demo_template, tmp_path)
+    with _serve(registry, tmp_path) as base_url:
+        yield FreshApp(url=base_url, registry=registry)
+
+
+def registry_inventory(registry: DemoRegistry) -> pd.DataFrame:
+    """The registry's inventory as the Inventory page reads it (to know what to expect on screen)."""
+    engine = make_engine(registry.url)
+    try:
+        with read_session(engine) as session:
+            return reads.inventory(session)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -163,11 +198,26 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:
+def new_page(browser) -> Iterator[Callable[[], object]]:
+    """Opens a tab in a browser context of its own (no shared cookies or session: another person at
+    another desk), wide enough for the tables, accepting downloads; all closed after the test."""
+    contexts = []
+
+    def open_tab() -> object:
+        context = browser.new_context(
+            viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC", accept_downloads=True
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(RUN_COUNTER)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page) -> object:
     """A fresh browser context per test (no shared cookies or session), wide enough for the tables."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(RUN_COUNTER)
-    tab = context.new_page()
-    yield tab
-    context.close()
+    return new_page()

@@ -174,6 +174,22 @@ def test_cost_per_thousand_predictions_uses_the_daily_rollup(engine: Engine) -> 
     row = per[per["month"] == day.strftime("%Y-%m")].iloc[0]
     assert row["predictions"] == 500
     assert row["cost_per_1000"] == pytest.approx(row["cost"] / 500 * 1000)
+    assert row["days"] == 1  # predictions on one day of the month only
+    with read_session(engine) as s:
+        assert cost_per_thousand(monthly_costs(s), monthly_predictions(s), whole_months=True).empty
+
+
+def test_cost_per_thousand_of_whole_months_leaves_out_a_part_month_of_traffic() -> None:
+    monthly = pd.DataFrame({"month": ["2025-03", "2025-04", "2025-05"], "model_id": 1, "model": "Churn",
+                            "business_unit": "Retention", "category": "compute", "currency": "EUR",
+                            "amount": [900.0, 900.0, 900.0]})
+    # live from 20 March: 12 days of traffic in March, every day in April, 30 of 31 days in May
+    predictions = pd.DataFrame({"month": ["2025-03", "2025-04", "2025-05"], "model_id": 1,
+                                "predictions": [1200, 3000, 3000], "days": [12, 30, 30]})
+    every = cost_per_thousand(monthly, predictions)
+    assert list(every["cost_per_1000"]) == pytest.approx([750.0, 300.0, 300.0])  # March looks 2.5x dearer
+    whole = cost_per_thousand(monthly, predictions, whole_months=True)
+    assert list(whole["month"]) == ["2025-04"] and whole["cost_per_1000"].iloc[0] == pytest.approx(300.0)
 
 
 def test_top_growers_put_the_growing_model_first(engine: Engine) -> None:
@@ -298,3 +314,15 @@ def test_cli_forecast_set_budget_and_budgets(engine: Engine, db_url: str, monkey
     assert rows[0]["projected"] is not None
     neither = runner.invoke(app, ["forecast"])
     assert neither.exit_code == 1 and "Error: give --all or --model NAME." in neither.output
+
+
+def test_a_budget_for_a_year_not_begun_says_nothing_is_spent_yet() -> None:
+    from core.costs.budgets import project_budget
+    from core.db.models import CostBudget
+
+    budget = CostBudget(business_unit="Claims", period_start=date(2031, 1, 1), period_end=date(2031, 12, 31),
+                        amount=50_000.0, currency="EUR")
+    status = project_budget(budget, pd.DataFrame(columns=["month", "amount"]), None)
+    assert status.spent == 0 and status.projected is None
+    assert status.sentence() == ("Claims: budget EUR 50,000 for 2031; nothing spent yet. "
+                                 "No forecast stored yet (run `steward forecast --all`).")

@@ -39,5 +39,9 @@ def test_demo_health_shows_outage_concept_drift_and_covariate_drift(demo_engine)
     assert significant, {name: health[name].reasons for name in DEMO_FACTS["concept_drift"]}
     for name in DEMO_FACTS["covariate_drift"]:
         assert health[name].status == "alert" and "drift" in {r["kind"] for r in health[name].reasons}
+    # No false concept drift: a model whose outcome relation was left alone raises no performance alert.
+    false_alarms = {name: h.reasons for name, h in health.items() if name not in DEMO_FACTS["concept_drift"]
+                    and any(r["kind"] == "performance" and r["level"] == "alert" for r in h.reasons)}
+    assert not false_alarms
     for name in DEMO_FACTS["development_models"]:
         assert health[name].status == "unknown"

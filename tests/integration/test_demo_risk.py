@@ -76,6 +76,11 @@ def test_demo_meetings_past_decisions_and_carried_over_action(demo):
         assert [a.title for a in past.actions] == ["Re-assess Account takeover detection"]
         upcoming = meetings.meeting_view(s, int(planned["id"].iloc[0]))
     kinds = {i.kind for i in upcoming.items}
-    assert {"open_action", "rule_change", "review_overdue", "reassessment"} <= kinds
+    # every kind the registry raises in the demo (its labelling campaigns are still open)
+    assert {"open_action", "promotion_request", "rule_change", "review_overdue", "reassessment", "alert",
+            "cost_overrun"} <= kinds
+    requests = {i.title for i in upcoming.items if i.kind == "promotion_request"}
+    assert requests == {"Promote Retail credit scoring v4 to production",
+                        "Promote Retail churn propensity v3 to production"}
     assert upcoming.items[0].title == "Action: Re-assess Account takeover detection"
     assert upcoming.previous is not None and upcoming.previous[0] == past.id

@@ -18,6 +18,7 @@ from core.db.models import AuditEvent, GlobalExplanation
 from core.errors import IntegrityViolation, NotFound, PermissionDenied
 from core.explain.loading import RuleInForce, decisive_rule, recent_predictions, rules_in_force
 from core.explain.local import explain_logged_prediction
+from core.explain.sentence import LOG_ODDS_NOTE
 from core.explain.summaries import (
     compute_global,
     ensure_global_explanations,
@@ -95,7 +96,8 @@ def test_local_explanation_of_a_logged_prediction_names_top_features_with_signs(
         shown = f"{top['feature'].replace('_', ' ')} = "
         assert shown in local.sentence
         met = local.score > 0.69
-        assert local.sentence.startswith(f"Scored {local.score:.2f} (approve above 0.69{'' if met else ': not met'})")
+        rule = "(approve above 0.69)" if met else '(rule "approve above 0.69" not met)'
+        assert local.sentence.startswith(f"Scored {local.score:.2f} {rule}")
         # every feature named before "against" pushes towards where the score landed, every one after it away
         toward = 1 if met else -1
         main, _, against = local.sentence.partition("; against: ")
@@ -114,7 +116,7 @@ def test_linear_model_local_explanation_says_log_odds(engine: Engine) -> None:
     with read_session(engine) as s:
         prediction_id = int(recent_predictions(s, built["version_id"], limit=1)["id"].iloc[0])
     local = explain_logged_prediction(engine, loaded, prediction_id)
-    assert local.space == "log-odds" and local.sentence.endswith("Contributions are in log-odds.")
+    assert local.space == "log-odds" and local.sentence.endswith(LOG_ODDS_NOTE)
     assert local.additivity_error <= 1e-6
     assert 0.0 <= local.score <= 1.0 and local.score == pytest.approx(local.logged_score, abs=1e-9)
 
@@ -233,7 +235,8 @@ def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(eng
     local = explain_labelling_item(engine, loaded, int(first["item_id"]))
     # the item's own logged prediction, explained with the rule in force when it was made
     assert local.prediction_id == int(first["prediction_id"]) and local.logged_score == pytest.approx(first["score"])
-    assert local.adds_up and local.sentence.startswith(f"Scored {local.score:.2f} (approve above 0.69")
+    assert local.adds_up and local.sentence.startswith(f"Scored {local.score:.2f} (")
+    assert "approve above 0.69" in local.sentence
     assert local.source == "labelling item 1 of campaign 'June review' (not labelled yet)" and local.label is None
     with write_session(engine) as s:
         labelling.submit_label(s, actor=world.labeller, item_id=int(first["item_id"]), value=1.0)
@@ -245,3 +248,23 @@ def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(eng
     with pytest.raises(NotFound, match=f"No labelling item {int(first['item_id'])} for this model version"):
         explain_labelling_item(engine, load_explainer(engine, other["version_id"]), int(first["item_id"]))
     assert created.size == 5
+
+
+def test_summary_estimate_says_when_a_page_may_compute_while_someone_waits(engine: Engine) -> None:
+    import math
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from core.explain.summaries import PAGE_BUDGET_SECONDS, estimate_summary_seconds
+
+    world = make_world(engine)
+    trees = register_explained_version(engine, world.owner, estimator=_gbc(), log_predictions=0)
+    estimate = estimate_summary_seconds(engine, load_explainer(engine, trees["version_id"]))
+    assert 0 < estimate < math.inf and PAGE_BUDGET_SECONDS == 5.0
+    agnostic = register_explained_version(engine, world.owner, estimator=KNeighborsClassifier(n_neighbors=15),
+                                          name="Neighbours", log_predictions=0)
+    loaded = load_explainer(engine, agnostic["version_id"])
+    assert loaded.explainer.kind == "kernel"
+    assert estimate_summary_seconds(engine, loaded) == math.inf  # model-agnostic: precomputed only
+    with read_session(engine) as s:
+        assert stored_explanations(s, trees["version_id"]) == {}  # estimating stores nothing

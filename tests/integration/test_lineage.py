@@ -211,5 +211,8 @@ def test_cli_lineage_downstream_and_upstream_json(engine: Engine, db_url: str, m
     assert text.exit_code == 0 and "these decisions are affected: Loan approval" in text.output
     missing = runner.invoke(app, ["lineage", "--upstream", "Payroll"])
     assert missing.exit_code == 1 and "Error: No business process named 'Payroll'" in missing.output
+    unknown = runner.invoke(app, ["lineage", "--downstream", "Mainframe"])
+    assert unknown.exit_code == 1 and ("Error: No data source or dataset named 'Mainframe'. "
+                                       "Data sources: Bureau API, Core banking DB") in unknown.output
     both = runner.invoke(app, ["lineage"])
     assert both.exit_code == 1 and "Error: give --downstream SOURCE or --upstream PROCESS" in both.output

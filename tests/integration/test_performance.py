@@ -150,6 +150,54 @@ def test_recent_window_pools_thin_months_back_to_enough_labels():
     assert performance.recent_window(labelled, 1000) is None
 
 
+def test_classifier_window_pools_back_until_each_class_has_enough_labels():
+    # 150 labels in June but only 5 positives: ROC AUC on 5 positives is not judged; May is pooled in.
+    june = [datetime(2024, 6, 10, tzinfo=UTC)] * 150
+    may = [datetime(2024, 5, 10, tzinfo=UTC)] * 100
+    labelled = pd.DataFrame({"ts": may + june, "prediction": 1.0, "score": 0.9,
+                             "label": [1.0] * 40 + [0.0] * 60 + [1.0] * 5 + [0.0] * 145})
+    assert performance.recent_window(labelled, 100)[1] == "2024-06"
+    rows, period = performance.recent_window(labelled, 100, min_per_class=30)
+    assert period == "2024-05 to 2024-06" and len(rows) == 250
+    assert performance.recent_window(labelled, 100, min_per_class=50) is None
+    assert performance.judge(labelled.iloc[100:], "binary_classification", {"roc_auc": 0.9}, 0.05) == []
+
+
+def test_validation_sample_error_widens_the_decision():
+    # Realised 0.70 (0.66-0.74, n=400) against a validation accuracy of 0.80 from only 300 cases:
+    # beyond the 0.75 limit on the realised interval alone, but not once the validation value's own
+    # sampling error is allowed for (the bound rises to 0.70 + 0.04 * sqrt(1 + 400/300) = 0.761).
+    rows = pd.DataFrame([{"metric": "accuracy", "value": 0.70, "lower": 0.66, "upper": 0.74, "n": 400}])
+    (exact,) = performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05)
+    (widened,) = performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05, validation_n=300)
+    assert exact.level == "alert" and exact.bound == pytest.approx(0.74)
+    assert widened.level == "warning" and widened.bound == pytest.approx(0.70 + 0.04 * math.sqrt(1 + 400 / 300))
+    assert "against 0.800 at validation (n=300); limit 0.750" in widened.message
+    # A drop far beyond both samples' error stays an alert.
+    rows = pd.DataFrame([{"metric": "accuracy", "value": 0.60, "lower": 0.55, "upper": 0.65, "n": 400}])
+    assert performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05, validation_n=300)[0].level == "alert"
+
+
+def test_false_alert_rate_without_concept_drift_is_nominal():
+    """No drift: production and validation draw from the same accuracy. With no tolerance the limit
+    is the validation estimate itself, so an alert is a false one; the one-sided 97.5% rule must
+    raise it about 2.5% of the time. Ignoring the validation sample's own error (the validation
+    value taken as exact) almost doubles that rate."""
+    rng = np.random.default_rng(12)
+    p, n_v, n_r, reps = 0.8, 750, 200, 20_000
+    k_v, k_r = rng.binomial(n_v, p, reps), rng.binomial(n_r, p, reps)
+    alerts = {"widened": 0, "exact": 0}
+    for kv in np.unique(k_v):  # one call per distinct validation value
+        ks = k_r[k_v == kv]
+        bounds = np.array([performance.wilson_interval(int(k), n_r) for k in ks])
+        rows = pd.DataFrame({"metric": "accuracy", "value": ks / n_r, "lower": bounds[:, 0], "upper": bounds[:, 1], "n": n_r})
+        for rule, validation_n in (("widened", n_v), ("exact", None)):
+            verdicts = performance.judge_rows(rows, "p", {"accuracy": kv / n_v}, 0.0, validation_n=validation_n)
+            alerts[rule] += sum(v.level == "alert" for v in verdicts)
+    assert abs(alerts["widened"] / reps - 0.025) <= 0.007
+    assert alerts["exact"] / reps >= 0.04
+
+
 def test_report_from_registry_counts_campaign_and_pipeline_labels(engine):
     world = make_world(engine)
     end = datetime(2024, 6, 28, 12, tzinfo=UTC)

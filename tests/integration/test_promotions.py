@@ -445,3 +445,68 @@ def test_back_dated_request_and_decision_for_the_demo(engine):
         ref = reads.production_version_on(s, model_id, history.as_instant(date(2025, 5, 3)))
     assert (view.requested_at, view.decided_at, view.evidence["frozen_at"]) == (asked, decided, asked.isoformat())
     assert ref is not None and ref.version == 1
+
+
+def _prepared(engine, actor: Actor, version_id: int, target: str = "production") -> dict:
+    with read_session(engine) as s:
+        return promotions.prepare_evidence(s, actor=actor, version_id=version_id, target_stage=target)
+
+
+def _frozen(engine, request_id: int) -> dict:
+    with read_session(engine) as s:
+        return s.get(PromotionRequest, request_id).evidence
+
+
+def test_evidence_prepared_before_the_write_is_frozen_when_still_current(engine):
+    world = make_world(engine)
+    _, (v1, _) = make_promotable_model(engine, world)
+    evidence = _prepared(engine, world.owner, v1)
+    with write_session(engine) as s:
+        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
+                                                  justification="Better validation results.", evidence=evidence)
+    frozen = _frozen(engine, request_id)
+    assert frozen["frozen_at"] == evidence["frozen_at"]  # not evaluated a second time
+    assert "basis" not in frozen and frozen["gates"] == evidence["gates"]
+
+
+def test_prepared_evidence_is_evaluated_again_when_production_changed_meanwhile(engine):
+    world = make_world(engine)
+    _, (v1, v2) = make_promotable_model(engine, world)
+    stale = _prepared(engine, world.owner, v2)  # prepared while nothing was in production
+    assert _approve(engine, world.approver, _request(engine, world.owner, v1)) == "approved"
+    with write_session(engine) as s:
+        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v2, target_stage="production",
+                                                  justification="Better validation results.", evidence=stale)
+    frozen = _frozen(engine, request_id)
+    assert frozen["frozen_at"] != stale["frozen_at"]
+    assert frozen["production"]["version"] == 1  # the new production version is the comparison
+
+
+def test_prepared_evidence_for_another_target_or_too_old_is_not_used(engine):
+    world = make_world(engine)
+    _, (v1, _) = make_promotable_model(engine, world)
+    staging = _prepared(engine, world.owner, v1, "staging")
+    old = _prepared(engine, world.owner, v1)
+    old["frozen_at"] = "2020-01-01T00:00:00+00:00"
+    for evidence in (staging, old):
+        with write_session(engine) as s:
+            request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
+                                                      justification="Better validation results.", evidence=evidence)
+        frozen = _frozen(engine, request_id)
+        assert frozen["frozen_at"] not in (staging["frozen_at"], old["frozen_at"])
+        assert frozen["target_stage"] == "production"
+        with write_session(engine) as s:
+            promotions.cancel(s, actor=world.owner, request_id=request_id, comment="Testing again.")
+
+
+def test_preparing_evidence_checks_the_role_and_writes_nothing(engine):
+    world = make_world(engine)
+    _, (v1, _) = make_promotable_model(engine, world)
+    with read_session(engine) as s:
+        before = len(list(s.exec(select(AuditEvent))))
+    with pytest.raises(PermissionDenied):
+        _prepared(engine, world.viewer, v1)
+    _prepared(engine, world.owner, v1)
+    with read_session(engine) as s:
+        assert len(list(s.exec(select(AuditEvent)))) == before
+        assert not list(s.exec(select(PromotionRequest)))

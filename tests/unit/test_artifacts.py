@@ -70,3 +70,24 @@ def test_loading_needs_the_registered_hash_and_a_known_format(tmp_path: Path) ->
         artifacts.load_verified(uri, sha, "joblib")
     with pytest.raises(InvalidInput, match="does not exist or is not a file"):
         artifacts.store_artifact(tmp_path / "missing.joblib", model_name="Credit scoring", version=1)
+
+
+def test_the_browser_accepts_no_model_files_and_nothing_it_uploads_is_unpickled() -> None:
+    """Every file upload in the app takes data formats only (CSV, Parquet), and no page or app
+    module loads pickles: models reach the registry through the CLI (`steward register-version`)."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    sources = {p: p.read_text() for folder in ("pages", "app") for p in (root / folder).rglob("*.py")}
+    uploads = []
+    for path, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "file_uploader":
+                kinds = next((k.value for k in node.keywords if k.arg == "type"), None)
+                assert isinstance(kinds, ast.List), f"{path.name}: a file upload without a list of allowed types"
+                uploads.append({ast.literal_eval(e) for e in kinds.elts})
+    assert uploads, "the drift page's batch upload should be found"
+    assert all(kinds <= {"csv", "parquet"} for kinds in uploads), uploads
+    for path, text in sources.items():
+        assert not re.search(r"\b(pickle|joblib|cloudpickle|dill)\.loads?\(|load_verified\(|torch\.load\(", text), path

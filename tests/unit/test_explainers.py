@@ -116,3 +116,23 @@ def test_multiclass_and_missing_background_are_refused() -> None:
         build_explainer(binary, feature_names=FEATURES, background=pd.DataFrame())
     with pytest.raises(InvalidInput, match="lacks the model's feature\\(s\\): income"):
         build_explainer(binary, feature_names=FEATURES, background=TRAIN.drop(columns=["income"]))
+
+
+def test_explaining_runs_on_one_thread() -> None:
+    """OpenMP predictors (HistGradientBoosting) wait seconds for their thread pool on a busy server;
+    a few rows are explained on one thread instead."""
+    from threadpoolctl import ThreadpoolController
+
+    pipe = credit_pipeline(HistGradientBoostingClassifier(max_iter=20, early_stopping=False, random_state=0), TRAIN)
+    explainer = build_explainer(pipe, feature_names=FEATURES, background=TRAIN)
+    seen: list[set[int]] = []
+    estimator = explainer.parts.estimator
+    original = estimator.decision_function
+
+    def recording(rows):  # type: ignore[no-untyped-def]
+        seen.append({lib["num_threads"] for lib in ThreadpoolController().info()})
+        return original(rows)
+
+    estimator.decision_function = recording
+    result = explainer.explain(ROWS.head(1))
+    assert seen == [{1}] and result.additivity_error <= 1e-6
