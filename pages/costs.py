@@ -125,11 +125,13 @@ with spend_tab:
         "recent": st.column_config.NumberColumn("Recent (per month)", format="%.0f"),
         "change": st.column_config.NumberColumn("Growth (per month)", format="%+.0f"),
         "change_pct": st.column_config.NumberColumn("Growth %", format="%+.1f%%")})
-    st.subheader("Cost per 1,000 predictions")
+    st.subheader("Cost per 1,000 logged predictions")
     costs_view.per_thousand_chart(cost_per_thousand(whole, cache.monthly_predictions(), whole_months=True),
                                   currency=currency, key="costs.per_thousand")
     st.caption("All costs of a model in a month divided by the predictions it logged that month, times 1,000; "
-               "only months in which it logged predictions every day.")
+               "only months in which it logged predictions every day. A pipeline that logs a sample of its "
+               "predictions (the demo logs a few dozen a day per model) shows a higher figure than its cost per "
+               "prediction served.")
 
 with model_tab:
     models = monthly.drop_duplicates("model_id").sort_values("model")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from app import cache, identity
+from app.components.choice import stable_selectbox
 from app.components import empty
 from app.components import labelling_view as view
 from app.feedback_actions import perform
 from core.monitoring import labelling
 
 FLASH = "labelling.flash"  # (kind, message) shown once after an answer or a new campaign
-LAST = "labelling.campaign.last"  # the campaign this person is labelling (survives its label changing)
 
 st.title("Labelling")
 actor = identity.current_actor()
@@ -40,10 +40,6 @@ def answer(item_id: int, position: int, *, comment_key: str, value: float | None
         "warning" if done.conflict else "error", done.error)
 
 
-def remember_campaign() -> None:
-    st.session_state[LAST] = st.session_state["labelling.campaign"]
-
-
 def show_flash() -> None:
     kind, message = st.session_state.pop(FLASH, (None, ""))
     if kind:
@@ -63,13 +59,9 @@ with label_tab:
                           "create campaigns in the **Campaigns** tab (or with `steward campaign create`).")
     else:
         rows = {int(r["id"]): r for _, r in campaigns.iterrows()}
-        # The option labels count the cases left, so they change with every answer, and Streamlit keeps a
-        # selectbox's choice by its label (it would fall back to the first campaign): keep the one picked.
-        if st.session_state.get(LAST) in rows:
-            st.session_state["labelling.campaign"] = st.session_state[LAST]
-        campaign_id = st.selectbox("Campaign", list(rows), key="labelling.campaign",
-                                   format_func=lambda i: view.campaign_option(rows[i]), on_change=remember_campaign)
-        st.session_state[LAST] = campaign_id
+        # The option labels count the cases left, so they change with every answer: keep the one picked.
+        campaign_id = stable_selectbox("Campaign", list(rows), key="labelling.campaign",
+                                       format_func=lambda i: view.campaign_option(rows[i]))
         case = cache.next_case(campaign_id, actor.id)
         if case is None:
             st.success("You have answered every case of this campaign that needs you. Thank you!",
@@ -105,8 +97,8 @@ with manage_tab:
         st.stop()
     view.campaigns_table(all_campaigns, key="labelling.campaigns")
     by_id = {int(r["id"]): r for _, r in all_campaigns.iterrows()}
-    picked = st.selectbox("Agreement between labellers in", list(by_id), key="labelling.review",
-                          format_func=lambda i: f"#{i} {by_id[i]['name']} ({by_id[i]['status']})")
+    picked = stable_selectbox("Agreement between labellers in", list(by_id), key="labelling.review",
+                              format_func=lambda i: f"#{i} {by_id[i]['name']} ({by_id[i]['status']})")
     report = cache.campaign_agreement(picked)
     view.agreement(report)
     if identity.can("label.resolve"):

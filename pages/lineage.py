@@ -24,6 +24,15 @@ if not everything.nodes:
     st.stop()
 
 units = sorted({u for n in everything.nodes.values() for u in n.business_units})
+param = st.query_params.get("model")  # a link from a model's page: its business unit, its versions opened
+if param != st.session_state.get("lineage.model.synced"):
+    st.session_state["lineage.model.synced"] = param
+    versions = [n for n in everything.of_type("model_version") if param and str(n.model_id) == param]
+    if versions:
+        newest = max(versions, key=lambda n: (n.details.get("stage") == "production", n.live, n.id))
+        st.session_state["lineage.filter.unit"] = next(iter(newest.business_units))
+        st.session_state["lineage.question"] = EXPLORE
+        st.session_state["lineage.open"] = newest.key
 left, middle, right = st.columns([2, 3, 2])
 unit = left.selectbox("Business unit", ["All business units", *units], key="lineage.filter.unit")
 hidden = middle.multiselect("Collapse layers (paths through them are kept)", list(LAYERS[1:5]), default=["feature"],

@@ -9,6 +9,7 @@ from datetime import time, timedelta
 import streamlit as st
 
 from app import cache, identity
+from app.components.choice import stable_selectbox
 from app.components import meeting_view
 from app.feedback_actions import perform
 from core.db.types import utcnow
@@ -40,6 +41,8 @@ if identity.can("meeting.manage") and not presenting:
                                attendee_ids=attendees, business_unit=scope)
                 if done.ok:
                     st.session_state[SELECT] = done.result
+                    for field in ("title", "date", "time", "scope", "attendees"):  # a fresh form for the next one
+                        st.session_state.pop(f"meetings.new.{field}", None)
                     st.rerun()
                 st.error(done.error, icon=":material/error:")
 
@@ -55,7 +58,7 @@ if st.session_state.get(SELECT) not in ids:  # default: the next planned meeting
     planned = listing[listing["status"] == "planned"].sort_values("held_at")
     st.session_state[SELECT] = int(planned["id"].iloc[0]) if not planned.empty else ids[0]
 labels = {int(r.id): f"{r.title} — {r.held_at:%Y-%m-%d} ({r.status}, {r.items} items)" for r in listing.itertuples()}
-meeting_id = st.selectbox("Meeting", ids, key=SELECT, format_func=labels.__getitem__)
+meeting_id = stable_selectbox("Meeting", ids, key=SELECT, format_func=labels.__getitem__)
 st.query_params["meeting"] = str(meeting_id)
 view = cache.meeting(meeting_id)
 can_decide = view.status == "planned" and identity.can("meeting.manage", view.business_unit or None)

@@ -43,6 +43,7 @@ with share_col:
 
 detail = cache.model_detail(model_id)
 model_view.header(detail)
+links.model_page_links(model_id)
 model_view.purpose(detail)
 model_view.owners(detail)
 risk_view.model_risk(model_id)  # risk tier and re-assessment flags (governance)

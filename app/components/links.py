@@ -36,3 +36,22 @@ def share_popover(fallback_path: str, **params: object) -> None:
     with st.popover("Share link", icon=":material/share:", width="stretch"):
         st.caption("Anyone with access to Steward can open this page with this link.")
         st.code(this_page_link(fallback_path, **params), language=None)
+
+
+# The pages that look at one model, in the order a reader goes from "what is it" to "can I trust it".
+MODEL_PAGES = (
+    ("explanations.py", "Why it decides", ":material/lightbulb:"),
+    ("drift.py", "Drift", ":material/query_stats:"),
+    ("performance.py", "Real performance", ":material/monitoring:"),
+    ("lineage.py", "Lineage", ":material/account_tree:"),
+    ("risk.py", "Risk", ":material/shield:"),
+    ("documentation.py", "Documentation", ":material/description:"),
+)
+
+
+def model_page_links(model_id: int) -> None:
+    """One row of links to the other pages, each opened on this model."""
+    params = {"model": str(model_id), **_identity_params()}
+    for column, (page, label, icon) in zip(st.columns(len(MODEL_PAGES)), MODEL_PAGES, strict=True):
+        with column:
+            st.page_link(PAGES_DIR / page, label=label, icon=icon, query_params=params)

@@ -126,14 +126,10 @@ def evidence_checklist(view: RequestView) -> None:
                 "true then.")
     for gate in view.gates:
         label, colour, icon = GATE_LOOK.get(gate["status"], (gate["status"], "gray", ":material/help:"))
-        with st.container(border=True):
-            left, right = st.columns([1, 6], vertical_alignment="center")
-            with left:
-                st.badge(label, color=colour, icon=icon)  # type: ignore[arg-type]
-            with right:
-                st.markdown(f"**{plain(gate['title'])}** — {plain(gate['figure'])}")
-                if gate.get("detail"):
-                    st.caption(plain(gate["detail"]))
+        with st.container(border=True):  # the badge inline: a narrow column clipped it to "W…"
+            st.markdown(f":{colour}-badge[{icon} {label}] **{plain(gate['title'])}** — {plain(gate['figure'])}")
+            if gate.get("detail"):
+                st.caption(plain(gate["detail"]))
 
 
 def evidence_diff(view: RequestView) -> None:

@@ -131,7 +131,7 @@ def _get(session: Session, cls: Any, object_id: int, what: str) -> Any:
 
 def class_names(model: Model) -> dict[int, str]:
     """Readable names of a binary classifier's classes (the question names the outcome)."""
-    return {1: "Yes, it happened (1)", 0: "No, it did not (0)"}
+    return {1: "Yes, it happened", 0: "No, it did not"}
 
 
 def question(model: Model) -> str:

@@ -59,7 +59,7 @@ def test_labeller_sees_one_readable_case_with_hidden_prediction(app, registry):
     assert features["Feature"].tolist() == ["Income", "Age", "Region"]
     assert any("hidden in this campaign" in c.value for c in at.caption)
     assert at.info[0].value == "Check the collections system for the outcome."
-    assert at.button(key="labelling.answer.1").label == "Yes, it happened (1)"
+    assert at.button(key="labelling.answer.1").label == "Yes, it happened"
 
 
 def test_labeller_labels_three_cases_and_nothing_repeats(app, registry):

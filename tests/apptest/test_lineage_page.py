@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.db.engine import read_session
 from core.demo import DEMO_FACTS
 from core.lineage.graph import build_graph
+from core.registry import services
 
 
 def _open(app, url):
@@ -65,3 +66,19 @@ def test_empty_registry(app, empty_url):
     at = _open(app, empty_url)
     assert not at.exception
     assert any("No lineage recorded yet" in m.value for m in at.markdown)
+
+
+def test_a_link_from_a_model_opens_its_business_unit_and_production_version(app, demo_url, demo_engine):
+    with read_session(demo_engine) as s:
+        model = services.model_by_name(s, "Retail credit scoring")
+    at = app(demo_url)
+    at.query_params["model"] = str(model.id)
+    at = at.switch_page("../pages/lineage.py").run(timeout=120)
+    assert not at.exception
+    assert at.selectbox(key="lineage.filter.unit").value == "Credit risk"
+    assert at.radio(key="lineage.question").value == "Just explore"
+    opened = at.selectbox(key="lineage.open").value
+    assert opened is not None and opened.startswith("model_version:")
+    with read_session(demo_engine) as s:
+        node = build_graph(s).nodes[opened]
+    assert node.model_id == model.id and node.details["stage"] == "production"
