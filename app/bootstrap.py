@@ -52,8 +52,10 @@ def start() -> Engine:
     except (DatabaseUnavailable, SchemaOutOfDate) as exc:
         _stop(str(exc))
     except OSError as exc:  # e.g. the SQLite file's directory cannot be created
-        _stop(f"Cannot open the registry at {redact(url)}: {exc.strerror or exc}. "
-              "Check that the directory exists and is writable, or set STEWARD_DATABASE_URL to another location.")
+        _stop(
+            f"Cannot open the registry at {redact(url)}: {exc.strerror or exc}. "
+            "Check that the directory exists and is writable, or set STEWARD_DATABASE_URL to another location."
+        )
     raise AssertionError("unreachable")  # _stop() ends the run
 
 
@@ -65,12 +67,16 @@ def database_errors() -> Iterator[None]:
     except OperationalError as exc:
         st.session_state.pop(_SCHEMA_CHECKED, None)  # check again on the next run
         cause = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        _stop(f"The registry at {database_url()} stopped answering: {cause}. "
-              "Check that the database is running and reachable, then reload the page.")
+        _stop(
+            f"The registry at {database_url()} stopped answering: {cause}. "
+            "Check that the database is running and reachable, then reload the page."
+        )
 
 
 def _stop(message: str) -> None:
-    st.error(f"**Steward cannot use its registry.**\n\n{message}\n\n"
-             "The registry is chosen with the STEWARD_DATABASE_URL setting (environment variable or .env file).",
-             icon=":material/database:")
+    st.error(
+        f"**Steward cannot use its registry.**\n\n{message}\n\n"
+        "The registry is chosen with the STEWARD_DATABASE_URL setting (environment variable or .env file).",
+        icon=":material/database:",
+    )
     st.stop()

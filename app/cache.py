@@ -254,7 +254,9 @@ def performance_report(model_id: int, version_id: int | None) -> feedback_perfor
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _performance_report(db: str, model_id: int, version_id: int | None) -> feedback_performance.PerformanceReport:
+def _performance_report(
+    db: str, model_id: int, version_id: int | None
+) -> feedback_performance.PerformanceReport:
     return _read(feedback_performance.performance_report, model_id=model_id, version_id=version_id)
 
 
@@ -293,7 +295,9 @@ def risk_portfolio(unit: str | None) -> list[tuple[dict[str, Any], governance_ri
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _risk_portfolio(db: str, unit: str | None) -> list[tuple[dict[str, Any], governance_risk.AssessmentView | None]]:
+def _risk_portfolio(
+    db: str, unit: str | None
+) -> list[tuple[dict[str, Any], governance_risk.AssessmentView | None]]:
     return _read(governance_risk.portfolio, business_unit=unit)
 
 
@@ -385,7 +389,9 @@ def minutes_file(meeting_id: int, fmt: str) -> bytes:
     from core.reports.document import to_html, to_pdf
 
     doc = minutes_document(_read(governance_meetings.meeting_view, meeting_id))
-    return to_html(doc, generated_at=utcnow()).encode() if fmt == "html" else to_pdf(doc, generated_at=utcnow())
+    return (
+        to_html(doc, generated_at=utcnow()).encode() if fmt == "html" else to_pdf(doc, generated_at=utcnow())
+    )
 
 
 def documentation_overview() -> pd.DataFrame:
@@ -402,7 +408,9 @@ def documentation_scores(model_id: int) -> list[governance_documentation.Templat
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _documentation_scores(db: str, model_id: int, today: date) -> list[governance_documentation.TemplateScore]:
+def _documentation_scores(
+    db: str, model_id: int, today: date
+) -> list[governance_documentation.TemplateScore]:
     return _read(governance_documentation.completeness, model_id)
 
 
@@ -411,22 +419,42 @@ def documentation_pack_file(model_id: int, fmt: str) -> bytes:
     from core.reports.document import to_html, to_pdf
 
     doc = _read(governance_documentation.documentation_pack, model_id)
-    return to_html(doc, generated_at=utcnow()).encode() if fmt == "html" else to_pdf(doc, generated_at=utcnow())
+    return (
+        to_html(doc, generated_at=utcnow()).encode() if fmt == "html" else to_pdf(doc, generated_at=utcnow())
+    )
 
 
 # --- promotions, stage history, audit log, people (H4) ----------------------------------------
 
 
-def promotion_requests(*, status: str | None = None, model_id: int | None = None, requested_by_id: int | None = None,
-                       business_unit: str | None = None, target_stage: str | None = None) -> pd.DataFrame:
+def promotion_requests(
+    *,
+    status: str | None = None,
+    model_id: int | None = None,
+    requested_by_id: int | None = None,
+    business_unit: str | None = None,
+    target_stage: str | None = None,
+) -> pd.DataFrame:
     return _promotion_requests(_db(), status, model_id, requested_by_id, business_unit, target_stage)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _promotion_requests(db: str, status: str | None, model_id: int | None, requested_by_id: int | None,
-                        business_unit: str | None, target_stage: str | None) -> pd.DataFrame:
-    return _read(governance_promotions.list_requests, status=status, model_id=model_id,
-                 requested_by_id=requested_by_id, business_unit=business_unit, target_stage=target_stage)
+def _promotion_requests(
+    db: str,
+    status: str | None,
+    model_id: int | None,
+    requested_by_id: int | None,
+    business_unit: str | None,
+    target_stage: str | None,
+) -> pd.DataFrame:
+    return _read(
+        governance_promotions.list_requests,
+        status=status,
+        model_id=model_id,
+        requested_by_id=requested_by_id,
+        business_unit=business_unit,
+        target_stage=target_stage,
+    )
 
 
 def promotions_waiting_for(person_id: int) -> pd.DataFrame:
@@ -475,28 +503,67 @@ def _rollback_candidate(db: str, model_id: int) -> governance_history.Production
     return _read(governance_history.previous_production_version, model_id)
 
 
-def audit_events(*, model_id: int | None, actor_id: int | None, actions: tuple[str, ...],
-                 date_from: date | None, date_to: date | None, limit: int | None) -> pd.DataFrame:
+def audit_events(
+    *,
+    model_id: int | None,
+    actor_id: int | None,
+    actions: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+    limit: int | None,
+) -> pd.DataFrame:
     return _audit_events(_db(), model_id, actor_id, actions, date_from, date_to, limit)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _audit_events(db: str, model_id: int | None, actor_id: int | None, actions: tuple[str, ...],
-                  date_from: date | None, date_to: date | None, limit: int | None) -> pd.DataFrame:
-    return _read(audit.query_events, model_id=model_id, actor_id=actor_id, actions=list(actions) or None,
-                 date_from=date_from, date_to=date_to, limit=limit)
+def _audit_events(
+    db: str,
+    model_id: int | None,
+    actor_id: int | None,
+    actions: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+    limit: int | None,
+) -> pd.DataFrame:
+    return _read(
+        audit.query_events,
+        model_id=model_id,
+        actor_id=actor_id,
+        actions=list(actions) or None,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+    )
 
 
-def audit_event_count(*, model_id: int | None, actor_id: int | None, actions: tuple[str, ...],
-                      date_from: date | None, date_to: date | None) -> int:
+def audit_event_count(
+    *,
+    model_id: int | None,
+    actor_id: int | None,
+    actions: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+) -> int:
     return _audit_event_count(_db(), model_id, actor_id, actions, date_from, date_to)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _audit_event_count(db: str, model_id: int | None, actor_id: int | None, actions: tuple[str, ...],
-                       date_from: date | None, date_to: date | None) -> int:
-    return _read(audit.count_events, model_id=model_id, actor_id=actor_id, actions=list(actions) or None,
-                 date_from=date_from, date_to=date_to)
+def _audit_event_count(
+    db: str,
+    model_id: int | None,
+    actor_id: int | None,
+    actions: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+) -> int:
+    return _read(
+        audit.count_events,
+        model_id=model_id,
+        actor_id=actor_id,
+        actions=list(actions) or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
 
 
 def audit_verdict() -> audit.ChainVerdict:
@@ -599,7 +666,9 @@ def summary_estimate(version_id: int, artifact_sha256: str, actor: Any) -> float
 def _summary_estimate(db: str, version_id: int, artifact_sha256: str, _actor: Any) -> float:
     from core.explain.summaries import estimate_summary_seconds
 
-    return estimate_summary_seconds(bootstrap.engine(), _explainer(db, version_id, artifact_sha256, _actor), actor=_actor)
+    return estimate_summary_seconds(
+        bootstrap.engine(), _explainer(db, version_id, artifact_sha256, _actor), actor=_actor
+    )
 
 
 def local_explanation(version_id: int, prediction_id: int, artifact_sha256: str, actor: Any) -> Any:
@@ -608,7 +677,9 @@ def local_explanation(version_id: int, prediction_id: int, artifact_sha256: str,
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=200)
-def _local_explanation(db: str, version_id: int, prediction_id: int, artifact_sha256: str, _actor: Any) -> Any:
+def _local_explanation(
+    db: str, version_id: int, prediction_id: int, artifact_sha256: str, _actor: Any
+) -> Any:
     from core.explain.local import explain_logged_prediction
 
     loaded = _explainer(db, version_id, artifact_sha256, _actor)

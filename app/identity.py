@@ -78,8 +78,13 @@ def _local() -> None:
             wanted = str(st.query_params.get("as", "")).strip().lower()
             fallback = default_persona(people) or people[0]
             st.session_state[PICKER_KEY] = wanted if wanted in by_email else fallback.email
-        email = st.selectbox(LOCAL_LABEL, options=list(by_email), key=PICKER_KEY, help=LOCAL_HELP,
-                             format_func=lambda e: _persona_label(by_email[e]))
+        email = st.selectbox(
+            LOCAL_LABEL,
+            options=list(by_email),
+            key=PICKER_KEY,
+            help=LOCAL_HELP,
+            format_func=lambda e: _persona_label(by_email[e]),
+        )
         st.caption(LOCAL_HELP)
     st.session_state[_ACTOR] = by_email[email].actor
     if st.query_params.get("as") != email:
@@ -95,10 +100,12 @@ def _persona_label(persona: Persona) -> str:
 
 def _oidc() -> None:
     if not _auth_configured():
-        st.error("**Sign-in is switched on but not configured.** STEWARD_AUTH_MODE is 'oidc', yet "
-                 ".streamlit/secrets.toml has no [auth] section. Copy .streamlit/secrets.toml.example to "
-                 ".streamlit/secrets.toml and fill it in, or set STEWARD_AUTH_MODE=local for local use.",
-                 icon=":material/lock:")
+        st.error(
+            "**Sign-in is switched on but not configured.** STEWARD_AUTH_MODE is 'oidc', yet "
+            ".streamlit/secrets.toml has no [auth] section. Copy .streamlit/secrets.toml.example to "
+            ".streamlit/secrets.toml and fill it in, or set STEWARD_AUTH_MODE=local for local use.",
+            icon=":material/lock:",
+        )
         st.stop()
     user = st.user
     if not user.is_logged_in:
@@ -135,8 +142,13 @@ def _resolved(user: Any) -> Actor | None:
     if cached and cached[0] == key:
         return cached[1]
     with write_session(bootstrap.engine()) as session:
-        actor = resolve_identity(session, issuer=key[0], subject=key[1], email=_claim(user, "email"),
-                                 email_verified=_claim(user, "email_verified"))
+        actor = resolve_identity(
+            session,
+            issuer=key[0],
+            subject=key[1],
+            email=_claim(user, "email"),
+            email_verified=_claim(user, "email_verified"),
+        )
     if actor is not None and not cache.grants(actor.id):
         actor = None  # known, but holds no role: same answer as an unknown person
     st.session_state[_OIDC_RESOLVED] = (key, actor)
@@ -145,7 +157,9 @@ def _resolved(user: Any) -> Actor | None:
 
 def _sign_in_page() -> None:
     st.title("Steward")
-    st.write("Steward holds your organisation's model inventory, approvals and monitoring. Sign in to continue.")
+    st.write(
+        "Steward holds your organisation's model inventory, approvals and monitoring. Sign in to continue."
+    )
     if st.button("Sign in", key="identity.login", type="primary", icon=":material/login:"):
         st.login()
     st.stop()

@@ -22,27 +22,61 @@ def sections() -> dict[str, list[st.Page]]:
     pages = ROOT / "pages"
     return {
         "Portfolio": [
-            st.Page(pages / "inventory.py", title="Inventory", icon=":material/inventory_2:", url_path="inventory", default=True),
+            st.Page(
+                pages / "inventory.py",
+                title="Inventory",
+                icon=":material/inventory_2:",
+                url_path="inventory",
+                default=True,
+            ),
             st.Page(pages / "model.py", title="Model", icon=":material/model_training:", url_path="model"),
             st.Page(pages / "owners.py", title="Owners", icon=":material/groups:", url_path="owners"),
         ],
         "Monitoring": [
             st.Page(pages / "drift.py", title="Drift", icon=":material/query_stats:", url_path="drift"),
-            st.Page(pages / "performance.py", title="Performance", icon=":material/monitoring:", url_path="performance"),
+            st.Page(
+                pages / "performance.py",
+                title="Performance",
+                icon=":material/monitoring:",
+                url_path="performance",
+            ),
             st.Page(pages / "labelling.py", title="Labelling", icon=":material/label:", url_path="labelling"),
         ],
         "Governance": [
-            st.Page(pages / "promotions.py", title="Promotions", icon=":material/approval:", url_path="promotions"),
+            st.Page(
+                pages / "promotions.py", title="Promotions", icon=":material/approval:", url_path="promotions"
+            ),
             st.Page(pages / "audit.py", title="Audit log", icon=":material/receipt_long:", url_path="audit"),
-            st.Page(pages / "admin.py", title="People and roles", icon=":material/manage_accounts:", url_path="admin"),
+            st.Page(
+                pages / "admin.py",
+                title="People and roles",
+                icon=":material/manage_accounts:",
+                url_path="admin",
+            ),
             st.Page(pages / "risk.py", title="Risk", icon=":material/shield:", url_path="risk"),
-            st.Page(pages / "meetings.py", title="Review meetings", icon=":material/groups_3:", url_path="meetings"),
-            st.Page(pages / "documentation.py", title="Documentation", icon=":material/description:",
-                    url_path="documentation"),
+            st.Page(
+                pages / "meetings.py",
+                title="Review meetings",
+                icon=":material/groups_3:",
+                url_path="meetings",
+            ),
+            st.Page(
+                pages / "documentation.py",
+                title="Documentation",
+                icon=":material/description:",
+                url_path="documentation",
+            ),
         ],
         "Insight": [
-            st.Page(pages / "explanations.py", title="Explanations", icon=":material/lightbulb:", url_path="explanations"),
-            st.Page(pages / "lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
+            st.Page(
+                pages / "explanations.py",
+                title="Explanations",
+                icon=":material/lightbulb:",
+                url_path="explanations",
+            ),
+            st.Page(
+                pages / "lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"
+            ),
             st.Page(pages / "costs.py", title="Costs", icon=":material/euro:", url_path="costs"),
         ],
     }

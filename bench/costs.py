@@ -38,10 +38,22 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     count = args.models if args.full else min(args.sample, args.models)
-    series = [daily_costs(date(2024, 1, 1), args.days, level=float(rng.uniform(5, 500)), slope=float(rng.uniform(-0.05, 0.5)),
-                          weekly=float(rng.uniform(0, 20)), noise=float(rng.uniform(0.5, 10)), seed=i) for i in range(count)]
-    print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; {count} of {args.models} series "
-          f"x {args.days} days timed")
+    series = [
+        daily_costs(
+            date(2024, 1, 1),
+            args.days,
+            level=float(rng.uniform(5, 500)),
+            slope=float(rng.uniform(-0.05, 0.5)),
+            weekly=float(rng.uniform(0, 20)),
+            noise=float(rng.uniform(0.5, 10)),
+            seed=i,
+        )
+        for i in range(count)
+    ]
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; {count} of {args.models} series "
+        f"x {args.days} days timed"
+    )
     walls, cpus, fits, mapes = [], [], [], []
     for s in series:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -53,13 +65,19 @@ def main() -> None:
         forecast_months(s, horizon_months=12, backtest=False)
         fits.append(time.perf_counter() - wall)
     walls_a, cpus_a = np.array(walls), np.array(cpus)
-    print(f"per series, forecast + backtest: mean {walls_a.mean():.3f} s, p95 {np.percentile(walls_a, 95):.3f} s "
-          f"(CPU {cpus_a.mean():.3f} s); forecast only: mean {np.mean(fits):.3f} s")
-    print(f"backtest MAPE over the series: median {np.median(mapes):.1f}%, p90 {np.percentile(mapes, 90):.1f}%")
+    print(
+        f"per series, forecast + backtest: mean {walls_a.mean():.3f} s, p95 {np.percentile(walls_a, 95):.3f} s "
+        f"(CPU {cpus_a.mean():.3f} s); forecast only: mean {np.mean(fits):.3f} s"
+    )
+    print(
+        f"backtest MAPE over the series: median {np.median(mapes):.1f}%, p90 {np.percentile(mapes, 90):.1f}%"
+    )
     total = walls_a.mean() * args.models
     label = "measured" if args.full else "extrapolated"
-    print(f"fleet of {args.models} models x {args.days} days: {walls_a.sum() if args.full else total:.0f} s ({label}), "
-          f"CPU {cpus_a.mean() * args.models:.0f} s; plus business units and the fleet total (one series each)")
+    print(
+        f"fleet of {args.models} models x {args.days} days: {walls_a.sum() if args.full else total:.0f} s ({label}), "
+        f"CPU {cpus_a.mean() * args.models:.0f} s; plus business units and the fleet total (one series each)"
+    )
 
 
 if __name__ == "__main__":

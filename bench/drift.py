@@ -131,7 +131,9 @@ def fast_engine(profile: ReferenceProfile, chunks: Iterator[pd.DataFrame]) -> Dr
         wall, cpu = wall + time.perf_counter() - w, cpu + time.process_time() - c
     w, c = time.perf_counter(), time.process_time()
     outcome = compare(window)
-    ENGINE_TIME.update(engine_wall_s=wall + time.perf_counter() - w, engine_cpu_s=cpu + time.process_time() - c)
+    ENGINE_TIME.update(
+        engine_wall_s=wall + time.perf_counter() - w, engine_cpu_s=cpu + time.process_time() - c
+    )
     return outcome
 
 
@@ -139,10 +141,14 @@ def evidently_preset(reference: pd.DataFrame, current: pd.DataFrame) -> Any:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(numerical_columns=[c for c in reference if c.startswith("num_")],
-                                categorical_columns=[c for c in reference if c.startswith("cat_")])
+    definition = DataDefinition(
+        numerical_columns=[c for c in reference if c.startswith("num_")],
+        categorical_columns=[c for c in reference if c.startswith("cat_")],
+    )
     return Report([DataDriftPreset()], include_tests=True).run(
-        Dataset.from_pandas(current, data_definition=definition), Dataset.from_pandas(reference, data_definition=definition))
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
 
 
 def agreement(outcome: DriftOutcome, snapshot: Any) -> dict[str, Any]:
@@ -151,8 +157,13 @@ def agreement(outcome: DriftOutcome, snapshot: Any) -> dict[str, Any]:
     theirs = _parse(snapshot).columns
     same = [c.column for c in outcome.columns if c.computed and theirs[c.column].drifted == c.drifted]
     gaps = [abs(c.score - theirs[c.column].score) for c in outcome.columns if c.computed]  # type: ignore[operator]
-    return {"columns": len(theirs), "same_decision": len(same), "max_score_difference": max(gaps),
-            "evidently_drift_share": _parse(snapshot).drift_share, "fast_drift_share": outcome.drift_share}
+    return {
+        "columns": len(theirs),
+        "same_decision": len(same),
+        "max_score_difference": max(gaps),
+        "evidently_drift_share": _parse(snapshot).drift_share,
+        "fast_drift_share": outcome.drift_share,
+    }
 
 
 def streamed(rows: int, seed: int) -> Iterator[pd.DataFrame]:
@@ -167,15 +178,25 @@ def main() -> None:
     parser.add_argument("--stream-rows", type=int, default=10_000_000)
     parser.add_argument("--skip-evidently", action="store_true")
     args = parser.parse_args()
-    report: dict[str, Any] = {"rows": args.rows, "columns": NUMERIC + CATEGORICAL, "load_average_start": os.getloadavg()}
+    report: dict[str, Any] = {
+        "rows": args.rows,
+        "columns": NUMERIC + CATEGORICAL,
+        "load_average_start": os.getloadavg(),
+    }
 
     profile = same_data(args, report)
     gc.collect()  # the 1M frames are gone: the streamed run starts from a clean baseline
     if args.stream_rows:
-        big, report["fast_engine_streamed"] = measure(lambda: fast_engine(profile, streamed(args.stream_rows, 3)))
-        report["fast_engine_streamed"].update(rows=args.stream_rows, chunk_rows=CHUNK_ROWS, **ENGINE_TIME,
-                                              note="wall_s/cpu_s include generating each chunk (the stand-in for "
-                                                   "reading the log); engine_* count the engine alone")
+        big, report["fast_engine_streamed"] = measure(
+            lambda: fast_engine(profile, streamed(args.stream_rows, 3))
+        )
+        report["fast_engine_streamed"].update(
+            rows=args.stream_rows,
+            chunk_rows=CHUNK_ROWS,
+            **ENGINE_TIME,
+            note="wall_s/cpu_s include generating each chunk (the stand-in for "
+            "reading the log); engine_* count the engine alone",
+        )
         report["fast_engine_streamed"]["drifted_columns"] = len([c for c in big.columns if c.drifted])
     report["load_average_end"] = os.getloadavg()
     print(json.dumps(report, indent=2, default=lambda v: round(v, 3) if isinstance(v, float) else str(v)))
@@ -210,23 +231,31 @@ def _warm(profile: ReferenceProfile, current: pd.DataFrame) -> WindowAccumulator
 def _verdict(report: dict[str, Any]) -> None:
     fast = report["fast_engine_1m"]
     rows = f"{report['rows']:,} rows"
-    lines = [f"fast engine, {rows}: {fast['wall_s']:.2f} s wall ({fast['cpu_s']:.2f} s CPU), "
-             f"peak extra {fast['peak_extra_rss_mb']:.0f} MB RSS / {fast['tracemalloc_peak_mb']:.0f} MB traced "
-             f"(goal <= 1.5 s, <= 300 MB)"]
+    lines = [
+        f"fast engine, {rows}: {fast['wall_s']:.2f} s wall ({fast['cpu_s']:.2f} s CPU), "
+        f"peak extra {fast['peak_extra_rss_mb']:.0f} MB RSS / {fast['tracemalloc_peak_mb']:.0f} MB traced "
+        f"(goal <= 1.5 s, <= 300 MB)"
+    ]
     if "evidently_preset_1m" in report:
         ev = report["evidently_preset_1m"]
-        lines.append(f"Evidently preset, {rows}: {ev['wall_s']:.1f} s wall ({ev['cpu_s']:.1f} s CPU), peak extra "
-                     f"{ev['peak_extra_rss_mb']:.0f} MB; speed-up {report['speedup_wall']:.0f}x wall, "
-                     f"{report['speedup_cpu']:.0f}x CPU (goal >= 100x)")
+        lines.append(
+            f"Evidently preset, {rows}: {ev['wall_s']:.1f} s wall ({ev['cpu_s']:.1f} s CPU), peak extra "
+            f"{ev['peak_extra_rss_mb']:.0f} MB; speed-up {report['speedup_wall']:.0f}x wall, "
+            f"{report['speedup_cpu']:.0f}x CPU (goal >= 100x)"
+        )
         agree = report["agreement_1m"]
-        lines.append(f"decisions: same on {agree['same_decision']} of {agree['columns']} columns, largest score "
-                     f"difference {agree['max_score_difference']:.2g}")
+        lines.append(
+            f"decisions: same on {agree['same_decision']} of {agree['columns']} columns, largest score "
+            f"difference {agree['max_score_difference']:.2g}"
+        )
     if "fast_engine_streamed" in report:
         big = report["fast_engine_streamed"]
-        lines.append(f"fast engine, {big['rows']:,} rows streamed in {big['chunk_rows']:,}-row chunks: engine "
-                     f"{big['engine_wall_s']:.1f} s wall ({big['engine_cpu_s']:.1f} s CPU), with chunk generation "
-                     f"{big['wall_s']:.1f} s; peak extra {big['peak_extra_rss_mb']:.0f} MB, chunk in flight included "
-                     "(goal < 1024 MB)")
+        lines.append(
+            f"fast engine, {big['rows']:,} rows streamed in {big['chunk_rows']:,}-row chunks: engine "
+            f"{big['engine_wall_s']:.1f} s wall ({big['engine_cpu_s']:.1f} s CPU), with chunk generation "
+            f"{big['wall_s']:.1f} s; peak extra {big['peak_extra_rss_mb']:.0f} MB, chunk in flight included "
+            "(goal < 1024 MB)"
+        )
     print("\n".join(lines))
 
 

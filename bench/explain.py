@@ -40,11 +40,31 @@ def _estimators() -> list[tuple[str, object, float | None, float | None]]:
     from sklearn.neural_network import MLPClassifier
 
     return [
-        ("GradientBoosting depth 3 x150", GradientBoostingClassifier(max_depth=3, n_estimators=150, random_state=0), 100, 1.0),
-        ("HistGradientBoosting depth 3 x200", HistGradientBoostingClassifier(max_depth=3, max_iter=200, random_state=0), 100, 1.0),
-        ("RandomForest depth 8 x100", RandomForestClassifier(max_depth=8, n_estimators=100, random_state=0, n_jobs=1), 100, 5.0),
+        (
+            "GradientBoosting depth 3 x150",
+            GradientBoostingClassifier(max_depth=3, n_estimators=150, random_state=0),
+            100,
+            1.0,
+        ),
+        (
+            "HistGradientBoosting depth 3 x200",
+            HistGradientBoostingClassifier(max_depth=3, max_iter=200, random_state=0),
+            100,
+            1.0,
+        ),
+        (
+            "RandomForest depth 8 x100",
+            RandomForestClassifier(max_depth=8, n_estimators=100, random_state=0, n_jobs=1),
+            100,
+            5.0,
+        ),
         ("LogisticRegression", LogisticRegression(max_iter=2000), None, None),
-        ("MLP (model-agnostic)", MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0), None, None),
+        (
+            "MLP (model-agnostic)",
+            MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
+            None,
+            None,
+        ),
         ("k-NN (model-agnostic)", KNeighborsClassifier(n_neighbors=40), None, None),
     ]
 
@@ -55,8 +75,16 @@ def _timed(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _bench_one(name: str, pipe: object, train, rows, features: list[str], repeats: int,  # type: ignore[no-untyped-def]
-               local_budget: float | None, global_budget: float | None) -> str:
+def _bench_one(
+    name: str,
+    pipe: object,
+    train,
+    rows,
+    features: list[str],
+    repeats: int,  # type: ignore[no-untyped-def]
+    local_budget: float | None,
+    global_budget: float | None,
+) -> str:
     from core.explain.explainers import build_explainer
     from core.explain.summaries import KERNEL_GLOBAL_BACKGROUND
 
@@ -69,19 +97,24 @@ def _bench_one(name: str, pipe: object, train, rows, features: list[str], repeat
     summary = explainer
     sample = rows
     if kernel:  # global summaries of model-agnostic explainers: 30 rows, smaller background
-        summary = build_explainer(pipe, feature_names=features, background=train,
-                                  kernel_background_rows=KERNEL_GLOBAL_BACKGROUND)
+        summary = build_explainer(
+            pipe, feature_names=features, background=train, kernel_background_rows=KERNEL_GLOBAL_BACKGROUND
+        )
         sample = rows.head(30)
     result: list = []
     wall, cpu = _timed(lambda: result.append(summary.explain(sample)))
     global_text = f"{wall:7.2f} s" + ("*" if kernel else " ")
     # Verdicts on CPU time: on a shared machine wall time measures the other tenants too; on an
     # idle core (one thread) wall and CPU time agree.
-    verdict_local = "" if local_budget is None else ("ok" if np.percentile(local_cpu, 95) <= local_budget else "OVER")
+    verdict_local = (
+        "" if local_budget is None else ("ok" if np.percentile(local_cpu, 95) <= local_budget else "OVER")
+    )
     verdict_global = "" if global_budget is None else ("ok" if cpu <= global_budget else "OVER")
-    return (f"{name:36} {explainer.kind:9} {result[0].space:11} {np.percentile(local, 50):7.1f}ms "
-            f"{np.percentile(local, 95):7.1f}ms {np.percentile(local_cpu, 95):7.1f}ms {verdict_local:>6} "
-            f"{global_text:>9} {cpu:6.2f}s {verdict_global:>6} {result[0].additivity_error:10.1e}")
+    return (
+        f"{name:36} {explainer.kind:9} {result[0].space:11} {np.percentile(local, 50):7.1f}ms "
+        f"{np.percentile(local, 95):7.1f}ms {np.percentile(local_cpu, 95):7.1f}ms {verdict_local:>6} "
+        f"{global_text:>9} {cpu:6.2f}s {verdict_global:>6} {result[0].additivity_error:10.1e}"
+    )
 
 
 def main() -> None:
@@ -95,15 +128,29 @@ def main() -> None:
 
     train, rows = credit_frame(5000, seed=1), credit_frame(1000, seed=2)[FEATURES]
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; one thread per fit/explain")
-    print(f"{'model':36} {'explainer':9} {'space':11} {'local p50':>9} {'p95':>9} {'p95 cpu':>9} {'budget':>6} "
-          f"{'global 1k':>9} {'cpu':>7} {'budget':>6} {'additivity':>10}")
+    print(
+        f"{'model':36} {'explainer':9} {'space':11} {'local p50':>9} {'p95':>9} {'p95 cpu':>9} {'budget':>6} "
+        f"{'global 1k':>9} {'cpu':>7} {'budget':>6} {'additivity':>10}"
+    )
     estimators = _estimators()  # imported before the limit: OpenMP loaded later would escape it
     with threadpool_limits(limits=1):
         for name, estimator, local_budget, global_budget in estimators:
-            print(_bench_one(name, credit_pipeline(estimator, train), train, rows, FEATURES, args.repeats,
-                             local_budget, global_budget))
-    print("* model-agnostic: 30 rows with a 20-row background (what `steward explain` stores); "
-          "local rows use 50 background rows x up to 512 coalitions.")
+            print(
+                _bench_one(
+                    name,
+                    credit_pipeline(estimator, train),
+                    train,
+                    rows,
+                    FEATURES,
+                    args.repeats,
+                    local_budget,
+                    global_budget,
+                )
+            )
+    print(
+        "* model-agnostic: 30 rows with a 20-row background (what `steward explain` stores); "
+        "local rows use 50 background rows x up to 512 coalitions."
+    )
 
 
 if __name__ == "__main__":

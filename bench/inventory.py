@@ -40,8 +40,20 @@ LOGGING_VERSIONS = 2_000  # production versions that log predictions
 LOG_DAYS = 50  # 2,000 versions x 50 days x 10 predictions a day = 1,000,000 rows
 N_PEOPLE = 2_000
 COST_DAYS = 35
-UNITS = ["Credit risk", "Retail banking", "Fraud", "Marketing", "Claims", "Pricing", "Supply chain", "Collections",
-         "Treasury", "Compliance", "HR analytics", "Customer service"]
+UNITS = [
+    "Credit risk",
+    "Retail banking",
+    "Fraud",
+    "Marketing",
+    "Claims",
+    "Pricing",
+    "Supply chain",
+    "Collections",
+    "Treasury",
+    "Compliance",
+    "HR analytics",
+    "Customer service",
+]
 GOALS = {"cold": 1.5, "rerun": 0.1}
 
 
@@ -57,7 +69,9 @@ def insert(conn: sqlite3.Connection, table: str, columns: str, rows: list[tuple]
     for column in SQLModel.metadata.tables[table].columns:
         if column.name in given or column.nullable or column.server_default is not None or column.primary_key:
             continue
-        default = column.default.arg if column.default is not None and not callable(column.default.arg) else None
+        default = (
+            column.default.arg if column.default is not None and not callable(column.default.arg) else None
+        )
         if default is None and column.default is not None:
             default = column.default.arg({})  # e.g. default_factory=list
         extra.append(column.name)
@@ -106,9 +120,18 @@ def _people(conn: sqlite3.Connection, rng: random.Random, now: datetime) -> int:
     rows = []
     for i in range(1, N_PEOPLE + 1):
         left = rng.random() < 0.05
-        rows.append((i, f"Person {i:04d}", f"person{i:04d}@example.com", f"Team {i % 40:02d}", 0 if left else 1,
-                     (now.date() - timedelta(days=rng.randint(1, 300))).isoformat() if left else None, 0,
-                     ts(now - timedelta(days=900))))
+        rows.append(
+            (
+                i,
+                f"Person {i:04d}",
+                f"person{i:04d}@example.com",
+                f"Team {i % 40:02d}",
+                0 if left else 1,
+                (now.date() - timedelta(days=rng.randint(1, 300))).isoformat() if left else None,
+                0,
+                ts(now - timedelta(days=900)),
+            )
+        )
     insert(conn, "person", "id, name, email, team, active, left_on, is_system, created_at", rows)
     grants = [(i, "model_owner", "", ts(now)) for i in range(1, 201)] + [(1, "admin", "", ts(now))]
     insert(conn, "role_grant", "person_id, role, business_unit, granted_at", grants)
@@ -127,17 +150,41 @@ def _models(conn: sqlite3.Connection, rng: random.Random, now: datetime) -> tupl
         status = rng.choices(["production", "validation", "development", "retired"], [60, 10, 25, 5])[0]
         if status == "production":
             production.add(i)
-        rows.append((i, f"Model {i:05d}", f"Purpose of model {i}", "", "", UNITS[i % len(UNITS)], (i % 200) + 1, "",
-                     "binary_classification", "gbm", "", status, 0, "", "roc_auc", "{}",
-                     ts(now - timedelta(days=rng.randint(400, 900)))))
-    insert(conn, "model", "id, name, purpose, intended_use, out_of_scope_uses, business_unit, business_process_id, "
-           "kpi, task, methodology, target, status, is_vendor, vendor_name, primary_metric, metric_thresholds, "
-           "created_at", rows)
+        rows.append(
+            (
+                i,
+                f"Model {i:05d}",
+                f"Purpose of model {i}",
+                "",
+                "",
+                UNITS[i % len(UNITS)],
+                (i % 200) + 1,
+                "",
+                "binary_classification",
+                "gbm",
+                "",
+                status,
+                0,
+                "",
+                "roc_auc",
+                "{}",
+                ts(now - timedelta(days=rng.randint(400, 900))),
+            )
+        )
+    insert(
+        conn,
+        "model",
+        "id, name, purpose, intended_use, out_of_scope_uses, business_unit, business_process_id, "
+        "kpi, task, methodology, target, status, is_vendor, vendor_name, primary_metric, metric_thresholds, "
+        "created_at",
+        rows,
+    )
     return len(rows), production
 
 
-def _versions(conn: sqlite3.Connection, rng: random.Random, now: datetime,
-              production: set[int]) -> tuple[int, int, list[int]]:
+def _versions(
+    conn: sqlite3.Connection, rng: random.Random, now: datetime, production: set[int]
+) -> tuple[int, int, list[int]]:
     versions, changes, prod_versions = [], [], []
     vid = 0
     for model_id in range(1, N_MODELS + 1):
@@ -149,35 +196,75 @@ def _versions(conn: sqlite3.Connection, rng: random.Random, now: datetime,
             if model_id not in production and number == VERSIONS_PER_MODEL and rng.random() < 0.3:
                 stage = "staging"
             metrics = json.dumps({"roc_auc": round(0.7 + rng.random() / 5, 3)})
-            versions.append((vid, model_id, number, stage, 1, "", 1 + (model_id % 200), ts(created), f"{vid:07x}",
-                             "", "", "", "[]", metrics, "{}", "", "", "", "", ""))
+            versions.append(
+                (
+                    vid,
+                    model_id,
+                    number,
+                    stage,
+                    1,
+                    "",
+                    1 + (model_id % 200),
+                    ts(created),
+                    f"{vid:07x}",
+                    "",
+                    "",
+                    "",
+                    "[]",
+                    metrics,
+                    "{}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
             if stage in ("production", "archived"):
-                changes.append((model_id, vid, "none", "production", ts(created + timedelta(days=5)), 1, "release"))
+                changes.append(
+                    (model_id, vid, "none", "production", ts(created + timedelta(days=5)), 1, "release")
+                )
             if stage == "archived":
-                changes.append((model_id, vid, "production", "archived", ts(created + timedelta(days=65)), 1,
-                                "replaced"))
+                changes.append(
+                    (model_id, vid, "production", "archived", ts(created + timedelta(days=65)), 1, "replaced")
+                )
             if stage == "production":
                 prod_versions.append(vid)
-    insert(conn, "model_version", "id, model_id, version, stage, row_version, description, created_by_id, "
-           "created_at, git_commit, artifact_uri, artifact_sha256, artifact_format, feature_names, metrics, params, "
-           "card_training_data, card_evaluation, card_limitations, card_ethical_considerations, card_caveats", versions)
-    insert(conn, "stage_change", "model_id, model_version_id, from_stage, to_stage, changed_at, changed_by_id, reason",
-           changes)
+    insert(
+        conn,
+        "model_version",
+        "id, model_id, version, stage, row_version, description, created_by_id, "
+        "created_at, git_commit, artifact_uri, artifact_sha256, artifact_format, feature_names, metrics, params, "
+        "card_training_data, card_evaluation, card_limitations, card_ethical_considerations, card_caveats",
+        versions,
+    )
+    insert(
+        conn,
+        "stage_change",
+        "model_id, model_version_id, from_stage, to_stage, changed_at, changed_by_id, reason",
+        changes,
+    )
     return len(versions), len(changes), prod_versions
 
 
 def _owners(conn: sqlite3.Connection, rng: random.Random, now: datetime) -> int:
     rows = []
     for model_id in range(1, N_MODELS + 1):
-        for role, share in (("business_owner", 0.97), ("technical_owner", 0.95), ("backup", 0.7), ("validator", 0.5)):
+        for role, share in (
+            ("business_owner", 0.97),
+            ("technical_owner", 0.95),
+            ("backup", 0.7),
+            ("validator", 0.5),
+        ):
             if rng.random() < share:
                 rows.append((model_id, rng.randint(1, N_PEOPLE), role, ts(now)))
     insert(conn, "ownership", "model_id, person_id, role, since", rows)
     return len(rows)
 
 
-def _predictions(conn: sqlite3.Connection, rng: random.Random, now: datetime,
-                 prod_versions: list[int]) -> tuple[int, int]:
+def _predictions(
+    conn: sqlite3.Connection, rng: random.Random, now: datetime, prod_versions: list[int]
+) -> tuple[int, int]:
     per_day = N_PREDICTIONS // (LOGGING_VERSIONS * LOG_DAYS)
     logging_versions = rng.sample(prod_versions, LOGGING_VERSIONS)
     today = now.date()
@@ -192,19 +279,47 @@ def _predictions(conn: sqlite3.Connection, rng: random.Random, now: datetime,
             for stamp in stamps:
                 score = rng.random()
                 log.append((vid, ts(stamp), "", '{"x1": 0.5, "x2": "a"}', float(score > 0.5), score))
-            daily.append((vid, day.isoformat(), per_day, float(per_day // 2), per_day * 0.5, "[1,1,1,1,1,1,1,1,1,1]",
-                          0, 0.0, 0, 0.0, 0.0, ts(stamps[-1])))
+            daily.append(
+                (
+                    vid,
+                    day.isoformat(),
+                    per_day,
+                    float(per_day // 2),
+                    per_day * 0.5,
+                    "[1,1,1,1,1,1,1,1,1,1]",
+                    0,
+                    0.0,
+                    0,
+                    0.0,
+                    0.0,
+                    ts(stamps[-1]),
+                )
+            )
         insert(conn, "prediction_log", "model_version_id, ts, request_id, features, prediction, score", log)
-        insert(conn, "prediction_daily", "model_version_id, day, n, pred_sum, score_sum, score_hist, n_labelled, "
-               "label_sum, n_correct, abs_err_sum, sq_err_sum, last_ts", daily)
+        insert(
+            conn,
+            "prediction_daily",
+            "model_version_id, day, n, pred_sum, score_sum, score_hist, n_labelled, "
+            "label_sum, n_correct, abs_err_sum, sq_err_sum, last_ts",
+            daily,
+        )
         logged += len(log)
         rolled += len(daily)
     return logged, rolled
 
 
 def _costs(conn: sqlite3.Connection, rng: random.Random, now: datetime) -> int:
-    rows = [((now.date() - timedelta(days=back)).isoformat(), model_id, "compute", round(rng.uniform(1, 40), 2), "EUR")
-            for model_id in range(1, N_MODELS + 1) for back in range(COST_DAYS)]
+    rows = [
+        (
+            (now.date() - timedelta(days=back)).isoformat(),
+            model_id,
+            "compute",
+            round(rng.uniform(1, 40), 2),
+            "EUR",
+        )
+        for model_id in range(1, N_MODELS + 1)
+        for back in range(COST_DAYS)
+    ]
     insert(conn, "cost_record", "day, model_id, category, amount, currency", rows)
     return len(rows)
 
@@ -213,7 +328,11 @@ def _health(conn: sqlite3.Connection, rng: random.Random, now: datetime) -> int:
     rows = []
     for model_id in range(1, N_MODELS + 1):
         status = rng.choices(["ok", "warning", "alert", "unknown"], [75, 12, 8, 5])[0]
-        reasons = [] if status in ("ok", "unknown") else [{"kind": "drift", "level": status, "message": "Input drift"}]
+        reasons = (
+            []
+            if status in ("ok", "unknown")
+            else [{"kind": "drift", "level": status, "message": "Input drift"}]
+        )
         rows.append((model_id, status, json.dumps(reasons), ts(now)))
     insert(conn, "model_health", "model_id, status, reasons, updated_at", rows)
     return len(rows)
@@ -255,8 +374,12 @@ def query_figures(url: str) -> dict[str, Figure]:
         model_id = int(frame.loc[frame["stage"] == "production", "model_id"].iloc[0])
         figures["model_detail() queries"], _ = timed(lambda: reads.model_detail(s, model_id))
         figures["prediction_volume() query"], _ = timed(lambda: reads.prediction_volume(s, model_id))
-    figures["filter_inventory() search + unit + sort"], view = timed(lambda: reads.filter_inventory(
-        frame, reads.InventoryFilter(search="model 01", units=("Fraud",), sort="Monthly cost (highest first)")))
+    figures["filter_inventory() search + unit + sort"], view = timed(
+        lambda: reads.filter_inventory(
+            frame,
+            reads.InventoryFilter(search="model 01", units=("Fraud",), sort="Monthly cost (highest first)"),
+        )
+    )
     assert len(frame) == N_MODELS, f"inventory returned {len(frame)} rows"
     engine.dispose()
     return figures
@@ -338,23 +461,34 @@ def page_figures(url: str) -> dict[str, Figure]:
         colds.append(figure)
         assert not at.exception, at.exception
     figures["render, new session with empty caches (cold)"] = (
-        statistics.median(f[0] for f in colds), statistics.median(f[1] for f in colds))
+        statistics.median(f[0] for f in colds),
+        statistics.median(f[1] for f in colds),
+    )
     figures["rerun, same session (nothing changed)"], _ = timed(lambda: at.run())
-    figures["rerun, business unit filter"] = _alternating(at, lambda v: at.multiselect(
-        key="inventory.filter.unit").set_value(v), [["Fraud"], ["Claims", "Pricing"]])
+    figures["rerun, business unit filter"] = _alternating(
+        at,
+        lambda v: at.multiselect(key="inventory.filter.unit").set_value(v),
+        [["Fraud"], ["Claims", "Pricing"]],
+    )
     at.multiselect(key="inventory.filter.unit").set_value([]).run()
-    figures["rerun, search box"] = _alternating(at, lambda v: at.text_input(key="inventory.search").input(v),
-                                                ["model 01", "model 002"])
+    figures["rerun, search box"] = _alternating(
+        at, lambda v: at.text_input(key="inventory.search").input(v), ["model 01", "model 002"]
+    )
     at.text_input(key="inventory.search").input("").run()
-    figures["rerun, sort"] = _alternating(at, lambda v: at.selectbox(key="inventory.sort").set_value(v),
-                                          ["Monthly cost (highest first)", "Health (most urgent first)"])
+    figures["rerun, sort"] = _alternating(
+        at,
+        lambda v: at.selectbox(key="inventory.sort").set_value(v),
+        ["Monthly cost (highest first)", "Health (most urgent first)"],
+    )
     at.selectbox(key="inventory.sort").set_value("Name (A to Z)").run()
     table = next(d for d in at.dataframe if d.key == "inventory.table")
     assert len(table.value) == N_MODELS, f"the page showed {len(table.value)} rows"
     return figures
 
 
-def _alternating(at: object, change: Callable[[object], object], values: list[object], repeat: int = 6) -> Figure:
+def _alternating(
+    at: object, change: Callable[[object], object], values: list[object], repeat: int = 6
+) -> Figure:
     """Median wall and CPU time of reruns that each change a widget to the next of ``values``."""
     figures = []
     for i in range(repeat):
@@ -387,16 +521,24 @@ def main() -> None:
                 print(f"    {line}")
             scans_log = scans_log or any("prediction_log" in line for line in plan)
         print(f"\n  touches prediction_log: {'YES (bad)' if scans_log else 'no'}")
-        print(f"\nLoad average before timing: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-              f"on {os.cpu_count()} CPUs (wall time includes waiting for a CPU; CPU time does not)")
+        print(
+            f"\nLoad average before timing: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+            f"on {os.cpu_count()} CPUs (wall time includes waiting for a CPU; CPU time does not)"
+        )
         print(f"\nCore reads (median of runs)             {'wall':>10} {'CPU':>10}")
         for label, (wall, cpu) in query_figures(url).items():
             print(f"  {label:45} {wall * 1000:8.1f} ms {cpu * 1000:8.1f} ms")
         print(f"\nInventory page, server-side (AppTest)        {'wall':>14} {'CPU':>10}")
         for label, (wall, cpu) in page_figures(url).items():
             goal = GOALS["rerun"] if label.startswith("rerun") else GOALS["cold"] if "cold" in label else None
-            verdict = "" if goal is None else (f"  goal <= {goal:.1f} s: wall {'met' if wall <= goal else 'missed'}, "
-                                               f"CPU {'met' if cpu <= goal else 'missed'}")
+            verdict = (
+                ""
+                if goal is None
+                else (
+                    f"  goal <= {goal:.1f} s: wall {'met' if wall <= goal else 'missed'}, "
+                    f"CPU {'met' if cpu <= goal else 'missed'}"
+                )
+            )
             print(f"  {label:50} {wall * 1000:8.1f} ms {cpu * 1000:8.1f} ms{verdict}")
         print(f"\nLoad average after timing: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

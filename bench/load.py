@@ -88,16 +88,41 @@ WRITE_ACTIONS = {  # bench write -> the audit action its service records
 }
 # page -> (weight, query parameter it takes)
 PAGES: dict[str, tuple[float, str | None]] = {
-    "inventory": (3, None), "model": (3, "model"), "promotions": (2, "request"), "owners": (1, None),
-    "drift": (1, "model"), "performance": (1, "model"), "labelling": (1, None), "audit": (1, None),
-    "risk": (1, "model"), "lineage": (1, None), "costs": (1, None), "admin": (0.5, None),
-    "meetings": (0.5, None), "documentation": (0.5, "model"), "explanations": (0.5, "model"),
+    "inventory": (3, None),
+    "model": (3, "model"),
+    "promotions": (2, "request"),
+    "owners": (1, None),
+    "drift": (1, "model"),
+    "performance": (1, "model"),
+    "labelling": (1, None),
+    "audit": (1, None),
+    "risk": (1, "model"),
+    "lineage": (1, None),
+    "costs": (1, None),
+    "admin": (0.5, None),
+    "meetings": (0.5, None),
+    "documentation": (0.5, "model"),
+    "explanations": (0.5, "model"),
 }
 LOCKED = "database is locked"
-PRELOAD = ["pandas", "plotly.graph_objects", "sqlalchemy", "sqlmodel", "streamlit", "streamlit.testing.v1",
-           "core.db.models", "app.bootstrap", "app.cache", "app.identity", "app.feedback_actions",
-           *[f"app.components.{p.stem}" for p in sorted((ROOT / "app" / "components").glob("*.py"))
-             if p.stem != "__init__"]]
+PRELOAD = [
+    "pandas",
+    "plotly.graph_objects",
+    "sqlalchemy",
+    "sqlmodel",
+    "streamlit",
+    "streamlit.testing.v1",
+    "core.db.models",
+    "app.bootstrap",
+    "app.cache",
+    "app.identity",
+    "app.feedback_actions",
+    *[
+        f"app.components.{p.stem}"
+        for p in sorted((ROOT / "app" / "components").glob("*.py"))
+        if p.stem != "__init__"
+    ],
+]
 
 
 # --- the plan: who each session is and what it may write ---------------------------------------------
@@ -127,17 +152,24 @@ def plan_sessions(engine: Any, sessions: int) -> list[SessionPlan]:
     with read_session(engine) as s:
         admin_id = s.exec(select(RoleGrant.person_id).where(RoleGrant.role == "admin")).first()
         models = s.exec(select(Model.id, Model.status)).all()
-        requests = s.exec(select(PromotionRequest.id, PromotionRequest.status,
-                                 PromotionRequest.model_version_id)).all()
-        versions = s.exec(select(ModelVersion.id, ModelVersion.model_id, ModelVersion.stage)
-                          .order_by(ModelVersion.model_id, ModelVersion.version)).all()
+        requests = s.exec(
+            select(PromotionRequest.id, PromotionRequest.status, PromotionRequest.model_version_id)
+        ).all()
+        versions = s.exec(
+            select(ModelVersion.id, ModelVersion.model_id, ModelVersion.stage).order_by(
+                ModelVersion.model_id, ModelVersion.version
+            )
+        ).all()
     if admin_id is None:
         raise SystemExit("The registry has no admin to add the load-test people; build the demo first.")
     live = {m.id for m in models if m.status != "retired"}
     pending = [r.id for r in requests if r.status == "pending"]
     taken = {r.model_version_id for r in requests if r.status == "pending"}
-    candidates = [(v.model_id, v.id) for v in versions
-                  if v.model_id in live and v.stage != "production" and v.id not in taken]
+    candidates = [
+        (v.model_id, v.id)
+        for v in versions
+        if v.model_id in live and v.stage != "production" and v.id not in taken
+    ]
     tag = uuid.uuid4().hex[:6]
     plans = []
     with write_session(engine) as s:
@@ -145,11 +177,25 @@ def plan_sessions(engine: Any, sessions: int) -> list[SessionPlan]:
         for i in range(sessions):
             kind = KINDS[i % len(KINDS)]
             email = f"load-{tag}-{i:02d}@example.com"
-            person_id = services.create_person(s, actor=admin, name=f"Load {kind.capitalize()} {i:02d}", email=email,
-                                               team="Load test", roles=[(kind if kind != "owner" else "model_owner", ""),
-                                                                        ("viewer", "")])
-            plans.append(SessionPlan(i, kind, email, person_id, model_ids=sorted(m.id for m in models),
-                                     request_ids=sorted(r.id for r in requests), comment_on=pending))
+            person_id = services.create_person(
+                s,
+                actor=admin,
+                name=f"Load {kind.capitalize()} {i:02d}",
+                email=email,
+                team="Load test",
+                roles=[(kind if kind != "owner" else "model_owner", ""), ("viewer", "")],
+            )
+            plans.append(
+                SessionPlan(
+                    i,
+                    kind,
+                    email,
+                    person_id,
+                    model_ids=sorted(m.id for m in models),
+                    request_ids=sorted(r.id for r in requests),
+                    comment_on=pending,
+                )
+            )
     owners = [p for p in plans if p.kind == "owner"]
     for n, candidate in enumerate(candidates):
         if owners:
@@ -203,7 +249,9 @@ class Session:
         if picked is None or picked.value != self.plan.email:
             raise RuntimeError(f"session {self.plan.index} is not signed in as {self.plan.email}")
 
-    def run(self, label: str, act: Callable[[], Any] | None = None, *, write: bool = False) -> tuple[str, bool]:
+    def run(
+        self, label: str, act: Callable[[], Any] | None = None, *, write: bool = False
+    ) -> tuple[str, bool]:
         """Time one script run (after ``act`` set widgets); return (problem or "", locked)."""
         wall, cpu = time.perf_counter(), time.process_time()
         self.lock.update(wait=0.0, hold=0.0)
@@ -216,9 +264,16 @@ class Session:
             failure = f"{type(exc).__name__}: {exc}"
         figures = (time.perf_counter() - wall, time.process_time() - cpu)
         problem, locked = self.problems(failure)
-        self._pending = Record(label, *figures, "error" if problem else ("?" if write else "ok"), locked,
-                               problem[:500], at=wall - self.start_perf, lock_wait=self.lock["wait"],
-                               lock_hold=self.lock["hold"])
+        self._pending = Record(
+            label,
+            *figures,
+            "error" if problem else ("?" if write else "ok"),
+            locked,
+            problem[:500],
+            at=wall - self.start_perf,
+            lock_wait=self.lock["wait"],
+            lock_hold=self.lock["hold"],
+        )
         if not write:
             self.records.append(self._pending)
         return problem, locked
@@ -228,15 +283,20 @@ class Session:
         texts = [failure] if failure else []
         try:
             texts += [f"{e.message}\n{''.join(e.stack_trace)}" for e in self.at.exception]
-            texts += [e.value for e in self.at.error if "cannot use its registry" in e.value or LOCKED in e.value]
+            texts += [
+                e.value for e in self.at.error if "cannot use its registry" in e.value or LOCKED in e.value
+            ]
         except Exception as exc:  # noqa: BLE001 - an unreadable tree is a failure too
             texts.append(f"unreadable page: {exc}")
         problem = "\n".join(texts)
         return problem, LOCKED in problem.lower()
 
     def texts(self) -> list[tuple[str, str]]:
-        return [(kind, el.value) for kind in ("success", "warning", "error", "info")
-                for el in getattr(self.at, kind)]
+        return [
+            (kind, el.value)
+            for kind in ("success", "warning", "error", "info")
+            for el in getattr(self.at, kind)
+        ]
 
     def visit(self, page: str, **params: Any) -> tuple[str, bool]:
         self.at.query_params.clear()
@@ -261,8 +321,11 @@ class Session:
         self.visit(page, **params)
 
     def write(self) -> None:
-        action, fn = {"labeller": ("label", self.label), "approver": ("comment", self.comment),
-                      "owner": ("cancel" if self.my_request else "request", self.request_or_cancel)}[self.plan.kind]
+        action, fn = {
+            "labeller": ("label", self.label),
+            "approver": ("comment", self.comment),
+            "owner": ("cancel" if self.my_request else "request", self.request_or_cancel),
+        }[self.plan.kind]
         try:
             outcome = fn()
         except Exception:  # noqa: BLE001 - a broken bench step is reported, never hidden
@@ -270,8 +333,17 @@ class Session:
         if outcome is None:  # the write ran: classify what the page said
             return
         kind, detail = outcome
-        self.records.append(Record(f"write: {action}", 0.0, 0.0, kind, LOCKED in detail.lower(), detail[:500],
-                                   at=time.perf_counter() - self.start_perf))
+        self.records.append(
+            Record(
+                f"write: {action}",
+                0.0,
+                0.0,
+                kind,
+                LOCKED in detail.lower(),
+                detail[:500],
+                at=time.perf_counter() - self.start_perf,
+            )
+        )
 
     def _finish_write(self, action: str, problem: str, success: str) -> None:
         record = self._pending
@@ -281,8 +353,9 @@ class Session:
             record.outcome = "error"
         elif any(kind == "success" and success in text for kind, text in texts):
             record.outcome = "acknowledged"
-        elif any(kind == "warning" for kind, _ in texts) or any("already decided" in t or "changed while" in t
-                                                                 or "got its" in t for _, t in texts):
+        elif any(kind == "warning" for kind, _ in texts) or any(
+            "already decided" in t or "changed while" in t or "got its" in t for _, t in texts
+        ):
             record.outcome, record.detail = "conflict", " | ".join(t for _, t in texts)[:500]
         else:
             record.outcome, record.detail = "refused", " | ".join(t for _, t in texts)[:500]
@@ -294,8 +367,11 @@ class Session:
             return None  # the page visit is already counted as an error
         if not self._case_on_screen():
             box = self.widget("selectbox", "labelling.campaign")
-            waiting = [(int(m.group(1)), int(m.group(2))) for o in (box.options if box else [])
-                       if (m := re.match(r"#(\d+) .* — (\d+) case", o))]
+            waiting = [
+                (int(m.group(1)), int(m.group(2)))
+                for o in (box.options if box else [])
+                if (m := re.match(r"#(\d+) .* — (\d+) case", o))
+            ]
             choices = [cid for cid, n in waiting if n > 0 and cid != (box.value if box else None)]
             if not choices:
                 return ("unavailable", "no case left for this labeller")
@@ -312,12 +388,15 @@ class Session:
             def act() -> None:
                 number.set_value(round(self.rng.uniform(100, 5000), 2))
                 self.widget("button", "labelling.save_value").click()
+
         problem, _ = self.run("write: label", act, write=True)
         self._finish_write("label", problem, "Here is the next one")
         return None
 
     def _case_on_screen(self) -> bool:
-        return any(self.widget("button", k) is not None for k in ("labelling.answer.1", "labelling.save_value"))
+        return any(
+            self.widget("button", k) is not None for k in ("labelling.answer.1", "labelling.save_value")
+        )
 
     def comment(self) -> tuple[str, str] | None:
         request_id = self.rng.choice(self.plan.comment_on) if self.plan.comment_on else None
@@ -326,7 +405,10 @@ class Session:
         problem, _ = self.visit("promotions", request=request_id)
         if problem:
             return None
-        body, submit = self.widget("text_area", "promotions.comment.body"), self.widget("button", "promotions.comment.submit")
+        body, submit = (
+            self.widget("text_area", "promotions.comment.body"),
+            self.widget("button", "promotions.comment.submit"),
+        )
         if body is None or submit is None:
             return ("unavailable", f"request #{request_id} offers no comment form")
         self.comments += 1
@@ -407,8 +489,16 @@ def _watch_write_lock() -> dict[str, Any]:
     return state
 
 
-def worker(plan: SessionPlan, env: dict[str, str], seed: int, write_share: float, think: float, duration: float,
-           start: Any, results: Any) -> None:
+def worker(
+    plan: SessionPlan,
+    env: dict[str, str],
+    seed: int,
+    write_share: float,
+    think: float,
+    duration: float,
+    start: Any,
+    results: Any,
+) -> None:
     """A session process: render the first page, wait for the start, loop until the time is up."""
     from streamlit.logger import set_log_level
 
@@ -474,8 +564,17 @@ def audit_counts(engine: Any) -> dict[str, int]:
     return {action: int(n) for action, n in rows}
 
 
-def run_load(url: str, *, backend: str, sessions: int = 20, duration: float = 120.0, write_share: float = 0.1,
-             think: float = 1.0, seed: int = 7, log: Callable[[str], None] = print) -> RunResult:
+def run_load(
+    url: str,
+    *,
+    backend: str,
+    sessions: int = 20,
+    duration: float = 120.0,
+    write_share: float = 0.1,
+    think: float = 1.0,
+    seed: int = 7,
+    log: Callable[[str], None] = print,
+) -> RunResult:
     """Run the sessions against the built registry at ``url`` and return every page time and the audit counts.
 
     STEWARD_ARTIFACT_DIR must already point at the demo's artifacts (the workers inherit the environment).
@@ -496,8 +595,12 @@ def run_load(url: str, *, backend: str, sessions: int = 20, duration: float = 12
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(p, env, seed, write_share, think, duration, start, results), daemon=True)
-             for p in plans]
+    procs = [
+        ctx.Process(
+            target=worker, args=(p, env, seed, write_share, think, duration, start, results), daemon=True
+        )
+        for p in plans
+    ]
     began = time.perf_counter()
     for proc in procs:
         proc.start()
@@ -518,8 +621,10 @@ def run_load(url: str, *, backend: str, sessions: int = 20, duration: float = 12
     try:
         before = audit_counts(engine)
         load_before = os.getloadavg()
-        log(f"  all ready after {time.perf_counter() - began:.0f} s; running for {duration:.0f} s "
-            f"(load average {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}) ...")
+        log(
+            f"  all ready after {time.perf_counter() - began:.0f} s; running for {duration:.0f} s "
+            f"(load average {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}) ..."
+        )
         start.set()
         records: list[dict[str, Any]] = []
         done = 0
@@ -539,8 +644,21 @@ def run_load(url: str, *, backend: str, sessions: int = 20, duration: float = 12
             verdict = audit.verify(s)
     finally:
         engine.dispose()
-    return RunResult(backend, sessions, duration, write_share, think, load_before, load_after, records, before, after,
-                     verdict.message(), verdict.ok, time.perf_counter() - began)
+    return RunResult(
+        backend,
+        sessions,
+        duration,
+        write_share,
+        think,
+        load_before,
+        load_after,
+        records,
+        before,
+        after,
+        verdict.message(),
+        verdict.ok,
+        time.perf_counter() - began,
+    )
 
 
 # --- accounting and the report ---------------------------------------------------------------------
@@ -553,12 +671,20 @@ def accounting(result: RunResult) -> dict[str, Any]:
     for action, audit_action in WRITE_ACTIONS.items():
         acknowledged = outcomes[(f"write: {action}", "acknowledged")]
         added = result.audit_after.get(audit_action, 0) - result.audit_before.get(audit_action, 0)
-        rows[action] = {"audit_action": audit_action, "acknowledged": acknowledged, "audit_events_added": added}
+        rows[action] = {
+            "audit_action": audit_action,
+            "acknowledged": acknowledged,
+            "audit_events_added": added,
+        }
     total_added = sum(result.audit_after.values()) - sum(result.audit_before.values())
     acknowledged = sum(r["acknowledged"] for r in rows.values())
-    return {"per_action": rows, "acknowledged_writes": acknowledged, "audit_events_added": total_added,
-            "matches": total_added == acknowledged and all(r["acknowledged"] == r["audit_events_added"]
-                                                           for r in rows.values())}
+    return {
+        "per_action": rows,
+        "acknowledged_writes": acknowledged,
+        "audit_events_added": total_added,
+        "matches": total_added == acknowledged
+        and all(r["acknowledged"] == r["audit_events_added"] for r in rows.values()),
+    }
 
 
 def summary(result: RunResult) -> dict[str, Any]:
@@ -574,7 +700,9 @@ def summary(result: RunResult) -> dict[str, Any]:
         walls = sorted(r["wall"] for r in timed)
         pages[page] = {
             "n": len(rows),
-            "p50_s": _pct(walls, 50), "p95_s": _pct(walls, 95), "max_s": walls[-1] if walls else None,
+            "p50_s": _pct(walls, 50),
+            "p95_s": _pct(walls, 95),
+            "max_s": walls[-1] if walls else None,
             "cpu_p50_s": statistics.median(r["cpu"] for r in timed) if timed else None,
             "first_p50_s": _pct(sorted(r["wall"] for r in timed if r["first"]), 50),
             "repeat_p50_s": _pct(sorted(r["wall"] for r in timed if not r["first"]), 50),
@@ -615,36 +743,56 @@ def print_report(result: RunResult, figures: dict[str, Any]) -> None:
         return "-" if v is None else f"{v * 1000:,.0f}"
 
     lb, la = result.load_before, result.load_after
-    print(f"\n{result.backend}: {result.sessions} sessions x {result.duration_s:.0f} s, think {result.think_s:g} s, "
-          f"write share {result.write_share:.0%} (actual {figures['write_share_actual']:.1%} of "
-          f"{figures['actions']} actions); load average {lb[0]:.1f}/{lb[1]:.1f}/{lb[2]:.1f} before, "
-          f"{la[0]:.1f}/{la[1]:.1f}/{la[2]:.1f} after, {os.cpu_count()} CPUs")
-    print(f"  {'page':22} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'CPU p50':>9} {'1st p50':>9} "
-          f"{'again p50':>9} {'errors':>7} "
-          f"{'locked':>7}  outcomes")
+    print(
+        f"\n{result.backend}: {result.sessions} sessions x {result.duration_s:.0f} s, think {result.think_s:g} s, "
+        f"write share {result.write_share:.0%} (actual {figures['write_share_actual']:.1%} of "
+        f"{figures['actions']} actions); load average {lb[0]:.1f}/{lb[1]:.1f}/{lb[2]:.1f} before, "
+        f"{la[0]:.1f}/{la[1]:.1f}/{la[2]:.1f} after, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"  {'page':22} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'CPU p50':>9} {'1st p50':>9} "
+        f"{'again p50':>9} {'errors':>7} "
+        f"{'locked':>7}  outcomes"
+    )
     for page, row in figures["pages"].items():
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
-        print(f"  {page:22} {row['n']:5d} {ms(row['p50_s']):>9} {ms(row['p95_s']):>9} {ms(row['max_s']):>9} "
-              f"{ms(row['cpu_p50_s']):>9} {ms(row['first_p50_s']):>9} {ms(row['repeat_p50_s']):>9} {row['errors']:7d} {row['locked']:7d}  {outcomes}")
-    locking = {p: r for p, r in figures["pages"].items() if p.startswith("write") and (r["lock_hold_s"]["max"] or 0) > 0}
+        print(
+            f"  {page:22} {row['n']:5d} {ms(row['p50_s']):>9} {ms(row['p95_s']):>9} {ms(row['max_s']):>9} "
+            f"{ms(row['cpu_p50_s']):>9} {ms(row['first_p50_s']):>9} {ms(row['repeat_p50_s']):>9} {row['errors']:7d} {row['locked']:7d}  {outcomes}"
+        )
+    locking = {
+        p: r
+        for p, r in figures["pages"].items()
+        if p.startswith("write") and (r["lock_hold_s"]["max"] or 0) > 0
+    }
     if locking:
-        print("  SQLite write lock per write (ms): waiting in BEGIN IMMEDIATE p50/p95/max, then held until COMMIT")
+        print(
+            "  SQLite write lock per write (ms): waiting in BEGIN IMMEDIATE p50/p95/max, then held until COMMIT"
+        )
         for page, row in locking.items():
             wait, hold = row["lock_wait_s"], row["lock_hold_s"]
-            print(f"    {page:20} wait {ms(wait['p50'])}/{ms(wait['p95'])}/{ms(wait['max'])}   "
-                  f"held {ms(hold['p50'])}/{ms(hold['p95'])}/{ms(hold['max'])}")
-    print("  (CPU: CPU time of the session's process in that run; 1st: the page's first run in that session, caches cold; "
-          "again: later runs)")
+            print(
+                f"    {page:20} wait {ms(wait['p50'])}/{ms(wait['p95'])}/{ms(wait['max'])}   "
+                f"held {ms(hold['p50'])}/{ms(hold['p95'])}/{ms(hold['max'])}"
+            )
+    print(
+        "  (CPU: CPU time of the session's process in that run; 1st: the page's first run in that session, caches cold; "
+        "again: later runs)"
+    )
     print(f"  errors: {figures['errors']} (of which 'database is locked': {figures['locked']})")
     for sample in figures["error_samples"]:
         print("    - " + sample.strip().splitlines()[0][:200])
     acc = figures["accounting"]
     print("  audit accounting (acknowledged writes vs audit events added):")
     for action, row in acc["per_action"].items():
-        print(f"    {action:8} {row['audit_action']:22} acknowledged {row['acknowledged']:4d}   "
-              f"audit events added {row['audit_events_added']:4d}")
+        print(
+            f"    {action:8} {row['audit_action']:22} acknowledged {row['acknowledged']:4d}   "
+            f"audit events added {row['audit_events_added']:4d}"
+        )
     verdict = "MATCH" if acc["matches"] else "MISMATCH"
-    print(f"    total    acknowledged {acc['acknowledged_writes']} = audit delta {acc['audit_events_added']}: {verdict}")
+    print(
+        f"    total    acknowledged {acc['acknowledged_writes']} = audit delta {acc['audit_events_added']}: {verdict}"
+    )
     print(f"  {result.chain}")
 
 
@@ -652,7 +800,9 @@ def write_json(result: RunResult, figures: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"load-{result.backend}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     data = {k: v for k, v in asdict(result).items() if k != "records"}
-    path.write_text(json.dumps({**data, "summary": figures, "records": result.records}, indent=1, default=str))
+    path.write_text(
+        json.dumps({**data, "summary": figures, "records": result.records}, indent=1, default=str)
+    )
     return path
 
 
@@ -689,8 +839,10 @@ def demo_registry(backend: str, *, per_day: int, pg_url: str) -> Iterator[str]:
             began = time.perf_counter()
             upgrade(engine)
             built = build_demo(engine, predictions_per_day=per_day)
-            print(f"  demo built in {time.perf_counter() - began:.0f} s: {built['models']} models, "
-                  f"{built['prediction_logs']:,} logged predictions, {built['audit_events']} audit events")
+            print(
+                f"  demo built in {time.perf_counter() - began:.0f} s: {built['models']} models, "
+                f"{built['prediction_logs']:,} logged predictions, {built['audit_events']} audit events"
+            )
         finally:
             engine.dispose()
         yield url
@@ -709,10 +861,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--write-share", type=float, default=0.1, help="share of actions that write")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between actions, seconds")
-    parser.add_argument("--per-day", type=int, default=40, help="demo predictions per day and production version")
+    parser.add_argument(
+        "--per-day", type=int, default=40, help="demo predictions per day and production version"
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--pg-url", default=os.environ.get("STEWARD_TEST_POSTGRES_URL", DEFAULT_PG_URL),
-                        help="PostgreSQL server to create the throw-away database on")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("STEWARD_TEST_POSTGRES_URL", DEFAULT_PG_URL),
+        help="PostgreSQL server to create the throw-away database on",
+    )
     parser.add_argument("--report", type=Path, help="print the figures of a saved result JSON and stop")
     args = parser.parse_args()
     if args.report:
@@ -726,13 +883,24 @@ def main() -> None:
     for backend in backends:
         print(f"\n== {backend} ==")
         with demo_registry(backend, per_day=args.per_day, pg_url=args.pg_url) as url:
-            result = run_load(url, backend=backend, sessions=args.sessions, duration=args.duration,
-                              write_share=args.write_share, think=args.think, seed=args.seed)
+            result = run_load(
+                url,
+                backend=backend,
+                sessions=args.sessions,
+                duration=args.duration,
+                write_share=args.write_share,
+                think=args.think,
+                seed=args.seed,
+            )
         figures = summary(result)
         print_report(result, figures)
         print(f"  results: {write_json(result, figures)}")
-        failed |= bool(figures["errors"] or figures["locked"] or not figures["accounting"]["matches"]
-                       or not result.chain_ok)
+        failed |= bool(
+            figures["errors"]
+            or figures["locked"]
+            or not figures["accounting"]["matches"]
+            or not result.chain_ok
+        )
     sys.exit(1 if failed else 0)
 
 

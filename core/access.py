@@ -92,7 +92,8 @@ def grants_of(session: Session, person_id: int) -> list[Grant]:
 
 def has_role(grants: list[Grant], role: str, business_unit: str | None = None) -> bool:
     return any(
-        g.role == role and (g.business_unit == "" or business_unit is None or g.business_unit == business_unit)
+        g.role == role
+        and (g.business_unit == "" or business_unit is None or g.business_unit == business_unit)
         for g in grants
     )
 
@@ -100,7 +101,8 @@ def has_role(grants: list[Grant], role: str, business_unit: str | None = None) -
 def allowed(grants: list[Grant], action: str, business_unit: str | None = None) -> bool:
     roles = PERMISSIONS[action]
     return any(
-        g.role in roles and (g.business_unit == "" or (business_unit is not None and g.business_unit == business_unit))
+        g.role in roles
+        and (g.business_unit == "" or (business_unit is not None and g.business_unit == business_unit))
         for g in grants
     )
 

@@ -160,14 +160,22 @@ def verify(session: Session, *, key: str | None = None) -> ChainVerdict:
     for event in _iter_events(session):
         if event.id != expected_id:
             return ChainVerdict(
-                False, checked, event.id, f"expected event {expected_id} next but found {event.id} (an event was deleted or inserted)."
+                False,
+                checked,
+                event.id,
+                f"expected event {expected_id} next but found {event.id} (an event was deleted or inserted).",
             )
         if event.prev_hash != prev_hash:
             return ChainVerdict(
-                False, checked, event.id, "its link to the previous event does not match (events reordered, deleted or inserted)."
+                False,
+                checked,
+                event.id,
+                "its link to the previous event does not match (events reordered, deleted or inserted).",
             )
         if compute_hash(event, prev_hash, key) != event.hash:
-            return ChainVerdict(False, checked, event.id, "its content does not match its hash (the row was edited).")
+            return ChainVerdict(
+                False, checked, event.id, "its content does not match its hash (the row was edited)."
+            )
         prev_hash = event.hash
         expected_id += 1
         checked += 1
@@ -176,30 +184,51 @@ def verify(session: Session, *, key: str | None = None) -> ChainVerdict:
         return ChainVerdict(False, checked, checked, "the chain head record is missing.")
     if head is not None and head[0] < checked:
         return ChainVerdict(
-            False, checked, head[0] + 1,
+            False,
+            checked,
+            head[0] + 1,
             f"the chain head ends at event {head[0]}, so event {head[0] + 1} onwards were appended outside Steward.",
         )
     if head is not None and head[0] > checked:
         return ChainVerdict(
-            False, checked, checked + 1,
+            False,
+            checked,
+            checked + 1,
             f"the chain ends at event {checked} but the head says {head[0]} (events were cut off the end).",
         )
     if head is not None and head[1] != prev_hash:
-        return ChainVerdict(False, checked, checked, "its hash differs from the one recorded in the chain head.")
+        return ChainVerdict(
+            False, checked, checked, "its hash differs from the one recorded in the chain head."
+        )
     return ChainVerdict(True, checked)
 
 
 # --- reading the log (Audit page, CLI, exports) ------------------------------------------------
 
 EVENT_COLUMNS = [
-    "id", "ts", "actor", "actor_email", "action", "object_type", "object_id", "model_id", "model",
-    "reason", "before", "after", "hash",
+    "id",
+    "ts",
+    "actor",
+    "actor_email",
+    "action",
+    "object_type",
+    "object_id",
+    "model_id",
+    "model",
+    "reason",
+    "before",
+    "after",
+    "hash",
 ]
 
 
 def _event_query(
-    *, model_id: int | None = None, actor_id: int | None = None, actions: list[str] | None = None,
-    date_from: date | None = None, date_to: date | None = None,
+    *,
+    model_id: int | None = None,
+    actor_id: int | None = None,
+    actions: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> Any:
     """The filtered select over audit events (dates inclusive, whole days in UTC)."""
     from core.db.models import Model, Person
@@ -218,27 +247,47 @@ def _event_query(
     if date_from is not None:
         query = query.where(AuditEvent.ts >= datetime.combine(date_from, time.min, tzinfo=UTC))
     if date_to is not None:
-        query = query.where(AuditEvent.ts < datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC))
+        query = query.where(
+            AuditEvent.ts < datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
     return query
 
 
 def query_events(
-    session: Session, *, model_id: int | None = None, actor_id: int | None = None,
-    actions: list[str] | None = None, date_from: date | None = None, date_to: date | None = None,
-    limit: int | None = 500, offset: int = 0,
+    session: Session,
+    *,
+    model_id: int | None = None,
+    actor_id: int | None = None,
+    actions: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int | None = 500,
+    offset: int = 0,
 ) -> pd.DataFrame:
     """Events matching the filters, newest first, as a table (``limit=None``: all of them)."""
     import pandas as pd
 
-    query = _event_query(model_id=model_id, actor_id=actor_id, actions=actions, date_from=date_from, date_to=date_to)
+    query = _event_query(
+        model_id=model_id, actor_id=actor_id, actions=actions, date_from=date_from, date_to=date_to
+    )
     query = query.order_by(AuditEvent.id.desc()).offset(offset)  # type: ignore[union-attr]
     if limit is not None:
         query = query.limit(limit)
     records = [
         {
-            "id": e.id, "ts": e.ts, "actor": person or e.actor_email, "actor_email": e.actor_email,
-            "action": e.action, "object_type": e.object_type, "object_id": e.object_id, "model_id": e.model_id,
-            "model": model or "", "reason": e.reason, "before": e.before, "after": e.after, "hash": e.hash,
+            "id": e.id,
+            "ts": e.ts,
+            "actor": person or e.actor_email,
+            "actor_email": e.actor_email,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "model_id": e.model_id,
+            "model": model or "",
+            "reason": e.reason,
+            "before": e.before,
+            "after": e.after,
+            "hash": e.hash,
         }
         for e, person, model in session.exec(query).all()
     ]
@@ -246,13 +295,20 @@ def query_events(
 
 
 def count_events(
-    session: Session, *, model_id: int | None = None, actor_id: int | None = None,
-    actions: list[str] | None = None, date_from: date | None = None, date_to: date | None = None,
+    session: Session,
+    *,
+    model_id: int | None = None,
+    actor_id: int | None = None,
+    actions: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> int:
     """How many events match the filters."""
     from sqlalchemy import func
 
-    query = _event_query(model_id=model_id, actor_id=actor_id, actions=actions, date_from=date_from, date_to=date_to)
+    query = _event_query(
+        model_id=model_id, actor_id=actor_id, actions=actions, date_from=date_from, date_to=date_to
+    )
     return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
@@ -276,7 +332,9 @@ class FilterOptions:
 def filter_options(session: Session) -> FilterOptions:
     from core.db.models import Model, Person
 
-    models = [(m_id, name) for m_id, name in session.exec(select(Model.id, Model.name).order_by(Model.name)).all()]
+    models = [
+        (m_id, name) for m_id, name in session.exec(select(Model.id, Model.name).order_by(Model.name)).all()
+    ]
     actor_ids = select(AuditEvent.actor_id).distinct()
     actors = [
         (p_id, f"{name} ({email})")

@@ -50,14 +50,20 @@ def backup(engine: Engine, out: Path) -> Path:
             source.close()
         return out
     if shutil.which("pg_dump") is None:
-        raise StewardError("pg_dump is not installed; install the PostgreSQL client tools to back up PostgreSQL.")
+        raise StewardError(
+            "pg_dump is not installed; install the PostgreSQL client tools to back up PostgreSQL."
+        )
     result = subprocess.run(
         ["pg_dump", "--format=custom", "--no-owner", f"--file={out}", _libpq_url(engine)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         out.unlink(missing_ok=True)
-        raise StewardError(f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
+        raise StewardError(
+            f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}"
+        )
     return out
 
 
@@ -80,12 +86,21 @@ def restore(backup_file: Path, target_url: str) -> None:
     if shutil.which("pg_restore") is None:
         raise StewardError("pg_restore is not installed; install the PostgreSQL client tools.")
     result = subprocess.run(
-        ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={url.set(drivername='postgresql').render_as_string(hide_password=False)}",
-         str(backup_file)],
-        capture_output=True, text=True, check=False,
+        [
+            "pg_restore",
+            "--no-owner",
+            "--exit-on-error",
+            f"--dbname={url.set(drivername='postgresql').render_as_string(hide_password=False)}",
+            str(backup_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        raise StewardError(f"pg_restore failed: {result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
+        raise StewardError(
+            f"pg_restore failed: {result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}"
+        )
 
 
 @dataclass
@@ -112,7 +127,9 @@ class RegistryCheck:
 def row_counts(engine: Engine) -> dict[str, int]:
     names = sorted(n for n in inspect(engine).get_table_names() if n != "alembic_version")
     with engine.connect() as conn:
-        return {name: int(conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()) for name in names}
+        return {
+            name: int(conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()) for name in names
+        }
 
 
 def check_registry(engine: Engine) -> RegistryCheck:

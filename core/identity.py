@@ -43,8 +43,14 @@ def personas(session: Session) -> list[Persona]:
     for grant in session.exec(select(RoleGrant).order_by(RoleGrant.role, RoleGrant.business_unit)).all():
         grants.setdefault(grant.person_id, []).append((grant.role, grant.business_unit))
     found = [
-        Persona(id=p.id, name=p.name, email=p.email, team=p.team, roles=tuple(grants.get(p.id, [])),  # type: ignore[arg-type]
-                is_system=p.is_system)
+        Persona(
+            id=p.id,
+            name=p.name,
+            email=p.email,
+            team=p.team,
+            roles=tuple(grants.get(p.id, [])),  # type: ignore[arg-type]
+            is_system=p.is_system,
+        )
         for p in people
     ]
     return sorted(found, key=lambda p: (p.is_system, p.name.lower(), p.email))
@@ -75,7 +81,9 @@ def resolve_identity(
     """
     if not issuer or not subject:
         return None
-    person = session.exec(select(Person).where(Person.oidc_issuer == issuer, Person.oidc_subject == subject)).first()
+    person = session.exec(
+        select(Person).where(Person.oidc_issuer == issuer, Person.oidc_subject == subject)
+    ).first()
     if person is not None:
         return _actor(person) if person.active else None
     if not email or not _is_true(email_verified):
@@ -84,12 +92,20 @@ def resolve_identity(
     if person is None or not person.active or person.oidc_subject is not None:
         return None
     actor = _actor(person)
-    link_identity(session, actor=actor, person_id=actor.id, issuer=issuer, subject=subject,
-                  reason="first sign-in with a verified email")
+    link_identity(
+        session,
+        actor=actor,
+        person_id=actor.id,
+        issuer=issuer,
+        subject=subject,
+        reason="first sign-in with a verified email",
+    )
     return actor
 
 
-def link_identity(session: Session, *, actor: Actor, person_id: int, issuer: str, subject: str, reason: str = "") -> None:
+def link_identity(
+    session: Session, *, actor: Actor, person_id: int, issuer: str, subject: str, reason: str = ""
+) -> None:
     """Record that the sign-in identity (issuer, subject) is ``person_id``.
 
     A person links themself at first sign-in (the identity provider vouched for the email);
@@ -104,15 +120,25 @@ def link_identity(session: Session, *, actor: Actor, person_id: int, issuer: str
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"No person with id {person_id}.")
-    other = session.exec(select(Person).where(Person.oidc_issuer == issuer, Person.oidc_subject == subject)).first()
+    other = session.exec(
+        select(Person).where(Person.oidc_issuer == issuer, Person.oidc_subject == subject)
+    ).first()
     if other is not None and other.id != person_id:
         raise Conflict(f"That sign-in identity already belongs to {other.name} ({other.email}).")
     before = {"oidc_issuer": person.oidc_issuer, "oidc_subject": person.oidc_subject}
     person.oidc_issuer, person.oidc_subject = issuer, subject
     session.add(person)
     session.flush()
-    audit.record(session, actor=actor, action="person.identity_linked", object_type="person", object_id=person_id,
-                 before=before, after={"oidc_issuer": issuer, "oidc_subject": subject}, reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="person.identity_linked",
+        object_type="person",
+        object_id=person_id,
+        before=before,
+        after={"oidc_issuer": issuer, "oidc_subject": subject},
+        reason=reason,
+    )
 
 
 def _actor(person: Person) -> Actor:

@@ -11,8 +11,10 @@ from app.components import admin_view, promotion
 
 st.title("People and roles")
 promotion.show_flash()
-st.caption("Roles: viewer, labeller, model owner, approver, admin — held globally or for one business unit. "
-           "Admin is not a super-role: approving and labelling need their own grants.")
+st.caption(
+    "Roles: viewer, labeller, model owner, approver, admin — held globally or for one business unit. "
+    "Admin is not a super-role: approving and labelling need their own grants."
+)
 
 people = cache.people()
 admin_view.people_table(people, key="admin.people")

@@ -20,24 +20,41 @@ options = cache.audit_filter_options()
 models = dict(options.models)
 actors = dict(options.actors)
 f = st.columns([2, 2, 3, 2])
-model_id = f[0].selectbox("Model", [None, *models], key="audit.filter.model",
-                          format_func=lambda i: models[i] if i else "All models")
-actor_id = f[1].selectbox("Person", [None, *actors], key="audit.filter.person",
-                          format_func=lambda i: actors[i] if i else "Everybody")
+model_id = f[0].selectbox(
+    "Model", [None, *models], key="audit.filter.model", format_func=lambda i: models[i] if i else "All models"
+)
+actor_id = f[1].selectbox(
+    "Person",
+    [None, *actors],
+    key="audit.filter.person",
+    format_func=lambda i: actors[i] if i else "Everybody",
+)
 actions = f[2].multiselect("Action", options.actions, key="audit.filter.action", placeholder="All actions")
-dates = f[3].date_input("Dates (UTC)", value=(), key="audit.filter.dates", format="YYYY-MM-DD",
-                        max_value=date.today())
+dates = f[3].date_input(
+    "Dates (UTC)", value=(), key="audit.filter.dates", format="YYYY-MM-DD", max_value=date.today()
+)
 date_from, date_to = audit_view.date_range(dates)
-filters = {"model_id": model_id, "actor_id": actor_id, "actions": tuple(actions), "date_from": date_from,
-           "date_to": date_to}
+filters = {
+    "model_id": model_id,
+    "actor_id": actor_id,
+    "actions": tuple(actions),
+    "date_from": date_from,
+    "date_to": date_to,
+}
 
 total = cache.audit_event_count(**filters)
 events = cache.audit_events(**filters, limit=SHOWN)
 count_col, export_col = st.columns([4, 1], vertical_alignment="center")
-count_col.caption(f"{total:,} matching events" + (f"; the newest {SHOWN} are shown, the export holds all of them."
-                                                  if total > SHOWN else "."))
+count_col.caption(
+    f"{total:,} matching events"
+    + (f"; the newest {SHOWN} are shown, the export holds all of them." if total > SHOWN else ".")
+)
 if total:
     with export_col:
-        audit_view.export_button(lambda: cache.audit_events(**filters, limit=EXPORT_CAP), key="audit.export",
-                                 too_many=total > EXPORT_CAP, cap=EXPORT_CAP)
+        audit_view.export_button(
+            lambda: cache.audit_events(**filters, limit=EXPORT_CAP),
+            key="audit.export",
+            too_many=total > EXPORT_CAP,
+            cap=EXPORT_CAP,
+        )
 audit_view.events_table(events, key="audit.events")

@@ -22,21 +22,46 @@ options = snapshot.options
 search = st.text_input("Search", key="inventory.search", placeholder="Model, business unit, process or owner")
 unit_col, stage_col, owner_col, status_col, sort_col = st.columns(5)
 units = unit_col.multiselect("Business unit", options.units, key="inventory.filter.unit", placeholder="All")
-stages = stage_col.multiselect("Stage", options.stages, key="inventory.filter.stage", placeholder="All",
-                               format_func=stage_label)
-owners = owner_col.multiselect("Owner", options.owners, key="inventory.filter.owner", placeholder="All",
-                               help="Accountable or technical owner.")
-statuses = status_col.multiselect("Status", options.statuses, key="inventory.filter.status", placeholder="All",
-                                  format_func=status_label)
+stages = stage_col.multiselect(
+    "Stage", options.stages, key="inventory.filter.stage", placeholder="All", format_func=stage_label
+)
+owners = owner_col.multiselect(
+    "Owner",
+    options.owners,
+    key="inventory.filter.owner",
+    placeholder="All",
+    help="Accountable or technical owner.",
+)
+statuses = status_col.multiselect(
+    "Status", options.statuses, key="inventory.filter.status", placeholder="All", format_func=status_label
+)
 sort = sort_col.selectbox("Sort by", list(INVENTORY_SORTS), key="inventory.sort")
 
-view = filter_inventory(frame, InventoryFilter(search=search, units=tuple(units), stages=tuple(stages),
-                                               owners=tuple(owners), statuses=tuple(statuses), sort=sort),
-                       search_text=snapshot.search_text)
-st.caption(f"Showing {len(view):,} of {len(frame):,} models. Select a row to open the model's page; "
-           "scroll the table sideways for more columns.")
+view = filter_inventory(
+    frame,
+    InventoryFilter(
+        search=search,
+        units=tuple(units),
+        stages=tuple(stages),
+        owners=tuple(owners),
+        statuses=tuple(statuses),
+        sort=sort,
+    ),
+    search_text=snapshot.search_text,
+)
+st.caption(
+    f"Showing {len(view):,} of {len(frame):,} models. Select a row to open the model's page; "
+    "scroll the table sideways for more columns."
+)
 selected = tables.inventory_table(view, cache.inventory_display(), key="inventory.table")
 if selected is not None:
     links.open_model(selected)
-st.download_button("Download this table (CSV)", data=lambda: tables.inventory_csv(view), file_name="model-inventory.csv",
-                   mime="text/csv", key="inventory.download", on_click="ignore", icon=":material/download:")
+st.download_button(
+    "Download this table (CSV)",
+    data=lambda: tables.inventory_csv(view),
+    file_name="model-inventory.csv",
+    mime="text/csv",
+    key="inventory.download",
+    on_click="ignore",
+    icon=":material/download:",
+)

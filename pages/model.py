@@ -34,8 +34,12 @@ if st.session_state.get(SELECT_KEY) not in choices:
     last = st.session_state.get(LAST_KEY)
     st.session_state[SELECT_KEY] = last if last in choices else next(iter(choices))
 pick_col, share_col = st.columns([4, 1], vertical_alignment="bottom")
-model_id = pick_col.selectbox("Model", list(choices), key=SELECT_KEY,
-                              format_func=lambda i: f"{choices[i].name} ({choices[i].business_unit})")
+model_id = pick_col.selectbox(
+    "Model",
+    list(choices),
+    key=SELECT_KEY,
+    format_func=lambda i: f"{choices[i].name} ({choices[i].business_unit})",
+)
 st.query_params["model"] = st.session_state[SYNCED_KEY] = str(model_id)
 st.session_state[LAST_KEY] = model_id
 with share_col:
@@ -50,19 +54,27 @@ risk_view.model_risk(model_id)  # risk tier and re-assessment flags (governance)
 model_view.versions(detail)
 
 card_tab, volume_tab, data_tab, rules_tab, history_tab = st.tabs(
-    ["Model card", "Prediction volume", "Data and deployments", "Business rules", "Stage history"])
+    ["Model card", "Prediction volume", "Data and deployments", "Business rules", "Stage history"]
+)
 with card_tab:
     cards = {c.version: c for c in detail.cards}
     if cards:
         default = model_view.default_card_version(detail)
-        version = st.selectbox("Version", list(cards), key="model.card.version", format_func=lambda v: f"v{v}", width=200,
-                               index=list(cards).index(default) if default in cards else 0)
+        version = st.selectbox(
+            "Version",
+            list(cards),
+            key="model.card.version",
+            format_func=lambda v: f"v{v}",
+            width=200,
+            index=list(cards).index(default) if default in cards else 0,
+        )
         model_view.model_card(cards[version])
     else:
         st.caption("No versions registered yet, so no model card.")
 with volume_tab:
-    charts.prediction_volume_chart(cache.prediction_volume(model_id, VOLUME_DAYS), days=VOLUME_DAYS,
-                                   key="model.volume")
+    charts.prediction_volume_chart(
+        cache.prediction_volume(model_id, VOLUME_DAYS), days=VOLUME_DAYS, key="model.volume"
+    )
 with data_tab:
     model_view.data_and_deployments(detail)
 with rules_tab:

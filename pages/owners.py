@@ -16,15 +16,22 @@ if overview.matrix.empty:
 
 names = dict(overview.persons)
 person_col, team_col = st.columns(2)
-person_id = person_col.selectbox("Person", [None, *names], key="owners.filter.person",
-                                 format_func=lambda i: "Everyone" if i is None else names[i])
-team = team_col.selectbox("Team", ["", *overview.teams], key="owners.filter.team",
-                          format_func=lambda t: t or "All teams")
+person_id = person_col.selectbox(
+    "Person",
+    [None, *names],
+    key="owners.filter.person",
+    format_func=lambda i: "Everyone" if i is None else names[i],
+)
+team = team_col.selectbox(
+    "Team", ["", *overview.teams], key="owners.filter.team", format_func=lambda t: t or "All teams"
+)
 shown = filter_owners(overview, person_id=person_id, team=team)
 
 st.subheader("Knowledge-loss risks")
-st.caption("Models whose owner has left, models without a backup or without an accountable or technical owner, "
-           f"and people who own {MANY_MODELS_THRESHOLD} or more models.")
+st.caption(
+    "Models whose owner has left, models without a backup or without an accountable or technical owner, "
+    f"and people who own {MANY_MODELS_THRESHOLD} or more models."
+)
 owners_view.risk_summary(shown.flags)
 owners_view.flags_table(shown.flags)
 

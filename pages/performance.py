@@ -18,9 +18,11 @@ FLASH = "performance.flash"
 st.title("Performance")
 versions = cache.monitored_versions()
 if versions.empty:
-    empty.empty_state("No model makes predictions yet",
-                      "Realised performance needs logged predictions with labels: `steward log-predictions` "
-                      "(with a `label` column) or a labelling campaign on the **Labelling** page.")
+    empty.empty_state(
+        "No model makes predictions yet",
+        "Realised performance needs logged predictions with labels: `steward log-predictions` "
+        "(with a `label` column) or a labelling campaign on the **Labelling** page.",
+    )
     st.stop()
 
 models = versions.drop_duplicates("model_id").set_index("model_id")
@@ -28,20 +30,35 @@ param = st.query_params.get("model")
 if MODEL_KEY not in st.session_state and param and param.isdigit() and int(param) in models.index:
     st.session_state[MODEL_KEY] = int(param)
 pick_model, pick_version = st.columns([3, 1])
-model_id = pick_model.selectbox("Model", list(models.index), key=MODEL_KEY, format_func=lambda i: models.loc[i, "model"])
+model_id = pick_model.selectbox(
+    "Model", list(models.index), key=MODEL_KEY, format_func=lambda i: models.loc[i, "model"]
+)
 st.query_params["model"] = str(model_id)
 mine = versions[versions["model_id"] == model_id]
-labels = {int(r.version_id): f"v{r.version}" + (" (production)" if r.stage == "production" else "") for r in mine.itertuples()}
-version_id = pick_version.selectbox("Version", list(labels), key=f"performance.version.{model_id}", format_func=labels.__getitem__)
+labels = {
+    int(r.version_id): f"v{r.version}" + (" (production)" if r.stage == "production" else "")
+    for r in mine.itertuples()
+}
+version_id = pick_version.selectbox(
+    "Version", list(labels), key=f"performance.version.{model_id}", format_func=labels.__getitem__
+)
 
 report = cache.performance_report(model_id, version_id)
 model = models.loc[model_id]
 view.kpis(report)
 available = report.table["metric"].unique().tolist() or (
-    ["accuracy", "roc_auc"] if report.task == "binary_classification" else ["mae"])
-metric = st.segmented_control("Metric", available, key=f"performance.metric.{model_id}",
-                              default=view.default_metric(report, model["primary_metric"], available),
-                              format_func=lambda m: view.METRIC_LABELS[m]) or available[0]
+    ["accuracy", "roc_auc"] if report.task == "binary_classification" else ["mae"]
+)
+metric = (
+    st.segmented_control(
+        "Metric",
+        available,
+        key=f"performance.metric.{model_id}",
+        default=view.default_metric(report, model["primary_metric"], available),
+        format_func=lambda m: view.METRIC_LABELS[m],
+    )
+    or available[0]
+)
 view.metric_chart(report, metric, target=model["target"], key="performance.chart")
 view.verdicts(report)
 view.labels_chart(report, key="performance.labels")

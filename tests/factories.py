@@ -35,30 +35,57 @@ def make_world(engine: Engine) -> World:
             ("viewer", "Victor Viewer", "viewer"),
             ("admin", "Ada Admin", "admin"),
         ]:
-            ids[key] = services.create_person(s, actor=system, name=name, email=f"{key}@example.com",
-                                              team="Test", roles=[(role, "")])
+            ids[key] = services.create_person(
+                s, actor=system, name=name, email=f"{key}@example.com", team="Test", roles=[(role, "")]
+            )
         people = {k: actor_by_id(s, v) for k, v in ids.items()}
     return World(system=system, **people)
 
 
-def make_model(engine: Engine, actor: Actor, *, name: str = "Credit scoring", business_unit: str = "Credit risk",
-               versions: int = 1, task: str = "binary_classification") -> tuple[int, list[int]]:
+def make_model(
+    engine: Engine,
+    actor: Actor,
+    *,
+    name: str = "Credit scoring",
+    business_unit: str = "Credit risk",
+    versions: int = 1,
+    task: str = "binary_classification",
+) -> tuple[int, list[int]]:
     """A model with ``versions`` versions (stage none). Returns (model id, version ids)."""
     with write_session(engine) as s:
-        model_id = services.register_model(s, actor=actor, name=name, business_unit=business_unit, task=task,
-                                           purpose="Score applications", primary_metric="roc_auc",
-                                           metric_thresholds={"roc_auc": {"min": 0.7}})
+        model_id = services.register_model(
+            s,
+            actor=actor,
+            name=name,
+            business_unit=business_unit,
+            task=task,
+            purpose="Score applications",
+            primary_metric="roc_auc",
+            metric_thresholds={"roc_auc": {"min": 0.7}},
+        )
         version_ids = [
-            services.register_version(s, actor=actor, model_id=model_id, metrics={"roc_auc": 0.8 + i / 100},
-                                      feature_names=["income", "age"], git_commit=f"abc{i}")
+            services.register_version(
+                s,
+                actor=actor,
+                model_id=model_id,
+                metrics={"roc_auc": 0.8 + i / 100},
+                feature_names=["income", "age"],
+                git_commit=f"abc{i}",
+            )
             for i in range(versions)
         ]
     return model_id, version_ids
 
 
 def make_promotable_model(
-    engine: Engine, world: World, *, name: str = "Churn", business_unit: str = "Credit risk", versions: int = 2,
-    creator: Actor | None = None, aucs: tuple[float, ...] = (),
+    engine: Engine,
+    world: World,
+    *,
+    name: str = "Churn",
+    business_unit: str = "Credit risk",
+    versions: int = 2,
+    creator: Actor | None = None,
+    aucs: tuple[float, ...] = (),
 ) -> tuple[int, list[int]]:
     """A model whose versions pass every promotion gate it can: full card, thresholds met, same
     evaluation data, stored artifact, active owner and backup. Returns (model id, version ids)."""
@@ -70,11 +97,19 @@ def make_promotable_model(
     creator = creator or world.owner
     with write_session(engine) as s:
         model_id = services.register_model(
-            s, actor=world.owner, name=name, business_unit=business_unit, purpose="Predict churn",
-            intended_use="Retention offers", out_of_scope_uses="Credit decisions", primary_metric="roc_auc",
+            s,
+            actor=world.owner,
+            name=name,
+            business_unit=business_unit,
+            purpose="Predict churn",
+            intended_use="Retention offers",
+            out_of_scope_uses="Credit decisions",
+            primary_metric="roc_auc",
             metric_thresholds={"roc_auc": {"min": 0.7}},
         )
-        eval_id = services.create_dataset(s, actor=world.owner, name=f"{name} eval", version="1", row_count=1000)
+        eval_id = services.create_dataset(
+            s, actor=world.owner, name=f"{name} eval", version="1", row_count=1000
+        )
         ids = []
         for i in range(versions):
             with tempfile.TemporaryDirectory() as tmp:
@@ -82,14 +117,30 @@ def make_promotable_model(
                 source.write_bytes(f"{name} model {i + 1}".encode())
                 uri, sha = artifacts.store_artifact(source, model_name=name, version=i + 1)
             auc = aucs[i] if i < len(aucs) else 0.75 + i / 100
-            ids.append(services.register_version(
-                s, actor=creator, model_id=model_id, metrics={"roc_auc": auc}, params={"depth": 3 + i},
-                feature_names=["tenure", "spend"], artifact_uri=uri, artifact_sha256=sha, artifact_format="pickle",
-                evaluation_dataset_id=eval_id, training_dataset_id=eval_id,
-                card_training_data="12 months of customers", card_evaluation="holdout, 2024",
-                card_limitations="not for new customers", card_ethical_considerations="no protected attributes",
-                card_caveats="retrain quarterly",
-            ))
-        services.assign_owner(s, actor=world.owner, model_id=model_id, person_id=world.owner.id, role="business_owner")
-        services.assign_owner(s, actor=world.owner, model_id=model_id, person_id=world.viewer.id, role="backup")
+            ids.append(
+                services.register_version(
+                    s,
+                    actor=creator,
+                    model_id=model_id,
+                    metrics={"roc_auc": auc},
+                    params={"depth": 3 + i},
+                    feature_names=["tenure", "spend"],
+                    artifact_uri=uri,
+                    artifact_sha256=sha,
+                    artifact_format="pickle",
+                    evaluation_dataset_id=eval_id,
+                    training_dataset_id=eval_id,
+                    card_training_data="12 months of customers",
+                    card_evaluation="holdout, 2024",
+                    card_limitations="not for new customers",
+                    card_ethical_considerations="no protected attributes",
+                    card_caveats="retrain quarterly",
+                )
+            )
+        services.assign_owner(
+            s, actor=world.owner, model_id=model_id, person_id=world.owner.id, role="business_owner"
+        )
+        services.assign_owner(
+            s, actor=world.owner, model_id=model_id, person_id=world.viewer.id, role="backup"
+        )
     return model_id, ids

@@ -27,14 +27,16 @@ FEATURES = NUMERIC + CATEGORICAL
 def credit_frame(n: int, seed: int = 0) -> pd.DataFrame:
     """Applicants with a known rule behind the label: income and tenure help, late payments hurt."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "income": rng.lognormal(10.3, 0.5, n).round(0),
-        "age": rng.integers(18, 80, n),
-        "late_payments": rng.poisson(1.2, n),
-        "years_customer": rng.uniform(0, 25, n).round(1),
-        "region": rng.choice(["North", "South", "East", "West"], n),
-        "employment": rng.choice(["employed", "self-employed", "unemployed"], n, p=[0.7, 0.2, 0.1]),
-    })
+    frame = pd.DataFrame(
+        {
+            "income": rng.lognormal(10.3, 0.5, n).round(0),
+            "age": rng.integers(18, 80, n),
+            "late_payments": rng.poisson(1.2, n),
+            "years_customer": rng.uniform(0, 25, n).round(1),
+            "region": rng.choice(["North", "South", "East", "West"], n),
+            "employment": rng.choice(["employed", "self-employed", "unemployed"], n, p=[0.7, 0.2, 0.1]),
+        }
+    )
     logit = (
         (frame["income"] - 30000) / 15000
         - 0.8 * frame["late_payments"]
@@ -54,12 +56,16 @@ def credit_pipeline(estimator: Any, frame: pd.DataFrame) -> Any:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     is_tree = type(estimator).__module__.startswith(("sklearn.ensemble", "sklearn.tree"))
-    prep = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
-        ("num", "passthrough" if is_tree else StandardScaler(), NUMERIC),
-    ])
+    prep = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+            ("num", "passthrough" if is_tree else StandardScaler(), NUMERIC),
+        ]
+    )
     pipe = Pipeline([("prep", prep), ("model", estimator)])
-    target = frame["label"] if _is_classifier(estimator) else frame["income"] * 0.1 + frame["years_customer"] * 50
+    target = (
+        frame["label"] if _is_classifier(estimator) else frame["income"] * 0.1 + frame["years_customer"] * 50
+    )
     pipe.fit(frame[FEATURES], target)
     return pipe
 
@@ -78,8 +84,16 @@ def _write_parquet(frame: pd.DataFrame, relative: str) -> tuple[str, str]:
 
 
 def register_explained_version(
-    engine: Engine, actor: Actor, *, estimator: Any, name: str = "Credit scoring", business_unit: str = "Credit risk",
-    n_train: int = 600, n_eval: int = 300, log_predictions: int = 40, rule: tuple[str, float, str] | None = (">", 0.5, "approve"),
+    engine: Engine,
+    actor: Actor,
+    *,
+    estimator: Any,
+    name: str = "Credit scoring",
+    business_unit: str = "Credit risk",
+    n_train: int = 600,
+    n_eval: int = 300,
+    log_predictions: int = 40,
+    rule: tuple[str, float, str] | None = (">", 0.5, "approve"),
     stage: str | None = "production",
 ) -> dict[str, Any]:
     """Fit ``estimator`` in a credit pipeline, store artifact + samples, register model and version.
@@ -99,32 +113,77 @@ def register_explained_version(
     train_uri, train_sha = _write_parquet(train, f"samples/{safe}/train.parquet")
     eval_uri, eval_sha = _write_parquet(evaluation, f"samples/{safe}/eval.parquet")
     with write_session(engine) as s:
-        model_id = services.register_model(s, actor=actor, name=name, business_unit=business_unit, task=task,
-                                           purpose="Score loan applications")
+        model_id = services.register_model(
+            s,
+            actor=actor,
+            name=name,
+            business_unit=business_unit,
+            task=task,
+            purpose="Score loan applications",
+        )
         dtypes = {c: str(t) for c, t in train[FEATURES].dtypes.items()}
-        train_id = services.create_dataset(s, actor=actor, name=f"{name} training sample", version="1",
-                                           content_hash=train_sha, row_count=len(train), uri=train_uri,
-                                           data_schema=dtypes)
-        eval_id = services.create_dataset(s, actor=actor, name=f"{name} evaluation sample", version="1",
-                                          content_hash=eval_sha, row_count=len(evaluation), uri=eval_uri,
-                                          data_schema=dtypes)
-        version_id = services.register_version(s, actor=actor, model_id=model_id, feature_names=FEATURES,
-                                               artifact_uri=uri, artifact_sha256=sha, artifact_format="joblib",
-                                               training_dataset_id=train_id, evaluation_dataset_id=eval_id)
+        train_id = services.create_dataset(
+            s,
+            actor=actor,
+            name=f"{name} training sample",
+            version="1",
+            content_hash=train_sha,
+            row_count=len(train),
+            uri=train_uri,
+            data_schema=dtypes,
+        )
+        eval_id = services.create_dataset(
+            s,
+            actor=actor,
+            name=f"{name} evaluation sample",
+            version="1",
+            content_hash=eval_sha,
+            row_count=len(evaluation),
+            uri=eval_uri,
+            data_schema=dtypes,
+        )
+        version_id = services.register_version(
+            s,
+            actor=actor,
+            model_id=model_id,
+            feature_names=FEATURES,
+            artifact_uri=uri,
+            artifact_sha256=sha,
+            artifact_format="joblib",
+            training_dataset_id=train_id,
+            evaluation_dataset_id=eval_id,
+        )
         if stage:
             services.apply_stage_change(s, actor=actor, version_id=version_id, to_stage=stage, reason="test")
         if rule and task == "binary_classification":
             op, threshold, outcome = rule
-            services.add_business_rule(s, actor=actor, model_id=model_id, name="decision", operator=op,
-                                       threshold=threshold, outcome=outcome,
-                                       effective_from=datetime.now(UTC) - timedelta(days=60))
+            services.add_business_rule(
+                s,
+                actor=actor,
+                model_id=model_id,
+                name="decision",
+                operator=op,
+                threshold=threshold,
+                outcome=outcome,
+                effective_from=datetime.now(UTC) - timedelta(days=60),
+            )
     if log_predictions:
         _log_recent_predictions(engine, actor, version_id, pipe, task, log_predictions)
-    return {"model_id": model_id, "version_id": version_id, "pipeline": pipe, "train": train, "eval": evaluation,
-            "artifact_uri": uri, "artifact_sha256": sha, "task": task}
+    return {
+        "model_id": model_id,
+        "version_id": version_id,
+        "pipeline": pipe,
+        "train": train,
+        "eval": evaluation,
+        "artifact_uri": uri,
+        "artifact_sha256": sha,
+        "task": task,
+    }
 
 
-def _log_recent_predictions(engine: Engine, actor: Actor, version_id: int, pipe: Any, task: str, n: int) -> None:
+def _log_recent_predictions(
+    engine: Engine, actor: Actor, version_id: int, pipe: Any, task: str, n: int
+) -> None:
     frame = credit_frame(n, seed=3)[FEATURES]
     now = datetime.now(UTC).replace(microsecond=0)
     log = frame.copy()
@@ -140,8 +199,16 @@ def _log_recent_predictions(engine: Engine, actor: Actor, version_id: int, pipe:
         ingest.log_predictions(s, actor=actor, model_version_id=version_id, frame=log)
 
 
-def daily_costs(start: date, days: int, *, level: float = 100.0, slope: float = 0.1, weekly: float = 15.0,
-                noise: float = 3.0, seed: int = 0) -> pd.Series:
+def daily_costs(
+    start: date,
+    days: int,
+    *,
+    level: float = 100.0,
+    slope: float = 0.1,
+    weekly: float = 15.0,
+    noise: float = 3.0,
+    seed: int = 0,
+) -> pd.Series:
     """A daily cost series with a linear trend, a weekly cycle and noise (EUR per day)."""
     rng = np.random.default_rng(seed)
     index = pd.date_range(start, periods=days, freq="D")
@@ -151,9 +218,18 @@ def daily_costs(start: date, days: int, *, level: float = 100.0, slope: float = 
     return pd.Series(np.clip(values, 0, None), index=index)
 
 
-def cost_frame(model_name: str, series: pd.Series, category: str = "compute", currency: str = "EUR") -> pd.DataFrame:
-    return pd.DataFrame({"day": series.index.date, "model": model_name, "category": category,
-                         "amount": series.round(2).to_numpy(), "currency": currency})
+def cost_frame(
+    model_name: str, series: pd.Series, category: str = "compute", currency: str = "EUR"
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "day": series.index.date,
+            "model": model_name,
+            "category": category,
+            "amount": series.round(2).to_numpy(),
+            "currency": currency,
+        }
+    )
 
 
 def artifact_path(uri: str) -> Path:

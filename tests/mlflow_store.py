@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 
 
-def _run(mlflow: Any, name: str, params: dict, metrics: dict, commit: str, datasets: list[tuple[str, str, str]]) -> str:
+def _run(
+    mlflow: Any, name: str, params: dict, metrics: dict, commit: str, datasets: list[tuple[str, str, str]]
+) -> str:
     with mlflow.start_run(run_name=name) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -34,13 +36,42 @@ def build_mlflow_store(root: Path) -> str:
     mlflow.set_registry_uri(uri)
     mlflow.set_experiment("credit")
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    r1 = _run(mlflow, "v1", {"max_depth": 3}, {"roc_auc": 0.78, "accuracy": 0.74}, "a" * 40,
-              [("loans", "s3://lake/loans/2025-01.parquet", "training"), ("loans_holdout", "s3://lake/loans/holdout.parquet", "evaluation")])
-    r2 = _run(mlflow, "v2", {"max_depth": 4}, {"roc_auc": 0.82, "accuracy": 0.77}, "b" * 40,
-              [("loans", "s3://lake/loans/2025-06.parquet", "training"), ("loans_holdout", "s3://lake/loans/holdout.parquet", "evaluation")])
-    r3 = _run(mlflow, "demand", {"alpha": 0.5}, {"rmse": 12.5, "mae": 9.1}, "not-a-commit", [("sales", "s3://lake/sales.parquet", "")])
-    client.create_registered_model("credit-scoring", tags={"business_unit": "Credit risk"}, description="Scores loan applications")
-    client.create_model_version("credit-scoring", source=f"{root}/artifacts/1/model", run_id=r1, tags={"validated": "yes"})
+    r1 = _run(
+        mlflow,
+        "v1",
+        {"max_depth": 3},
+        {"roc_auc": 0.78, "accuracy": 0.74},
+        "a" * 40,
+        [
+            ("loans", "s3://lake/loans/2025-01.parquet", "training"),
+            ("loans_holdout", "s3://lake/loans/holdout.parquet", "evaluation"),
+        ],
+    )
+    r2 = _run(
+        mlflow,
+        "v2",
+        {"max_depth": 4},
+        {"roc_auc": 0.82, "accuracy": 0.77},
+        "b" * 40,
+        [
+            ("loans", "s3://lake/loans/2025-06.parquet", "training"),
+            ("loans_holdout", "s3://lake/loans/holdout.parquet", "evaluation"),
+        ],
+    )
+    r3 = _run(
+        mlflow,
+        "demand",
+        {"alpha": 0.5},
+        {"rmse": 12.5, "mae": 9.1},
+        "not-a-commit",
+        [("sales", "s3://lake/sales.parquet", "")],
+    )
+    client.create_registered_model(
+        "credit-scoring", tags={"business_unit": "Credit risk"}, description="Scores loan applications"
+    )
+    client.create_model_version(
+        "credit-scoring", source=f"{root}/artifacts/1/model", run_id=r1, tags={"validated": "yes"}
+    )
     client.create_model_version("credit-scoring", source=f"{root}/artifacts/2/model", run_id=r2)
     client.set_registered_model_alias("credit-scoring", "champion", "2")
     client.set_registered_model_alias("credit-scoring", "challenger", "1")

@@ -29,11 +29,17 @@ EVENT_COLUMNS: dict[str, Any] = {
 def verdict(result: audit.ChainVerdict) -> None:
     """The same verdict as `steward audit verify`, on top of the page."""
     if result.ok:
-        st.success(f"**{result.message()}** Each event is chained to the one before by its hash, so an edited, "
-                   "deleted, reordered or inserted row would show here.", icon=":material/verified:")
+        st.success(
+            f"**{result.message()}** Each event is chained to the one before by its hash, so an edited, "
+            "deleted, reordered or inserted row would show here.",
+            icon=":material/verified:",
+        )
     else:
-        st.error(f"**{result.message()}** Events from {result.first_bad_id} on cannot be trusted. Restore the "
-                 "registry from a backup and investigate who had direct database access.", icon=":material/gpp_bad:")
+        st.error(
+            f"**{result.message()}** Events from {result.first_bad_id} on cannot be trusted. Restore the "
+            "registry from a backup and investigate who had direct database access.",
+            icon=":material/gpp_bad:",
+        )
 
 
 def date_range(value: Any) -> tuple[date | None, date | None]:
@@ -50,6 +56,12 @@ def events_table(events: pd.DataFrame, *, key: str) -> None:
 
 def export_button(frame: Callable[[], pd.DataFrame], *, key: str, too_many: bool, cap: int) -> None:
     """Download the matching events as CSV (built when clicked)."""
-    st.download_button("Export CSV", data=lambda: audit.events_csv(frame()), file_name="steward-audit.csv",
-                       mime="text/csv", key=key, icon=":material/download:",
-                       help=f"At most the newest {cap:,} events." if too_many else "Every matching event.")
+    st.download_button(
+        "Export CSV",
+        data=lambda: audit.events_csv(frame()),
+        file_name="steward-audit.csv",
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+        help=f"At most the newest {cap:,} events." if too_many else "Every matching event.",
+    )

@@ -16,8 +16,9 @@ from typing import Any
 import streamlit as st
 
 
-def stable_selectbox(label: str, options: Sequence[Any], *, key: str, format_func: Callable[[Any], str],
-                     **kwargs: Any) -> Any:
+def stable_selectbox(
+    label: str, options: Sequence[Any], *, key: str, format_func: Callable[[Any], str], **kwargs: Any
+) -> Any:
     """``st.selectbox`` over ``options`` (hashable values) keyed ``key``, keeping the last choice."""
     last = f"{key}.last"
 

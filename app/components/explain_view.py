@@ -20,19 +20,33 @@ _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "title": {"font": {"s
 
 
 def unit(space: str) -> str:
-    return {"probability": "probability points", "log-odds": "log-odds", "decision score": "decision score"}.get(
-        space, "units of the prediction")
+    return {
+        "probability": "probability points",
+        "log-odds": "log-odds",
+        "decision score": "decision score",
+    }.get(space, "units of the prediction")
 
 
 def importance_chart(summary: Any, *, key: str) -> None:
     import plotly.graph_objects as go
 
     items = list(summary.importance.items())[::-1]
-    figure = go.Figure(go.Bar(x=[v for _, v in items], y=[readable_name(f) for f, _ in items], orientation="h",
-                              marker_color="#1f77b4", hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    figure.update_layout(**_LAYOUT, height=max(260, 26 * len(items) + 80),
-                         title_text=f"Global importance: mean |SHAP| over {summary.n_rows:,} rows",
-                         xaxis_title=f"Mean |contribution| ({unit(summary.space)})", yaxis_title="Feature")
+    figure = go.Figure(
+        go.Bar(
+            x=[v for _, v in items],
+            y=[readable_name(f) for f, _ in items],
+            orientation="h",
+            marker_color="#1f77b4",
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        height=max(260, 26 * len(items) + 80),
+        title_text=f"Global importance: mean |SHAP| over {summary.n_rows:,} rows",
+        xaxis_title=f"Mean |contribution| ({unit(summary.space)})",
+        yaxis_title="Feature",
+    )
     st.plotly_chart(figure, key=key, width="stretch")
 
 
@@ -58,18 +72,35 @@ def beeswarm_chart(summary: Any, *, key: str) -> None:
         colours, numeric = _colour_values(summary.data[feature])
         shown = [readable_value(v) for v in summary.data[feature]]
         figure.add_scatter(
-            x=values, y=position + rng.uniform(-0.3, 0.3, len(values)), mode="markers", showlegend=False,
-            marker={"size": 5, "color": colours, "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "opacity": 0.7,
-                    "showscale": position == 0,
-                    "colorbar": {"title": "Feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]}},
-            customdata=shown, name=readable_name(feature),
+            x=values,
+            y=position + rng.uniform(-0.3, 0.3, len(values)),
+            mode="markers",
+            showlegend=False,
+            marker={
+                "size": 5,
+                "color": colours,
+                "colorscale": "RdBu_r",
+                "cmin": 0,
+                "cmax": 1,
+                "opacity": 0.7,
+                "showscale": position == 0,
+                "colorbar": {"title": "Feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]},
+            },
+            customdata=shown,
+            name=readable_name(feature),
             hovertemplate=f"{readable_name(feature)} = %{{customdata}}<br>contribution %{{x:+.4f}}<extra></extra>",
         )
-    figure.update_layout(**_LAYOUT, height=max(300, 34 * len(features) + 100),
-                         title_text="Each dot is one row: its contribution per feature",
-                         xaxis_title=f"Contribution ({unit(summary.space)})", yaxis_title="Feature",
-                         yaxis={"tickvals": list(range(len(features))),
-                                "ticktext": [readable_name(f) for f in reversed(features)]})
+    figure.update_layout(
+        **_LAYOUT,
+        height=max(300, 34 * len(features) + 100),
+        title_text="Each dot is one row: its contribution per feature",
+        xaxis_title=f"Contribution ({unit(summary.space)})",
+        yaxis_title="Feature",
+        yaxis={
+            "tickvals": list(range(len(features))),
+            "ticktext": [readable_name(f) for f in reversed(features)],
+        },
+    )
     figure.add_vline(x=0, line_color="#888", line_width=1)
     st.plotly_chart(figure, key=key, width="stretch")
 
@@ -83,16 +114,32 @@ def dependence_chart(summary: Any, feature: str, *, key: str) -> None:
     numeric = pd.to_numeric(x, errors="coerce")
     figure = go.Figure()
     if numeric.notna().mean() > 0.9:
-        figure.add_scatter(x=numeric, y=y, mode="markers", marker={"size": 6, "opacity": 0.6},
-                           hovertemplate=f"{readable_name(feature)} = %{{x:,}}<br>contribution %{{y:+.4f}}<extra></extra>")
+        figure.add_scatter(
+            x=numeric,
+            y=y,
+            mode="markers",
+            marker={"size": 6, "opacity": 0.6},
+            hovertemplate=f"{readable_name(feature)} = %{{x:,}}<br>contribution %{{y:+.4f}}<extra></extra>",
+        )
     else:
-        figure.add_box(x=x.astype(str), y=y, boxpoints="all", jitter=0.4, pointpos=0, marker={"size": 4},
-                       hovertemplate=f"{readable_name(feature)} = %{{x}}<br>contribution %{{y:+.4f}}<extra></extra>")
+        figure.add_box(
+            x=x.astype(str),
+            y=y,
+            boxpoints="all",
+            jitter=0.4,
+            pointpos=0,
+            marker={"size": 4},
+            hovertemplate=f"{readable_name(feature)} = %{{x}}<br>contribution %{{y:+.4f}}<extra></extra>",
+        )
     figure.add_hline(y=0, line_color="#888", line_width=1)
-    figure.update_layout(**_LAYOUT, height=360, showlegend=False,
-                         title_text=f"Contribution of {readable_name(feature)} by its value",
-                         xaxis_title=f"{readable_name(feature)} (feature value)",
-                         yaxis_title=f"Contribution ({unit(summary.space)})")
+    figure.update_layout(
+        **_LAYOUT,
+        height=360,
+        showlegend=False,
+        title_text=f"Contribution of {readable_name(feature)} by its value",
+        xaxis_title=f"{readable_name(feature)} (feature value)",
+        yaxis_title=f"Contribution ({unit(summary.space)})",
+    )
     st.plotly_chart(figure, key=key, width="stretch")
 
 
@@ -108,19 +155,30 @@ def waterfall_chart(local: Any, *, key: str) -> None:
     if len(rows) > WATERFALL_FEATURES:
         labels.append(f"{len(rows) - WATERFALL_FEATURES} other features")
         values.append(rest)
-    figure = go.Figure(go.Waterfall(
-        orientation="h", measure=["absolute", *["relative"] * len(values), "total"],
-        y=["average (base)", *labels, "this prediction"], x=[local.base_value, *values, local.model_output],
-        text=[f"{local.base_value:.3g}", *[signed(v) for v in values], f"{local.model_output:.3g}"],
-        # base and total inside their bars: outside, a negative base's number would cover its label
-        textposition=["inside", *["outside"] * len(values), "inside"], cliponaxis=False,
-        connector={"line": {"color": "#bbb"}},
-        increasing={"marker": {"color": "#d62728"}}, decreasing={"marker": {"color": "#1f77b4"}},
-        totals={"marker": {"color": "#555"}},
-    ))
-    figure.update_layout(**_LAYOUT, height=max(320, 30 * (len(values) + 2) + 90),
-                         title_text="How this prediction was built up", yaxis={"autorange": "reversed"},
-                         xaxis_title=f"Model output ({_output_unit(local.space)})", yaxis_title="")
+    figure = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=["absolute", *["relative"] * len(values), "total"],
+            y=["average (base)", *labels, "this prediction"],
+            x=[local.base_value, *values, local.model_output],
+            text=[f"{local.base_value:.3g}", *[signed(v) for v in values], f"{local.model_output:.3g}"],
+            # base and total inside their bars: outside, a negative base's number would cover its label
+            textposition=["inside", *["outside"] * len(values), "inside"],
+            cliponaxis=False,
+            connector={"line": {"color": "#bbb"}},
+            increasing={"marker": {"color": "#d62728"}},
+            decreasing={"marker": {"color": "#1f77b4"}},
+            totals={"marker": {"color": "#555"}},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        height=max(320, 30 * (len(values) + 2) + 90),
+        title_text="How this prediction was built up",
+        yaxis={"autorange": "reversed"},
+        xaxis_title=f"Model output ({_output_unit(local.space)})",
+        yaxis_title="",
+    )
     st.plotly_chart(figure, key=key, width="stretch")
 
 
@@ -134,11 +192,22 @@ def contributions_table(local: Any, *, key: str) -> None:
         value=lambda f: f["value"].map(readable_value),
         direction=lambda f: np.where(f["contribution"] >= 0, "raises", "lowers"),
     )[["feature", "value", "direction", "contribution"]]
-    st.dataframe(table, key=key, hide_index=True, width="stretch", column_config={
-        "feature": "Feature", "value": "Value", "direction": "Effect",
-        "contribution": st.column_config.NumberColumn("Contribution", format="%+.3f",
-                                                      help=f"In {unit(local.space)}: how far this feature moved the score"),
-    })
+    st.dataframe(
+        table,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "feature": "Feature",
+            "value": "Value",
+            "direction": "Effect",
+            "contribution": st.column_config.NumberColumn(
+                "Contribution",
+                format="%+.3f",
+                help=f"In {unit(local.space)}: how far this feature moved the score",
+            ),
+        },
+    )
 
 
 def drift_chart(drift: pd.DataFrame, *, key: str) -> None:
@@ -148,25 +217,41 @@ def drift_chart(drift: pd.DataFrame, *, key: str) -> None:
     figure = go.Figure()
     figure.add_bar(x=names, y=drift["validation_share"] * 100, name="Validation sample")
     figure.add_bar(x=names, y=drift["production_share"] * 100, name="Recent production")
-    figure.update_layout(**_LAYOUT, barmode="group", height=340, title_text="Share of total attribution per feature",
-                         xaxis_title="Feature", yaxis_title="Share of mean |SHAP| (%)", legend_title_text="Data")
+    figure.update_layout(
+        **_LAYOUT,
+        barmode="group",
+        height=340,
+        title_text="Share of total attribution per feature",
+        xaxis_title="Feature",
+        yaxis_title="Share of mean |SHAP| (%)",
+        legend_title_text="Data",
+    )
     st.plotly_chart(figure, key=key, width="stretch")
 
 
 def prediction_label(row: Any, task: str) -> str:
     when = pd.Timestamp(row.ts).strftime("%Y-%m-%d %H:%M")
-    shown = f"score {row.score:.2f}" if task == "binary_classification" and pd.notna(row.score) \
+    shown = (
+        f"score {row.score:.2f}"
+        if task == "binary_classification" and pd.notna(row.score)
         else f"prediction {readable_value(row.prediction)}"
+    )
     return f"{when} UTC · {shown}" + (f" · {row.request_id}" if row.request_id else "")
 
 
 def item_label(row: Any, task: str) -> str:
     """'Q3 review #4 · 2025-06-01 12:00 UTC · score 0.71 · labelled 1'."""
     when = pd.Timestamp(row.ts).strftime("%Y-%m-%d %H:%M")
-    shown = f"score {row.score:.2f}" if task == "binary_classification" and pd.notna(row.score) \
+    shown = (
+        f"score {row.score:.2f}"
+        if task == "binary_classification" and pd.notna(row.score)
         else f"prediction {readable_value(row.prediction)}"
-    state = f"labelled {readable_value(row.final_label)}" if pd.notna(row.final_label) else \
-        {"open": "not labelled yet", "disagreement": "labellers disagree"}.get(row.status, row.status)
+    )
+    state = (
+        f"labelled {readable_value(row.final_label)}"
+        if pd.notna(row.final_label)
+        else {"open": "not labelled yet", "disagreement": "labellers disagree"}.get(row.status, row.status)
+    )
     return f"{row.campaign} #{row.position} · {when} UTC · {shown} · {state}"
 
 

@@ -18,9 +18,23 @@ from app.components.text import plain
 from core.governance.meetings import KIND_LABELS, OUTCOME_LABELS, ItemRead, MeetingView
 from core.reports.document import cell_text
 
-KIND_COLOURS = {"open_action": "violet", "promotion_request": "blue", "rule_change": "blue", "review_overdue": "red",
-                "reassessment": "orange", "alert": "red", "cost_overrun": "orange", "campaign_finished": "green"}
-OUTCOME_COLOURS = {"approve": "green", "reject": "red", "action": "orange", "noted": "gray", "close_action": "green"}
+KIND_COLOURS = {
+    "open_action": "violet",
+    "promotion_request": "blue",
+    "rule_change": "blue",
+    "review_overdue": "red",
+    "reassessment": "orange",
+    "alert": "red",
+    "cost_overrun": "orange",
+    "campaign_finished": "green",
+}
+OUTCOME_COLOURS = {
+    "approve": "green",
+    "reject": "red",
+    "action": "orange",
+    "noted": "gray",
+    "close_action": "green",
+}
 
 
 def _label(key: str) -> str:
@@ -31,14 +45,25 @@ def header(view: MeetingView, *, compact: bool = False) -> None:
     st.markdown(f"### {plain(view.title)} — {view.held_at:%Y-%m-%d %H:%M} UTC")
     if compact:
         return
-    st.badge("Closed: minutes are final" if view.status == "closed" else "Planned: agenda open for decisions",
-             color="gray" if view.status == "closed" else "blue")
-    previous = (f"since the previous meeting ({plain(view.previous[1])}, {view.previous[2]:%Y-%m-%d})"
-                if view.previous else "over the 90 days before it (first meeting)")
-    st.caption(f"{plain(view.scope)} · organised by {plain(view.created_by)} · attendees: "
-               f"{plain(', '.join(name for _, name, _ in view.attendees))} · agenda generated from the registry "
-               f"{previous}" + (f", last refreshed {view.agenda_generated_at:%Y-%m-%d %H:%M} UTC"
-                                if view.agenda_generated_at else ""))
+    st.badge(
+        "Closed: minutes are final" if view.status == "closed" else "Planned: agenda open for decisions",
+        color="gray" if view.status == "closed" else "blue",
+    )
+    previous = (
+        f"since the previous meeting ({plain(view.previous[1])}, {view.previous[2]:%Y-%m-%d})"
+        if view.previous
+        else "over the 90 days before it (first meeting)"
+    )
+    st.caption(
+        f"{plain(view.scope)} · organised by {plain(view.created_by)} · attendees: "
+        f"{plain(', '.join(name for _, name, _ in view.attendees))} · agenda generated from the registry "
+        f"{previous}"
+        + (
+            f", last refreshed {view.agenda_generated_at:%Y-%m-%d %H:%M} UTC"
+            if view.agenda_generated_at
+            else ""
+        )
+    )
 
 
 def evidence(values: dict[str, Any], *, caption: str) -> None:
@@ -67,8 +92,10 @@ def decisions(item: ItemRead) -> None:
     for d in item.decisions:
         st.badge(f"Decision: {OUTCOME_LABELS[d.outcome]}", color=OUTCOME_COLOURS[d.outcome])  # type: ignore[arg-type]
         st.markdown(plain(d.summary))
-        st.caption(f"Recorded by {plain(d.recorded_by)} on {d.recorded_at:%Y-%m-%d %H:%M} UTC; present: "
-                   f"{plain(', '.join(d.present))}.")
+        st.caption(
+            f"Recorded by {plain(d.recorded_by)} on {d.recorded_at:%Y-%m-%d %H:%M} UTC; present: "
+            f"{plain(', '.join(d.present))}."
+        )
 
 
 def item_card(item: ItemRead) -> None:
@@ -85,25 +112,45 @@ def frozen_evidence(item: ItemRead) -> None:
         evidence(shown, caption=f"As listed on {item.listed_at:%Y-%m-%d %H:%M} UTC.")
 
 
-def decision_inputs(item: ItemRead, *, people: dict[int, str], meeting_day: date, key: str) -> dict[str, Any] | None:
+def decision_inputs(
+    item: ItemRead, *, people: dict[int, str], meeting_day: date, key: str
+) -> dict[str, Any] | None:
     """Inputs for the next decision on an item; returns record_decision's arguments when submitted."""
-    outcome = st.radio("Decision", list(item.outcomes), key=f"{key}.outcome", horizontal=True, index=None,
-                       format_func=OUTCOME_LABELS.__getitem__)
+    outcome = st.radio(
+        "Decision",
+        list(item.outcomes),
+        key=f"{key}.outcome",
+        horizontal=True,
+        index=None,
+        format_func=OUTCOME_LABELS.__getitem__,
+    )
     if outcome is None:
         st.caption("Choose a decision to record it.")
         return None
-    comment = st.text_input("Comment (a reason is required to reject or close an action)", key=f"{key}.comment")
+    comment = st.text_input(
+        "Comment (a reason is required to reject or close an action)", key=f"{key}.comment"
+    )
     args: dict[str, Any] = {"outcome": outcome, "comment": comment}
     if outcome == "action":
         c = st.columns([3, 2, 1])
-        args["action_title"] = c[0].text_input("Action", key=f"{key}.action.title", placeholder="What must be done")
-        args["action_owner_id"] = c[1].selectbox("Owner", list(people), format_func=people.__getitem__,
-                                                 key=f"{key}.action.owner", index=None, placeholder="Who does it")
-        args["action_due"] = c[2].date_input("Due", value=meeting_day + timedelta(weeks=4), key=f"{key}.action.due",
-                                             min_value=meeting_day)
+        args["action_title"] = c[0].text_input(
+            "Action", key=f"{key}.action.title", placeholder="What must be done"
+        )
+        args["action_owner_id"] = c[1].selectbox(
+            "Owner",
+            list(people),
+            format_func=people.__getitem__,
+            key=f"{key}.action.owner",
+            index=None,
+            placeholder="Who does it",
+        )
+        args["action_due"] = c[2].date_input(
+            "Due", value=meeting_day + timedelta(weeks=4), key=f"{key}.action.due", min_value=meeting_day
+        )
     if item.kind == "promotion_request" and outcome == "approve":
-        args["override_reason"] = st.text_input("Override reason (needed only when an evidence gate failed)",
-                                                key=f"{key}.override")
+        args["override_reason"] = st.text_input(
+            "Override reason (needed only when an evidence gate failed)", key=f"{key}.override"
+        )
     if st.button("Record decision", key=f"{key}.submit", type="primary"):
         return args
     return None
@@ -113,18 +160,27 @@ def presenter(view: MeetingView, index: int) -> None:
     """One agenda item at a time in large type, for a shared screen."""
     item = view.items[index]
     st.caption(f"Item {index + 1} of {len(view.items)} · {plain(view.title)} · {view.held_at:%Y-%m-%d}")
-    st.html(f"<div style='font-size:2.6rem;font-weight:700;line-height:1.2;margin:.4rem 0 1rem'>"
-            f"{item.position}. {html.escape(item.title)}</div>"
-            f"<div style='font-size:1.5rem;line-height:1.45;margin-bottom:1rem'>{html.escape(item.reason)}</div>")
+    st.html(
+        f"<div style='font-size:2.6rem;font-weight:700;line-height:1.2;margin:.4rem 0 1rem'>"
+        f"{item.position}. {html.escape(item.title)}</div>"
+        f"<div style='font-size:1.5rem;line-height:1.45;margin-bottom:1rem'>{html.escape(item.reason)}</div>"
+    )
     st.badge(KIND_LABELS[item.kind], color=KIND_COLOURS.get(item.kind, "gray"))  # type: ignore[arg-type]
-    figures = {k: v for k, v in (item.decisions[-1].evidence if item.decisions else item.evidence).items()
-               if not isinstance(v, list | dict) and not k.endswith("_id")}  # ids help the minutes, not the room
+    figures = {
+        k: v
+        for k, v in (item.decisions[-1].evidence if item.decisions else item.evidence).items()
+        if not isinstance(v, list | dict) and not k.endswith("_id")
+    }  # ids help the minutes, not the room
     if figures:
-        cells = "".join(f"<div><div style='color:#6b7280;font-size:1rem'>{html.escape(_label(k))}</div>"
-                        f"<div style='font-size:1.6rem;font-weight:600'>{html.escape(_cell(v))}</div></div>"
-                        for k, v in figures.items())
-        st.html(f"<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem 2rem;"
-                f"margin:.5rem 0 1rem'>{cells}</div>")
+        cells = "".join(
+            f"<div><div style='color:#6b7280;font-size:1rem'>{html.escape(_label(k))}</div>"
+            f"<div style='font-size:1.6rem;font-weight:600'>{html.escape(_cell(v))}</div></div>"
+            for k, v in figures.items()
+        )
+        st.html(
+            f"<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem 2rem;"
+            f"margin:.5rem 0 1rem'>{cells}</div>"
+        )
     nested = {k: v for k, v in item.evidence.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
     for key, rows in nested.items():
         st.caption(_label(key))
@@ -133,11 +189,20 @@ def presenter(view: MeetingView, index: int) -> None:
 
 
 def actions_table(frame: pd.DataFrame, *, key: str) -> None:
-    show_table(frame, {
-        "title": "Action", "owner": "Owner", "due_on": date_column("Due"),
-        "overdue": st.column_config.CheckboxColumn("Overdue"), "model": "Model",
-        "meeting": "Agreed in", "meeting_date": date_column("On"),
-    }, key=key, empty="No open actions.")
+    show_table(
+        frame,
+        {
+            "title": "Action",
+            "owner": "Owner",
+            "due_on": date_column("Due"),
+            "overdue": st.column_config.CheckboxColumn("Overdue"),
+            "model": "Model",
+            "meeting": "Agreed in",
+            "meeting_date": date_column("On"),
+        },
+        key=key,
+        empty="No open actions.",
+    )
 
 
 def meeting_when(day: date, at: time) -> datetime:

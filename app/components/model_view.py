@@ -13,9 +13,20 @@ from core.registry.reads import TASK_LABELS, ModelCard, ModelDetail
 
 NOT_DOCUMENTED = ":orange[Not documented]"
 METRIC_LABELS = {
-    "roc_auc": "ROC AUC", "auc": "AUC", "accuracy": "Accuracy", "f1": "F1", "precision": "Precision",
-    "recall": "Recall", "log_loss": "Log loss", "brier": "Brier score", "rmse": "RMSE", "mae": "MAE",
-    "mape": "MAPE", "r2": "R²", "gini": "Gini", "ks": "KS",
+    "roc_auc": "ROC AUC",
+    "auc": "AUC",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "precision": "Precision",
+    "recall": "Recall",
+    "log_loss": "Log loss",
+    "brier": "Brier score",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "r2": "R²",
+    "gini": "Gini",
+    "ks": "KS",
 }
 
 
@@ -42,7 +53,9 @@ def header(detail: ModelDetail) -> None:
         status_badge(detail.status)
         health_badge(detail.health.status, detail.health.reasons)
         if detail.production_version is not None:
-            st.badge(f"In production: v{detail.production_version}", color="green", icon=":material/rocket_launch:")
+            st.badge(
+                f"In production: v{detail.production_version}", color="green", icon=":material/rocket_launch:"
+            )
         else:
             st.badge("No version in production", color="gray")
     if detail.health.reasons:
@@ -62,7 +75,11 @@ def purpose(detail: ModelDetail) -> None:
         facts.append(f"**KPI served:** {detail.kpi}")
     process = detail.business_process
     if process:
-        kpi = f" — steered on {process.kpi}" + (f" ({process.kpi_unit})" if process.kpi_unit else "") if process.kpi else ""
+        kpi = (
+            f" — steered on {process.kpi}" + (f" ({process.kpi_unit})" if process.kpi_unit else "")
+            if process.kpi
+            else ""
+        )
         facts.append(f"**Business process:** {process.name}{kpi}")
     else:
         facts.append(f"**Business process:** {NOT_DOCUMENTED}")
@@ -74,35 +91,76 @@ def purpose(detail: ModelDetail) -> None:
 def owners(detail: ModelDetail) -> None:
     st.subheader("Owners")
     frame = detail.owners.assign(
-        state=[("Active" if a else (f"Left {d:%Y-%m-%d}" if isinstance(d, date) else "Left"))
-               for a, d in zip(detail.owners["active"], detail.owners["left_on"], strict=True)]
+        state=[
+            ("Active" if a else (f"Left {d:%Y-%m-%d}" if isinstance(d, date) else "Left"))
+            for a, d in zip(detail.owners["active"], detail.owners["left_on"], strict=True)
+        ]
     )
-    missing = [label for role, label in (("business_owner", "accountable owner"), ("technical_owner", "technical owner"),
-                                         ("backup", "backup")) if role not in set(frame["role"])]
+    missing = [
+        label
+        for role, label in (
+            ("business_owner", "accountable owner"),
+            ("technical_owner", "technical owner"),
+            ("backup", "backup"),
+        )
+        if role not in set(frame["role"])
+    ]
     if missing:
         st.warning("No " + ", no ".join(missing) + " named.", icon=":material/person_alert:")
-    show_table(frame, {"role_label": "Role", "person": "Person", "team": "Team", "email": "Email",
-                       "state": "Status", "since": date_column("Since")}, key="model.owners",
-               empty="No owners named.")
+    show_table(
+        frame,
+        {
+            "role_label": "Role",
+            "person": "Person",
+            "team": "Team",
+            "email": "Email",
+            "state": "Status",
+            "since": date_column("Since"),
+        },
+        key="model.owners",
+        empty="No owners named.",
+    )
 
 
 def versions(detail: ModelDetail) -> None:
     st.subheader("Versions")
     thresholds = [_threshold_text(m, b) for m, b in detail.metric_thresholds.items()]
     if detail.primary_metric or thresholds:
-        st.caption(" · ".join(filter(None, [
-            f"Validation is judged on {metric_label(detail.primary_metric)}" if detail.primary_metric else "",
-            ("Required: " + ", ".join(thresholds)) if thresholds else "",
-        ])))
+        st.caption(
+            " · ".join(
+                filter(
+                    None,
+                    [
+                        f"Validation is judged on {metric_label(detail.primary_metric)}"
+                        if detail.primary_metric
+                        else "",
+                        ("Required: " + ", ".join(thresholds)) if thresholds else "",
+                    ],
+                )
+            )
+        )
     frame = detail.versions.assign(stage=detail.versions["stage"].map(stage_label))
     columns: dict[str, object] = {
-        "version": st.column_config.NumberColumn("Version", format="v%d"), "stage": "Stage",
-        "created_at": datetime_column("Created"), "created_by": "Created by",
+        "version": st.column_config.NumberColumn("Version", format="v%d"),
+        "stage": "Stage",
+        "created_at": datetime_column("Created"),
+        "created_by": "Created by",
     }
-    columns.update({f"metric:{m}": st.column_config.NumberColumn(metric_label(m), format="%.3f")
-                    for m in detail.metric_names})
-    columns.update({"training_data": "Training data", "evaluation_data": "Evaluation data",
-                    "git_commit": "Code (git commit)", "artifact_uri": "Artifact", "description": "Notes"})
+    columns.update(
+        {
+            f"metric:{m}": st.column_config.NumberColumn(metric_label(m), format="%.3f")
+            for m in detail.metric_names
+        }
+    )
+    columns.update(
+        {
+            "training_data": "Training data",
+            "evaluation_data": "Evaluation data",
+            "git_commit": "Code (git commit)",
+            "artifact_uri": "Artifact",
+            "description": "Notes",
+        }
+    )
     show_table(frame, columns, key="model.versions", empty="No versions registered yet.")
     params = {f"v{v}": p for v, p in detail.params.items() if p}
     if params:
@@ -112,7 +170,9 @@ def versions(detail: ModelDetail) -> None:
 
 
 def _threshold_text(metric: str, bound: dict[str, float]) -> str:
-    limits = ([f"≥ {bound['min']:g}"] if "min" in bound else []) + ([f"≤ {bound['max']:g}"] if "max" in bound else [])
+    limits = ([f"≥ {bound['min']:g}"] if "min" in bound else []) + (
+        [f"≤ {bound['max']:g}"] if "max" in bound else []
+    )
     return f"{metric_label(metric)} {' and '.join(limits)}"
 
 
@@ -133,30 +193,60 @@ def model_card(card: ModelCard) -> None:
 
 def data_and_deployments(detail: ModelDetail) -> None:
     st.markdown("**Datasets**")
-    show_table(detail.datasets, {
-        "used_as": "Used for", "dataset": "Dataset", "dataset_version": "Dataset version", "versions": "Model versions",
-        "rows": st.column_config.NumberColumn("Rows", format="localized"), "date_from": "Data from",
-        "date_to": "Data to", "source": "Source",
-    }, key="model.datasets", empty="No training or evaluation datasets referenced.")
+    show_table(
+        detail.datasets,
+        {
+            "used_as": "Used for",
+            "dataset": "Dataset",
+            "dataset_version": "Dataset version",
+            "versions": "Model versions",
+            "rows": st.column_config.NumberColumn("Rows", format="localized"),
+            "date_from": "Data from",
+            "date_to": "Data to",
+            "source": "Source",
+        },
+        key="model.datasets",
+        empty="No training or evaluation datasets referenced.",
+    )
     st.markdown("**Deployments**")
-    frame = detail.deployments.assign(state=detail.deployments["active"].map({True: "Active", False: "Ended"}))
-    show_table(frame, {
-        "version": st.column_config.NumberColumn("Version", format="v%d"), "environment": "Environment",
-        "endpoint": "Endpoint", "business_process": "Business process", "since": date_column("Since"),
-        "until": date_column("Until"), "state": "State",
-    }, key="model.deployments", empty="No deployments recorded.")
+    frame = detail.deployments.assign(
+        state=detail.deployments["active"].map({True: "Active", False: "Ended"})
+    )
+    show_table(
+        frame,
+        {
+            "version": st.column_config.NumberColumn("Version", format="v%d"),
+            "environment": "Environment",
+            "endpoint": "Endpoint",
+            "business_process": "Business process",
+            "since": date_column("Since"),
+            "until": date_column("Until"),
+            "state": "State",
+        },
+        key="model.deployments",
+        empty="No deployments recorded.",
+    )
 
 
 def business_rules(detail: ModelDetail) -> None:
     st.caption("Rules acting on the model's output; every version of each rule is kept.")
     rules = detail.rules.assign(status=detail.rules["status"].str.capitalize())
-    show_table(rules, {
-        "rule": "Rule", "version": st.column_config.NumberColumn("Rule version", format="v%d"),
-        "condition": "Condition", "status": "Status", "effective_from": date_column("In force from"),
-        "effective_to": date_column("In force until"),
-        "created_by": "Recorded by", "model_version": st.column_config.NumberColumn("For model version", format="v%d"),
-        "description": "Description",
-    }, key="model.rules", empty="No business rules recorded.")
+    show_table(
+        rules,
+        {
+            "rule": "Rule",
+            "version": st.column_config.NumberColumn("Rule version", format="v%d"),
+            "condition": "Condition",
+            "status": "Status",
+            "effective_from": date_column("In force from"),
+            "effective_to": date_column("In force until"),
+            "created_by": "Recorded by",
+            "model_version": st.column_config.NumberColumn("For model version", format="v%d"),
+            "description": "Description",
+        },
+        key="model.rules",
+        empty="No business rules recorded.",
+    )
 
 
 def stage_history(detail: ModelDetail) -> None:
@@ -164,7 +254,16 @@ def stage_history(detail: ModelDetail) -> None:
         from_stage=detail.stage_history["from_stage"].map(stage_label),
         to_stage=detail.stage_history["to_stage"].map(stage_label),
     )
-    show_table(frame, {
-        "changed_at": datetime_column("When"), "version": st.column_config.NumberColumn("Version", format="v%d"),
-        "from_stage": "From", "to_stage": "To", "changed_by": "By", "reason": "Reason",
-    }, key="model.stage_history", empty="No stage changes yet.")
+    show_table(
+        frame,
+        {
+            "changed_at": datetime_column("When"),
+            "version": st.column_config.NumberColumn("Version", format="v%d"),
+            "from_stage": "From",
+            "to_stage": "To",
+            "changed_by": "By",
+            "reason": "Reason",
+        },
+        key="model.stage_history",
+        empty="No stage changes yet.",
+    )

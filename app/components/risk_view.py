@@ -62,7 +62,9 @@ def flag_summary(flags: list[Flag]) -> dict[int, str]:
     return {model_id: ", ".join(sorted(risks)) for model_id, risks in found.items()}
 
 
-def heatmap_chart(grid: pd.DataFrame, *, title: str, key: str, flagged: dict[int, str] | None = None) -> tuple[int, int] | None:
+def heatmap_chart(
+    grid: pd.DataFrame, *, title: str, key: str, flagged: dict[int, str] | None = None
+) -> tuple[int, int] | None:
     """The 5 x 5 matrix with the count and names per cell, models to re-assess marked with a flag;
     returns the clicked cell (likelihood, impact)."""
     import plotly.graph_objects as go  # lazy: plotly loads only when a chart is drawn
@@ -73,32 +75,71 @@ def heatmap_chart(grid: pd.DataFrame, *, title: str, key: str, flagged: dict[int
         return [f"{FLAG_MARK} {n}" if i in flagged else n for n, i in zip(names, ids, strict=True)]
 
     z = [[_zone(li * im) for im in range(1, 6)] for li in range(1, 6)]
-    figure = go.Figure(go.Heatmap(
-        z=z, x=list(range(1, 6)), y=list(range(1, 6)), showscale=False, hoverinfo="skip", zmin=0, zmax=3,
-        colorscale=[[i / 3, c] for i, c in enumerate(ZONE_COLOURS)], xgap=3, ygap=3))
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(1, 6)),
+            y=list(range(1, 6)),
+            showscale=False,
+            hoverinfo="skip",
+            zmin=0,
+            zmax=3,
+            colorscale=[[i / 3, c] for i, c in enumerate(ZONE_COLOURS)],
+            xgap=3,
+            ygap=3,
+        )
+    )
     occupied = grid[grid["count"] > 0]
     figure.add_scatter(
-        x=occupied["impact"], y=occupied["likelihood"], mode="markers", showlegend=False,
+        x=occupied["impact"],
+        y=occupied["likelihood"],
+        mode="markers",
+        showlegend=False,
         marker={"symbol": "square", "size": 96, "color": "#1f2933", "opacity": 0.04},  # the click target
         customdata=[[_names(marked(r.models, r.model_ids), 30, "<br>")] for r in occupied.itertuples()],
-        hovertemplate="Likelihood %{y} × impact %{x}<br>%{customdata[0]}<extra></extra>")
+        hovertemplate="Likelihood %{y} × impact %{x}<br>%{customdata[0]}<extra></extra>",
+    )
     for r in occupied.itertuples():  # up to four names fit a cell; the rest on hover and in the list below
-        names = sorted(marked(r.models, r.model_ids), key=lambda n: not n.startswith(FLAG_MARK))  # flagged first
+        names = sorted(
+            marked(r.models, r.model_ids), key=lambda n: not n.startswith(FLAG_MARK)
+        )  # flagged first
         shown = _names(names, 4 if r.count <= 4 else 3, "<br>")
         to_check = sum(i in flagged for i in r.model_ids)
-        count = f"{r.count} model{'s' if r.count != 1 else ''}" + (f" · {to_check} {FLAG_MARK}" if to_check else "")
-        figure.add_annotation(x=r.impact, y=r.likelihood, showarrow=False, font={"size": 11, "color": "#1f2933"},
-                              text=f"<b>{count}</b><br>{shown}")
+        count = f"{r.count} model{'s' if r.count != 1 else ''}" + (
+            f" · {to_check} {FLAG_MARK}" if to_check else ""
+        )
+        figure.add_annotation(
+            x=r.impact,
+            y=r.likelihood,
+            showarrow=False,
+            font={"size": 11, "color": "#1f2933"},
+            text=f"<b>{count}</b><br>{shown}",
+        )
     figure.update_layout(
-        height=640, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title={"text": title, "font": {"size": 14}},
-        xaxis={"title": "Impact (1 = minor … 5 = severe)", "tickmode": "linear", "range": [0.5, 5.5], "fixedrange": True},
-        yaxis={"title": "Likelihood (1 = rare … 5 = almost certain)", "tickmode": "linear", "range": [0.5, 5.5],
-               "fixedrange": True},
-        clickmode="event+select", dragmode=False,
+        height=640,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title={"text": title, "font": {"size": 14}},
+        xaxis={
+            "title": "Impact (1 = minor … 5 = severe)",
+            "tickmode": "linear",
+            "range": [0.5, 5.5],
+            "fixedrange": True,
+        },
+        yaxis={
+            "title": "Likelihood (1 = rare … 5 = almost certain)",
+            "tickmode": "linear",
+            "range": [0.5, 5.5],
+            "fixedrange": True,
+        },
+        clickmode="event+select",
+        dragmode=False,
     )
     event = st.plotly_chart(figure, key=key, on_select="rerun", selection_mode="points", width="stretch")
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", []) or []
+    points = (
+        (event or {}).get("selection", {}).get("points", [])
+        if isinstance(event, dict)
+        else getattr(getattr(event, "selection", None), "points", []) or []
+    )
     if points:
         return int(points[0]["y"]), int(points[0]["x"])
     return None
@@ -119,13 +160,23 @@ def cell_models(rows: list[dict[str, Any]], *, key: str, flagged: dict[int, str]
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame["reassess"] = [(flagged or {}).get(i, "") for i in frame["model_id"]]
-    show_table(frame, {
-        "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
-        "reassess": st.column_config.TextColumn(f"{FLAG_MARK} Re-assess", help="Risks whose evidence calls for a "
-                                                "re-assessment (see the flags below)."),
-        "business_unit": "Business unit", "tier": "Tier", "score": "Score (L × I)",
-        "next_review_due": date_column("Next review"), "assessed_by": "Assessed by",
-    }, key=key, empty="No model in this cell.")
+    show_table(
+        frame,
+        {
+            "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
+            "reassess": st.column_config.TextColumn(
+                f"{FLAG_MARK} Re-assess",
+                help="Risks whose evidence calls for a re-assessment (see the flags below).",
+            ),
+            "business_unit": "Business unit",
+            "tier": "Tier",
+            "score": "Score (L × I)",
+            "next_review_due": date_column("Next review"),
+            "assessed_by": "Assessed by",
+        },
+        key=key,
+        empty="No model in this cell.",
+    )
 
 
 def model_link(model_id: int, name: str) -> str:
@@ -138,21 +189,38 @@ def model_link(model_id: int, name: str) -> str:
 
 def flags_table(flags: list[Flag], *, key: str) -> None:
     frame = pd.DataFrame([{**f.as_dict(), "link": model_link(f.model_id, f.model)} for f in flags])
-    show_table(frame, {  # the reason is what the room reads: before the business unit, wide
-        "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
-        "risk": "Risk", "since": date_column("Evidence from"),
-        "reason": st.column_config.TextColumn("Why re-assess", width="large"), "business_unit": "Business unit",
-    }, key=key, empty="No evidence calls for a re-assessment.")
+    show_table(
+        frame,
+        {  # the reason is what the room reads: before the business unit, wide
+            "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
+            "risk": "Risk",
+            "since": date_column("Evidence from"),
+            "reason": st.column_config.TextColumn("Why re-assess", width="large"),
+            "business_unit": "Business unit",
+        },
+        key=key,
+        empty="No evidence calls for a re-assessment.",
+    )
 
 
 def overdue_table(frame: pd.DataFrame, *, key: str) -> None:
-    view = frame.assign(link=[model_link(i, n) for i, n in zip(frame["model_id"], frame["model"], strict=True)])
-    show_table(view, {
-        "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
-        "business_unit": "Business unit", "tier": "Tier", "last_assessed": date_column("Last assessed"),
-        "due": date_column("Review due"), "days_overdue": st.column_config.NumberColumn("Days overdue", format="%d"),
-        "reason": "Reason",
-    }, key=key, empty="Every assessed model was reviewed within its interval.")
+    view = frame.assign(
+        link=[model_link(i, n) for i, n in zip(frame["model_id"], frame["model"], strict=True)]
+    )
+    show_table(
+        view,
+        {
+            "link": st.column_config.LinkColumn("Model", display_text=r"model=\d+#(.*)$"),
+            "business_unit": "Business unit",
+            "tier": "Tier",
+            "last_assessed": date_column("Last assessed"),
+            "due": date_column("Review due"),
+            "days_overdue": st.column_config.NumberColumn("Days overdue", format="%d"),
+            "reason": "Reason",
+        },
+        key=key,
+        empty="Every assessed model was reviewed within its interval.",
+    )
 
 
 def tier_chart(frame: pd.DataFrame, *, key: str) -> None:
@@ -165,12 +233,22 @@ def tier_chart(frame: pd.DataFrame, *, key: str) -> None:
     figure = go.Figure()
     for tier in ("high", "medium", "low", "not assessed"):
         rows = frame[frame["tier"] == tier]
-        figure.add_bar(x=rows["business_unit"], y=rows["models"], name=tier.capitalize(),
-                       marker_color=TIER_BAR_COLOURS[tier],
-                       hovertemplate="%{x}: %{y} model(s)<extra>" + tier + "</extra>")
-    figure.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         title={"text": "Risk tier per business unit", "font": {"size": 14}},
-                         xaxis_title="Business unit", yaxis_title="Models (count)", legend_title_text="Tier")
+        figure.add_bar(
+            x=rows["business_unit"],
+            y=rows["models"],
+            name=tier.capitalize(),
+            marker_color=TIER_BAR_COLOURS[tier],
+            hovertemplate="%{x}: %{y} model(s)<extra>" + tier + "</extra>",
+        )
+    figure.update_layout(
+        barmode="stack",
+        height=340,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title={"text": "Risk tier per business unit", "font": {"size": 14}},
+        xaxis_title="Business unit",
+        yaxis_title="Models (count)",
+        legend_title_text="Tier",
+    )
     st.plotly_chart(figure, key=key, width="stretch")
 
 
@@ -181,19 +259,46 @@ def assessment_summary(view: AssessmentView) -> None:
     """The current assessment: tier and why, class, dates, and the four risks."""
     cols = st.columns(4)
     cols[0].metric("Tier", view.tier.capitalize(), help=f"Because of {view.tier_reason}.")
-    cols[1].metric("Next review due", f"{view.next_review_due:%Y-%m-%d}",
-                   help=f"Every {view.review_interval_months} months for tier {view.tier}.")
-    cols[2].metric("Materiality", view.materiality.capitalize(),
-                   help=f"Exposure {view.exposure_amount:,.0f} {view.exposure_currency}" if view.exposure_amount else None)
-    cols[3].metric("Assessed", f"{view.assessed_at:%Y-%m-%d}", help=f"By {view.assessed_by}, assessment {view.version}.")
+    cols[1].metric(
+        "Next review due",
+        f"{view.next_review_due:%Y-%m-%d}",
+        help=f"Every {view.review_interval_months} months for tier {view.tier}.",
+    )
+    cols[2].metric(
+        "Materiality",
+        view.materiality.capitalize(),
+        help=f"Exposure {view.exposure_amount:,.0f} {view.exposure_currency}"
+        if view.exposure_amount
+        else None,
+    )
+    cols[3].metric(
+        "Assessed", f"{view.assessed_at:%Y-%m-%d}", help=f"By {view.assessed_by}, assessment {view.version}."
+    )
     st.caption(f"EU AI Act: {plain(view.ai_act_label)}. Rationale: {plain(view.rationale)}")
     if view.human_oversight:
         st.caption(f"Human oversight: {plain(view.human_oversight)}")
-    frame = pd.DataFrame([{"risk": s.label, "inherent": f"{s.likelihood} × {s.impact} = {s.inherent_score}",
-                           "mitigations": s.mitigations, "residual": f"{s.residual_likelihood} × {s.residual_impact}",
-                           "residual_score": s.residual_score} for s in view.scores])
-    show_table(frame, {"risk": "Risk", "inherent": "Likelihood × impact", "mitigations": "Mitigations",
-                       "residual": "Residual L × I", "residual_score": st.column_config.NumberColumn("Residual score")})
+    frame = pd.DataFrame(
+        [
+            {
+                "risk": s.label,
+                "inherent": f"{s.likelihood} × {s.impact} = {s.inherent_score}",
+                "mitigations": s.mitigations,
+                "residual": f"{s.residual_likelihood} × {s.residual_impact}",
+                "residual_score": s.residual_score,
+            }
+            for s in view.scores
+        ]
+    )
+    show_table(
+        frame,
+        {
+            "risk": "Risk",
+            "inherent": "Likelihood × impact",
+            "mitigations": "Mitigations",
+            "residual": "Residual L × I",
+            "residual_score": st.column_config.NumberColumn("Residual score"),
+        },
+    )
 
 
 def model_risk(model_id: int) -> None:
@@ -206,15 +311,23 @@ def model_risk(model_id: int) -> None:
         with left:
             tier_badge(current.tier if current else None)
             if current:
-                st.caption(f"EU AI Act: {plain(current.ai_act_label)}. Assessed {current.assessed_at:%Y-%m-%d} by "
-                           f"{plain(current.assessed_by)}; next review due {current.next_review_due:%Y-%m-%d}.")
+                st.caption(
+                    f"EU AI Act: {plain(current.ai_act_label)}. Assessed {current.assessed_at:%Y-%m-%d} by "
+                    f"{plain(current.assessed_by)}; next review due {current.next_review_due:%Y-%m-%d}."
+                )
             else:
                 st.caption("No risk assessment recorded yet.")
         with right:
-            st.page_link(PAGES_DIR / "risk.py", label="Assess or re-assess on the Risk page", icon=":material/shield:",
-                         query_params={"model": str(model_id)})
+            st.page_link(
+                PAGES_DIR / "risk.py",
+                label="Assess or re-assess on the Risk page",
+                icon=":material/shield:",
+                query_params={"model": str(model_id)},
+            )
         for f in flags:
-            st.warning(f"**Re-assess — {f.category_label.lower()}:** {plain(f.reason)}", icon=":material/flag:")
+            st.warning(
+                f"**Re-assess — {f.category_label.lower()}:** {plain(f.reason)}", icon=":material/flag:"
+            )
 
 
 def assessment_form(current: AssessmentView | None, *, key: str) -> dict[str, Any] | None:
@@ -225,33 +338,83 @@ def assessment_form(current: AssessmentView | None, *, key: str) -> dict[str, An
             prior = current.score(category) if current else None
             st.markdown(f"**{label}**")
             c = st.columns([1, 1, 1, 1, 3])
-            like = c[0].number_input("Likelihood", 1, 5, prior.likelihood if prior else 2, key=f"{key}.{category}.l")
+            like = c[0].number_input(
+                "Likelihood", 1, 5, prior.likelihood if prior else 2, key=f"{key}.{category}.l"
+            )
             imp = c[1].number_input("Impact", 1, 5, prior.impact if prior else 2, key=f"{key}.{category}.i")
-            r_like = c[2].number_input("Residual likelihood", 1, 5, prior.residual_likelihood if prior else 2,
-                                       key=f"{key}.{category}.rl")
-            r_imp = c[3].number_input("Residual impact", 1, 5, prior.residual_impact if prior else 2,
-                                      key=f"{key}.{category}.ri")
-            mitigations = c[4].text_input("Mitigations", prior.mitigations if prior else "", key=f"{key}.{category}.m")
-            scores.append({"category": category, "likelihood": like, "impact": imp, "residual_likelihood": r_like,
-                           "residual_impact": r_imp, "mitigations": mitigations})
+            r_like = c[2].number_input(
+                "Residual likelihood",
+                1,
+                5,
+                prior.residual_likelihood if prior else 2,
+                key=f"{key}.{category}.rl",
+            )
+            r_imp = c[3].number_input(
+                "Residual impact", 1, 5, prior.residual_impact if prior else 2, key=f"{key}.{category}.ri"
+            )
+            mitigations = c[4].text_input(
+                "Mitigations", prior.mitigations if prior else "", key=f"{key}.{category}.m"
+            )
+            scores.append(
+                {
+                    "category": category,
+                    "likelihood": like,
+                    "impact": imp,
+                    "residual_likelihood": r_like,
+                    "residual_impact": r_imp,
+                    "mitigations": mitigations,
+                }
+            )
         c = st.columns(3)
         levels = ["low", "medium", "high"]
-        materiality = c[0].selectbox("Materiality", levels, key=f"{key}.materiality",
-                                     index=levels.index(current.materiality) if current else 0)
-        exposure = c[1].number_input("Exposure per year (EUR, optional)", min_value=0.0, step=100000.0,
-                                     value=current.exposure_amount if current else None, key=f"{key}.exposure")
+        materiality = c[0].selectbox(
+            "Materiality",
+            levels,
+            key=f"{key}.materiality",
+            index=levels.index(current.materiality) if current else 0,
+        )
+        exposure = c[1].number_input(
+            "Exposure per year (EUR, optional)",
+            min_value=0.0,
+            step=100000.0,
+            value=current.exposure_amount if current else None,
+            key=f"{key}.exposure",
+        )
         classes = list(AI_ACT_LABELS)
-        ai_act = c[2].selectbox("EU AI Act class", classes, format_func=AI_ACT_LABELS.__getitem__, key=f"{key}.ai_act",
-                                index=classes.index(current.ai_act_class) if current else classes.index("minimal"))
+        ai_act = c[2].selectbox(
+            "EU AI Act class",
+            classes,
+            format_func=AI_ACT_LABELS.__getitem__,
+            key=f"{key}.ai_act",
+            index=classes.index(current.ai_act_class) if current else classes.index("minimal"),
+        )
         areas = ["", *ANNEX_III_AREAS]
-        annex = st.selectbox("Annex III area (high-risk only)", areas, key=f"{key}.annex",
-                             format_func=lambda a: f"{a}: {ANNEX_III_AREAS[a]}" if a else "— none —",
-                             index=areas.index(current.annex_iii_area) if current else 0)
-        rationale = st.text_area("Rationale", current.rationale if current else "", key=f"{key}.rationale",
-                                 placeholder="Why these scores and this class")
-        oversight = st.text_area("Human oversight (how people oversee, override and stop it)",
-                                 current.human_oversight if current else "", key=f"{key}.oversight")
+        annex = st.selectbox(
+            "Annex III area (high-risk only)",
+            areas,
+            key=f"{key}.annex",
+            format_func=lambda a: f"{a}: {ANNEX_III_AREAS[a]}" if a else "— none —",
+            index=areas.index(current.annex_iii_area) if current else 0,
+        )
+        rationale = st.text_area(
+            "Rationale",
+            current.rationale if current else "",
+            key=f"{key}.rationale",
+            placeholder="Why these scores and this class",
+        )
+        oversight = st.text_area(
+            "Human oversight (how people oversee, override and stop it)",
+            current.human_oversight if current else "",
+            key=f"{key}.oversight",
+        )
         if not st.form_submit_button("Record assessment", type="primary", key=f"{key}.submit"):
             return None
-    return {"scores": scores, "materiality": materiality, "exposure_amount": exposure, "ai_act_class": ai_act,
-            "annex_iii_area": annex, "rationale": rationale, "human_oversight": oversight}
+    return {
+        "scores": scores,
+        "materiality": materiality,
+        "exposure_amount": exposure,
+        "ai_act_class": ai_act,
+        "annex_iii_area": annex,
+        "rationale": rationale,
+        "human_oversight": oversight,
+    }

@@ -22,16 +22,28 @@ from core.governance.rules import OPERATORS
 
 def history(model_id: int) -> None:
     """Every version of every rule, newest first per rule, with its state in words."""
-    st.caption("Rules acting on the model's output. Each change is a new version, proposed by a model owner and "
-               "approved by another person; the rule in force drives labelling samples and explanations.")
-    show_table(cache.rule_history(model_id), {
-        "rule": "Rule", "version": st.column_config.NumberColumn("Rule version", format="v%d"),
-        "condition": "Condition", "state": "State", "effective_from": date_column("In force from"),
-        "effective_to": date_column("In force until"),
-        "model_version": st.column_config.NumberColumn("For model version", format="v%d"),
-        "proposed_by": "Proposed by", "decided_by": "Decided by", "comment": "Decision comment",
-        "description": "Description",
-    }, key="model.rules", empty="No business rules recorded.")
+    st.caption(
+        "Rules acting on the model's output. Each change is a new version, proposed by a model owner and "
+        "approved by another person; the rule in force drives labelling samples and explanations."
+    )
+    show_table(
+        cache.rule_history(model_id),
+        {
+            "rule": "Rule",
+            "version": st.column_config.NumberColumn("Rule version", format="v%d"),
+            "condition": "Condition",
+            "state": "State",
+            "effective_from": date_column("In force from"),
+            "effective_to": date_column("In force until"),
+            "model_version": st.column_config.NumberColumn("For model version", format="v%d"),
+            "proposed_by": "Proposed by",
+            "decided_by": "Decided by",
+            "comment": "Decision comment",
+            "description": "Description",
+        },
+        key="model.rules",
+        empty="No business rules recorded.",
+    )
 
 
 def forms(model_id: int, business_unit: str) -> None:
@@ -50,13 +62,22 @@ def forms(model_id: int, business_unit: str) -> None:
 def _decide_form(row: Any) -> None:
     rule_id = int(row.id)
     with st.form(f"model.rules.decide.{rule_id}"):
-        start = (f"in force from {row.effective_from:%Y-%m-%d} once approved" if row.effective_from > utcnow()
-                 else "in force as soon as it is approved")
-        st.markdown(f"**Decide:** '{plain(row.rule)}' v{row.version}: {plain(row.condition)} — proposed by "
-                    f"{plain(row.proposed_by)}, {start}")
-        comment = st.text_input("Comment (a reason is required to reject)", key=f"model.rules.decide.{rule_id}.comment")
+        start = (
+            f"in force from {row.effective_from:%Y-%m-%d} once approved"
+            if row.effective_from > utcnow()
+            else "in force as soon as it is approved"
+        )
+        st.markdown(
+            f"**Decide:** '{plain(row.rule)}' v{row.version}: {plain(row.condition)} — proposed by "
+            f"{plain(row.proposed_by)}, {start}"
+        )
+        comment = st.text_input(
+            "Comment (a reason is required to reject)", key=f"model.rules.decide.{rule_id}.comment"
+        )
         left, right, _ = st.columns([1, 1, 4])
-        approve = left.form_submit_button("Approve", type="primary", key=f"model.rules.decide.{rule_id}.approve")
+        approve = left.form_submit_button(
+            "Approve", type="primary", key=f"model.rules.decide.{rule_id}.approve"
+        )
         reject = right.form_submit_button("Reject", key=f"model.rules.decide.{rule_id}.reject")
     if approve or reject:
         done = perform(rules.decide_rule, rule_id=rule_id, approve=bool(approve), comment=comment)
@@ -69,19 +90,38 @@ def _decide_form(row: Any) -> None:
 def _propose_form(model_id: int, names: list[str]) -> None:
     with st.expander("Propose a rule change", icon=":material/rule:"), st.form("model.rules.propose"):
         c = st.columns([3, 1, 1, 3])
-        name = c[0].selectbox("Rule", names, index=None, accept_new_options=True, key="model.rules.propose.name",
-                              placeholder="Existing rule, or type a new name")
+        name = c[0].selectbox(
+            "Rule",
+            names,
+            index=None,
+            accept_new_options=True,
+            key="model.rules.propose.name",
+            placeholder="Existing rule, or type a new name",
+        )
         operator = c[1].selectbox("Score", list(OPERATORS), key="model.rules.propose.operator")
-        threshold = c[2].number_input("Threshold", value=0.5, step=0.01, format="%.3f", key="model.rules.propose.threshold")
-        outcome = c[3].text_input("Outcome", key="model.rules.propose.outcome", placeholder="e.g. decline application")
+        threshold = c[2].number_input(
+            "Threshold", value=0.5, step=0.01, format="%.3f", key="model.rules.propose.threshold"
+        )
+        outcome = c[3].text_input(
+            "Outcome", key="model.rules.propose.outcome", placeholder="e.g. decline application"
+        )
         c = st.columns([1, 3])
-        start = c[0].date_input("In force from (empty: on approval)", value=None, key="model.rules.propose.from")
+        start = c[0].date_input(
+            "In force from (empty: on approval)", value=None, key="model.rules.propose.from"
+        )
         description = c[1].text_input("Why", key="model.rules.propose.description")
         submitted = st.form_submit_button("Propose", type="primary", key="model.rules.propose.submit")
     if submitted:
-        done = perform(rules.propose_rule, model_id=model_id, name=name or "", operator=operator, threshold=threshold,
-                       outcome=outcome, description=description,
-                       effective_from=datetime.combine(start, time(0), tzinfo=UTC) if start else None)
+        done = perform(
+            rules.propose_rule,
+            model_id=model_id,
+            name=name or "",
+            operator=operator,
+            threshold=threshold,
+            outcome=outcome,
+            description=description,
+            effective_from=datetime.combine(start, time(0), tzinfo=UTC) if start else None,
+        )
         if done.ok:
             st.toast("Rule change proposed; an approver decides it.", icon=":material/check:")
             st.rerun()

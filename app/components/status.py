@@ -12,9 +12,18 @@ HEALTH: dict[str, tuple[str, str]] = {
     "alert": ("Alert", "red"),
     "unknown": ("Not monitored", "gray"),
 }
-STAGE_LABELS = {"production": "Production", "staging": "Staging", "archived": "Archived", "none": "Not staged"}
-STATUS_LABELS = {"development": "Development", "validation": "Validation", "production": "Production",
-                 "retired": "Retired"}
+STAGE_LABELS = {
+    "production": "Production",
+    "staging": "Staging",
+    "archived": "Archived",
+    "none": "Not staged",
+}
+STATUS_LABELS = {
+    "development": "Development",
+    "validation": "Validation",
+    "production": "Production",
+    "retired": "Retired",
+}
 _STATUS_COLOURS = {"development": "blue", "validation": "violet", "production": "green", "retired": "gray"}
 
 

@@ -39,8 +39,9 @@ def date_column(label: str, help_text: str | None = None) -> Any:
 
 
 def datetime_column(label: str, help_text: str | None = None) -> Any:
-    return st.column_config.DatetimeColumn(label, format=DATETIME, timezone="UTC",
-                                           help=(help_text + " " if help_text else "") + "Times in UTC.")
+    return st.column_config.DatetimeColumn(
+        label, format=DATETIME, timezone="UTC", help=(help_text + " " if help_text else "") + "Times in UTC."
+    )
 
 
 def single_currency(currencies: pd.Series) -> str | None:
@@ -57,7 +58,9 @@ def inventory_display(frame: pd.DataFrame) -> pd.DataFrame:
         monthly_cost=frame["monthly_cost"].round(0),  # whole currency units read best in a portfolio table
         stage=frame["stage"].map(STAGE_LABELS).fillna(frame["stage"]),
         status=frame["status"].map(STATUS_LABELS).fillna(frame["status"]),
-        health=frame["health"].map({k: label for k, (label, _) in HEALTH.items()}).fillna(HEALTH["unknown"][0]),
+        health=frame["health"]
+        .map({k: label for k, (label, _) in HEALTH.items()})
+        .fillna(HEALTH["unknown"][0]),
     )
     text = [c for c in shown.columns if shown[c].dtype == object]
     return shown.astype({c: "string[pyarrow]" for c in text})
@@ -70,25 +73,40 @@ def inventory_table(view: pd.DataFrame, display: pd.DataFrame, *, key: str) -> i
     cost_label = f"Monthly cost ({currency})" if currency else "Monthly cost"
     order = [c for c in INVENTORY_LABELS if not (c == "cost_currency" and currency)]
     config = {c: INVENTORY_LABELS[c] for c in order}
-    config.update({
-        "name": st.column_config.TextColumn("Model", width="medium"),
-        "production_version": st.column_config.NumberColumn("Prod. version", format="v%d", width="small",
-                                                            help="The version currently in production."),
-        "version_count": st.column_config.NumberColumn("Versions", width="small"),
-        "stage": st.column_config.TextColumn("Stage", width=95, help="Stage of the production version, "
-                                             "else the most advanced stage any version reached."),
-        "last_retrained": date_column("Last retrained", "When the newest version was registered."),
-        "last_prediction": datetime_column("Last prediction seen", "Newest logged prediction."),
-        "monthly_cost": st.column_config.NumberColumn(cost_label, format="localized",
-                                                      help="Recorded cost over the last 30 days."),
-        "health": st.column_config.TextColumn("Health", width=115,
-                                              help="From monitoring: drift, performance, outages."),
-        "health_reason": st.column_config.TextColumn("Why", width="medium",
-                                                     help="What raised the warning or alert."),
-    })
+    config.update(
+        {
+            "name": st.column_config.TextColumn("Model", width="medium"),
+            "production_version": st.column_config.NumberColumn(
+                "Prod. version", format="v%d", width="small", help="The version currently in production."
+            ),
+            "version_count": st.column_config.NumberColumn("Versions", width="small"),
+            "stage": st.column_config.TextColumn(
+                "Stage",
+                width=95,
+                help="Stage of the production version, else the most advanced stage any version reached.",
+            ),
+            "last_retrained": date_column("Last retrained", "When the newest version was registered."),
+            "last_prediction": datetime_column("Last prediction seen", "Newest logged prediction."),
+            "monthly_cost": st.column_config.NumberColumn(
+                cost_label, format="localized", help="Recorded cost over the last 30 days."
+            ),
+            "health": st.column_config.TextColumn(
+                "Health", width=115, help="From monitoring: drift, performance, outages."
+            ),
+            "health_reason": st.column_config.TextColumn(
+                "Why", width="medium", help="What raised the warning or alert."
+            ),
+        }
+    )
     state = st.dataframe(
-        display.loc[view.index], key=key, hide_index=True, column_order=order, column_config=config,
-        on_select="rerun", selection_mode="single-row", height=min(38 + 35 * max(len(view), 1), 740),
+        display.loc[view.index],
+        key=key,
+        hide_index=True,
+        column_order=order,
+        column_config=config,
+        on_select="rerun",
+        selection_mode="single-row",
+        height=min(38 + 35 * max(len(view), 1), 740),
         placeholder=EMPTY_CELL,
     )
     rows = state.selection.rows if state is not None else []
@@ -103,13 +121,25 @@ def inventory_csv(view: pd.DataFrame) -> bytes:
     return export.rename(columns=INVENTORY_LABELS).to_csv(index=False).encode("utf-8")
 
 
-def show_table(frame: pd.DataFrame, columns: dict[str, Any], *, key: str | None = None, empty: str = "",
-               max_rows: int = 20) -> None:
+def show_table(
+    frame: pd.DataFrame,
+    columns: dict[str, Any],
+    *,
+    key: str | None = None,
+    empty: str = "",
+    max_rows: int = 20,
+) -> None:
     """A read-only table of ``columns`` (name -> label or column config), or ``empty`` when there
     are no rows. Tall enough for ``max_rows`` rows before it scrolls."""
     if frame.empty:
         st.caption(empty or "Nothing recorded.")
         return
-    st.dataframe(frame, key=key, hide_index=True, column_order=list(columns),
-                 column_config={k: v for k, v in columns.items()}, placeholder=EMPTY_CELL,
-                 height=38 + 35 * min(len(frame), max_rows))
+    st.dataframe(
+        frame,
+        key=key,
+        hide_index=True,
+        column_order=list(columns),
+        column_config={k: v for k, v in columns.items()},
+        placeholder=EMPTY_CELL,
+        height=38 + 35 * min(len(frame), max_rows),
+    )

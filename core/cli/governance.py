@@ -49,7 +49,9 @@ def request_promotion_command(
     model: str = MODEL_OPTION,
     version: int = typer.Option(..., "--version", "-v", help="Version number to promote."),
     to: str = typer.Option("production", "--to", help="Target stage: staging or production."),
-    justification: str = typer.Option(..., "--justification", "-j", help="Why this version should be promoted."),
+    justification: str = typer.Option(
+        ..., "--justification", "-j", help="Why this version should be promoted."
+    ),
     as_email: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -64,7 +66,11 @@ def request_promotion_command(
             evidence = promotions.prepare_evidence(session, actor=who, version_id=version_id, target_stage=to)  # type: ignore[arg-type]
         with write_session(eng) as session:
             request_id = promotions.request_promotion(
-                session, actor=who, version_id=version_id, target_stage=to, justification=justification,  # type: ignore[arg-type]
+                session,
+                actor=who,
+                version_id=version_id,
+                target_stage=to,
+                justification=justification,  # type: ignore[arg-type]
                 evidence=evidence,
             )
         with read_session(eng) as session:
@@ -78,7 +84,9 @@ def request_promotion_command(
 def approve_command(
     request_id: int = typer.Argument(..., help="Request number."),
     comment: str = typer.Option("", "--comment", "-c"),
-    override_reason: str = typer.Option("", "--override-reason", help="Required when a gate fails: why approve anyway."),
+    override_reason: str = typer.Option(
+        "", "--override-reason", help="Required when a gate fails: why approve anyway."
+    ),
     as_email: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -88,14 +96,17 @@ def approve_command(
         eng = engine()
         who = actor(eng, as_email)
         with write_session(eng) as session:
-            status = promotions.approve(session, actor=who, request_id=request_id, comment=comment,
-                                        override_reason=override_reason)
+            status = promotions.approve(
+                session, actor=who, request_id=request_id, comment=comment, override_reason=override_reason
+            )
         with read_session(eng) as session:
             view = promotions.request_view(session, request_id)
-        headline = (f"Request #{request_id} approved: version {view.version} of '{view.model}' is now in {view.target_stage}."
-                    if status == "approved" else
-                    f"Approval recorded on #{request_id} ({view.approvals} of {view.required_approvals}); "
-                    "another approver must approve.")
+        headline = (
+            f"Request #{request_id} approved: version {view.version} of '{view.model}' is now in {view.target_stage}."
+            if status == "approved"
+            else f"Approval recorded on #{request_id} ({view.approvals} of {view.required_approvals}); "
+            "another approver must approve."
+        )
         _print_request(view, as_json=as_json, headline=headline)
 
     run(body)
@@ -151,10 +162,26 @@ def requests_command(
         with read_session(engine()) as session:
             model_id = services.model_by_name(session, model).id if model else None
             frame = promotions.list_requests(session, status=status, model_id=model_id)
-        shown = frame[["id", "model", "version", "target_stage", "status", "evidence_status", "approvals",
-                       "required_approvals", "requested_by", "requested_at", "decided_by"]]
-        emit(frame.drop(columns=["justification"]), as_json=as_json,
-             table=shown.assign(requested_at=shown["requested_at"].map(_ts)))
+        shown = frame[
+            [
+                "id",
+                "model",
+                "version",
+                "target_stage",
+                "status",
+                "evidence_status",
+                "approvals",
+                "required_approvals",
+                "requested_by",
+                "requested_at",
+                "decided_by",
+            ]
+        ]
+        emit(
+            frame.drop(columns=["justification"]),
+            as_json=as_json,
+            table=shown.assign(requested_at=shown["requested_at"].map(_ts)),
+        )
 
     run(body)
 
@@ -162,14 +189,27 @@ def requests_command(
 def _decided(eng: Any, request_id: int, as_json: bool) -> None:
     with read_session(eng) as session:
         view = promotions.request_view(session, request_id)
-    _print_request(view, as_json=as_json, headline=f"Request #{request_id} {view.status} by {view.decided_by}.")
+    _print_request(
+        view, as_json=as_json, headline=f"Request #{request_id} {view.status} by {view.decided_by}."
+    )
 
 
 def _print_request(view: promotions.RequestView, *, as_json: bool, headline: str) -> None:
     if as_json:
-        emit({"id": view.id, "model": view.model, "version": view.version, "target_stage": view.target_stage,
-              "status": view.status, "approvals": view.approvals, "required_approvals": view.required_approvals,
-              "evidence_status": view.evidence_status, "gates": view.gates}, as_json=True)
+        emit(
+            {
+                "id": view.id,
+                "model": view.model,
+                "version": view.version,
+                "target_stage": view.target_stage,
+                "status": view.status,
+                "approvals": view.approvals,
+                "required_approvals": view.required_approvals,
+                "evidence_status": view.evidence_status,
+                "gates": view.gates,
+            },
+            as_json=True,
+        )
         return
     lines = [headline, f"Evidence ({view.evidence_status}):"]
     lines += [f"  [{g['status']:>4}] {g['title']}: {g['figure']}" for g in view.gates]
@@ -182,7 +222,9 @@ def _print_request(view: promotions.RequestView, *, as_json: bool, headline: str
 @app.command("history")
 def history_command(
     model: str = MODEL_OPTION,
-    on: str | None = typer.Option(None, "--on", help="YYYY-MM-DD: which version was in production at the end of that day (UTC)."),
+    on: str | None = typer.Option(
+        None, "--on", help="YYYY-MM-DD: which version was in production at the end of that day (UTC)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stage history of a model, or which version was in production on a date."""
@@ -196,8 +238,14 @@ def history_command(
             frame = reads.stage_history(session, row.id)  # type: ignore[arg-type]
             periods = history.production_periods(session, row.id)  # type: ignore[arg-type]
         if as_json:
-            emit({"model": row.name, "stage_changes": frame.to_dict(orient="records"),
-                  "production_periods": [p.__dict__ for p in periods]}, as_json=True)
+            emit(
+                {
+                    "model": row.name,
+                    "stage_changes": frame.to_dict(orient="records"),
+                    "production_periods": [p.__dict__ for p in periods],
+                },
+                as_json=True,
+            )
             return
         shown = frame.assign(changed_at=frame["changed_at"].map(_ts))
         emit(shown, as_json=False)
@@ -207,18 +255,34 @@ def history_command(
 
 def _print_on(session: Any, model_id: int, name: str, day: date, as_json: bool) -> None:
     ref = reads.production_version_on(session, model_id, history.as_instant(day))
-    period = next((p for p in history.production_periods(session, model_id)
-                   if ref is not None and p.version_id == ref.version_id and p.since <= history.as_instant(day)), None)
+    period = next(
+        (
+            p
+            for p in history.production_periods(session, model_id)
+            if ref is not None and p.version_id == ref.version_id and p.since <= history.as_instant(day)
+        ),
+        None,
+    )
     if as_json:
-        emit({"model": name, "on": day.isoformat(), "version": ref.version if ref else None,
-              "version_id": ref.version_id if ref else None,
-              "since": period.since.isoformat() if period else None}, as_json=True)
+        emit(
+            {
+                "model": name,
+                "on": day.isoformat(),
+                "version": ref.version if ref else None,
+                "version_id": ref.version_id if ref else None,
+                "since": period.since.isoformat() if period else None,
+            },
+            as_json=True,
+        )
         return
     if ref is None:
         emit(f"On {day} (end of day UTC) no version of '{name}' was in production.", as_json=False)
     else:
         since = f" (in production since {_ts(period.since)})" if period else ""
-        emit(f"On {day} (end of day UTC) version {ref.version} of '{name}' was in production{since}.", as_json=False)
+        emit(
+            f"On {day} (end of day UTC) version {ref.version} of '{name}' was in production{since}.",
+            as_json=False,
+        )
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -232,8 +296,15 @@ def audit_verify_command(as_json: bool = JSON_OPTION) -> None:
         with read_session(engine()) as session:
             verdict = audit.verify(session)
         if as_json:
-            emit({"ok": verdict.ok, "checked": verdict.checked, "first_bad_id": verdict.first_bad_id,
-                  "problem": verdict.problem}, as_json=True)
+            emit(
+                {
+                    "ok": verdict.ok,
+                    "checked": verdict.checked,
+                    "first_bad_id": verdict.first_bad_id,
+                    "problem": verdict.problem,
+                },
+                as_json=True,
+            )
         elif verdict.ok:
             emit(verdict.message(), as_json=False)
         if not verdict.ok:
@@ -249,7 +320,9 @@ def audit_export_command(
     out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
     model: str | None = typer.Option(None, "--model", "-m"),
     person: str | None = typer.Option(None, "--person", help="Email of the acting person."),
-    action: list[str] = typer.Option([], "--action", help="Action name (repeatable), e.g. promotion.approved."),
+    action: list[str] = typer.Option(
+        [], "--action", help="Action name (repeatable), e.g. promotion.approved."
+    ),
     date_from: str | None = typer.Option(None, "--from", help="YYYY-MM-DD (inclusive, UTC)."),
     date_to: str | None = typer.Option(None, "--to", help="YYYY-MM-DD (inclusive, UTC)."),
 ) -> None:
@@ -259,8 +332,15 @@ def audit_export_command(
         with read_session(engine()) as session:
             model_id = services.model_by_name(session, model).id if model else None
             actor_id = actor_by_email(session, person).id if person else None
-            frame = audit.query_events(session, model_id=model_id, actor_id=actor_id, actions=action or None,
-                                       date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), limit=None)
+            frame = audit.query_events(
+                session,
+                model_id=model_id,
+                actor_id=actor_id,
+                actions=action or None,
+                date_from=_day(date_from, "--from"),
+                date_to=_day(date_to, "--to"),
+                limit=None,
+            )
         out.write_bytes(audit.events_csv(frame))
         emit(f"Wrote {len(frame)} events to {out}.", as_json=False)
 
@@ -273,7 +353,9 @@ def audit_export_command(
 def _role_pair(value: str) -> tuple[str, str]:
     role, _, unit = value.partition(":")
     if role.strip() not in ROLES:
-        raise InvalidInput(f"--role '{value}': role must be one of {', '.join(ROLES)} (optionally role:business unit).")
+        raise InvalidInput(
+            f"--role '{value}': role must be one of {', '.join(ROLES)} (optionally role:business unit)."
+        )
     return role.strip(), unit.strip()
 
 
@@ -292,7 +374,9 @@ def add_person_command(
         who = actor(eng, as_email)
         pairs = [_role_pair(r) for r in role]
         with write_session(eng) as session:
-            person_id = services.create_person(session, actor=who, name=name, email=email, team=team, roles=pairs)
+            person_id = services.create_person(
+                session, actor=who, name=name, email=email, team=team, roles=pairs
+            )
         emit(f"Added {name} <{email.strip().lower()}> (person {person_id}).", as_json=False)
 
     run(body)
@@ -314,11 +398,16 @@ def grant_role_command(
         with write_session(eng) as session:
             person = actor_by_email(session, email)
             if revoke:
-                services.revoke_role(session, actor=who, person_id=person.id, role=role, business_unit=unit.strip())
+                services.revoke_role(
+                    session, actor=who, person_id=person.id, role=role, business_unit=unit.strip()
+                )
             else:
                 services.grant_role(session, actor=who, person_id=person.id, role=role, business_unit=unit)
         scope = f" for {unit.strip()}" if unit.strip() else ""
-        emit(f"{'Revoked' if revoke else 'Granted'} {role}{scope} {'from' if revoke else 'to'} {person.name}.", as_json=False)
+        emit(
+            f"{'Revoked' if revoke else 'Granted'} {role}{scope} {'from' if revoke else 'to'} {person.name}.",
+            as_json=False,
+        )
 
     run(body)
 
@@ -336,7 +425,9 @@ def mark_left_command(
         who = actor(eng, as_email)
         with write_session(eng) as session:
             person = actor_by_email(session, email)
-            services.set_person_active(session, actor=who, person_id=person.id, active=False, left_on=_day(on, "--on"))
+            services.set_person_active(
+                session, actor=who, person_id=person.id, active=False, left_on=_day(on, "--on")
+            )
         emit(f"{person.name} marked as left.", as_json=False)
 
     run(body)

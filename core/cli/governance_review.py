@@ -27,10 +27,12 @@ from core.governance import documentation, minutes, risk, rules
 from core.registry import services
 
 risk_app = typer.Typer(help="Risk assessments and re-assessment flags.", no_args_is_help=True)
-rule_app = typer.Typer(help="Business rules: propose a change, decide it (four-eyes), show the history.",
-                       no_args_is_help=True)
-report_app = typer.Typer(help="Reports as self-contained HTML or PDF: meeting minutes, documentation packs.",
-                         no_args_is_help=True)
+rule_app = typer.Typer(
+    help="Business rules: propose a change, decide it (four-eyes), show the history.", no_args_is_help=True
+)
+report_app = typer.Typer(
+    help="Reports as self-contained HTML or PDF: meeting minutes, documentation packs.", no_args_is_help=True
+)
 app.add_typer(risk_app, name="risk")
 app.add_typer(rule_app, name="rule")
 app.add_typer(report_app, name="report")
@@ -55,12 +57,22 @@ def parse_scores(scores: list[str], mitigations: list[str]) -> list[risk.ScoreIn
         category, sep, numbers = entry.partition("=")
         parts = [p.strip() for p in numbers.split(",")] if sep else []
         if len(parts) not in (2, 4) or not all(p.isdigit() for p in parts):
-            raise InvalidInput(f"--score '{entry}' must be CATEGORY=LIKELIHOOD,IMPACT or "
-                               "CATEGORY=LIKELIHOOD,IMPACT,RESIDUAL_LIKELIHOOD,RESIDUAL_IMPACT (whole numbers 1-5).")
+            raise InvalidInput(
+                f"--score '{entry}' must be CATEGORY=LIKELIHOOD,IMPACT or "
+                "CATEGORY=LIKELIHOOD,IMPACT,RESIDUAL_LIKELIHOOD,RESIDUAL_IMPACT (whole numbers 1-5)."
+            )
         values = [int(p) for p in parts]
         residual = values[2:] if len(values) == 4 else [None, None]
-        parsed.append(risk.ScoreInput(category.strip(), values[0], values[1], texts.pop(category.strip(), ""),
-                                      residual[0], residual[1]))
+        parsed.append(
+            risk.ScoreInput(
+                category.strip(),
+                values[0],
+                values[1],
+                texts.pop(category.strip(), ""),
+                residual[0],
+                residual[1],
+            )
+        )
     if texts:
         raise InvalidInput(f"--mitigation given for '{next(iter(texts))}', which has no --score.")
     return parsed
@@ -70,10 +82,13 @@ def parse_scores(scores: list[str], mitigations: list[str]) -> list[risk.ScoreIn
 def assess_command(
     model: str = MODEL_OPTION,
     materiality: str = typer.Option(..., "--materiality", help="low, medium or high."),
-    ai_act: str = typer.Option(..., "--ai-act", help="EU AI Act class: prohibited, high, limited or minimal."),
+    ai_act: str = typer.Option(
+        ..., "--ai-act", help="EU AI Act class: prohibited, high, limited or minimal."
+    ),
     rationale: str = typer.Option(..., "--rationale", help="Why these scores and this class."),
-    score: list[str] = typer.Option(..., "--score", help="CATEGORY=L,I[,RL,RI] for each of: "
-                                    + ", ".join(risk.RISK_LABELS) + "."),
+    score: list[str] = typer.Option(
+        ..., "--score", help="CATEGORY=L,I[,RL,RI] for each of: " + ", ".join(risk.RISK_LABELS) + "."
+    ),
     mitigation: list[str] = typer.Option([], "--mitigation", help="CATEGORY=TEXT: mitigations of a risk."),
     annex: str = typer.Option("", "--annex", help="Annex III area of a high-risk system, e.g. 5(b)."),
     oversight: str = typer.Option("", "--oversight", help="Human oversight measures (AI Act Art. 14)."),
@@ -89,18 +104,39 @@ def assess_command(
         who = actor(eng, as_email)
         with write_session(eng) as session:
             row = services.model_by_name(session, model)
-            risk.assess_model(session, actor=who, model_id=row.id, scores=parse_scores(score, mitigation),  # type: ignore[arg-type]
-                              materiality=materiality, ai_act_class=ai_act, annex_iii_area=annex, rationale=rationale,
-                              human_oversight=oversight, exposure_amount=exposure, exposure_currency=currency)
+            risk.assess_model(
+                session,
+                actor=who,
+                model_id=row.id,
+                scores=parse_scores(score, mitigation),  # type: ignore[arg-type]
+                materiality=materiality,
+                ai_act_class=ai_act,
+                annex_iii_area=annex,
+                rationale=rationale,
+                human_oversight=oversight,
+                exposure_amount=exposure,
+                exposure_currency=currency,
+            )
         with read_session(eng) as session:
             view = risk.current_assessment(session, row.id)  # type: ignore[arg-type]
         assert view is not None
         if as_json:
-            emit({"model": model, "assessment": view.version, "tier": view.tier, "because": view.tier_reason,
-                  "next_review_due": view.next_review_due.isoformat()}, as_json=True)
+            emit(
+                {
+                    "model": model,
+                    "assessment": view.version,
+                    "tier": view.tier,
+                    "because": view.tier_reason,
+                    "next_review_due": view.next_review_due.isoformat(),
+                },
+                as_json=True,
+            )
         else:
-            emit(f"Assessment {view.version} of '{model}': tier {view.tier} ({view.tier_reason}); "
-                 f"next review due {view.next_review_due:%Y-%m-%d}.", as_json=False)
+            emit(
+                f"Assessment {view.version} of '{model}': tier {view.tier} ({view.tier_reason}); "
+                f"next review due {view.next_review_due:%Y-%m-%d}.",
+                as_json=False,
+            )
 
     run(body)
 
@@ -112,7 +148,9 @@ def flags_command(as_json: bool = JSON_OPTION) -> None:
     def body() -> None:
         with read_session(engine()) as session:
             flags = risk.reassessment_flags(session)
-        frame = pd.DataFrame([f.as_dict() for f in flags], columns=["model", "risk", "trigger", "reason", "since"])
+        frame = pd.DataFrame(
+            [f.as_dict() for f in flags], columns=["model", "risk", "trigger", "reason", "since"]
+        )
         emit(frame if as_json else frame[["model", "risk", "reason"]], as_json=as_json)
 
     run(body)
@@ -138,10 +176,20 @@ def propose_command(
         who = actor(eng, as_email)
         with write_session(eng) as session:
             row = services.model_by_name(session, model)
-            rule_id = rules.propose_rule(session, actor=who, model_id=row.id, name=name, operator=operator,  # type: ignore[arg-type]
-                                         threshold=threshold, outcome=outcome, description=description)
-        emit(f"Rule proposal #{rule_id} recorded; it applies once another person, an approver, approves it.",
-             as_json=False)
+            rule_id = rules.propose_rule(
+                session,
+                actor=who,
+                model_id=row.id,
+                name=name,
+                operator=operator,  # type: ignore[arg-type]
+                threshold=threshold,
+                outcome=outcome,
+                description=description,
+            )
+        emit(
+            f"Rule proposal #{rule_id} recorded; it applies once another person, an approver, approves it.",
+            as_json=False,
+        )
 
     run(body)
 
@@ -158,7 +206,9 @@ def decide_command(
     def body() -> None:
         eng = engine()
         with write_session(eng) as session:
-            rules.decide_rule(session, actor=actor(eng, as_email), rule_id=rule_id, approve=approve, comment=comment)
+            rules.decide_rule(
+                session, actor=actor(eng, as_email), rule_id=rule_id, approve=approve, comment=comment
+            )
         emit(f"Rule proposal #{rule_id} {'approved' if approve else 'rejected'}.", as_json=False)
 
     run(body)
@@ -171,8 +221,11 @@ def history_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTION) -> N
     def body() -> None:
         with read_session(engine()) as session:
             frame = rules.rule_history(session, model_id=services.model_by_name(session, model).id)  # type: ignore[arg-type]
-        emit(frame, as_json=as_json, table=frame[["id", "rule", "version", "condition", "state", "proposed_by",
-                                                  "decided_by"]])
+        emit(
+            frame,
+            as_json=as_json,
+            table=frame[["id", "rule", "version", "condition", "state", "proposed_by", "decided_by"]],
+        )
 
     run(body)
 
@@ -181,7 +234,9 @@ def history_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTION) -> N
 
 
 @report_app.command("review")
-def review_report_command(meeting: int = typer.Option(..., "--meeting", help="Meeting id."), out: Path = OUT_OPTION) -> None:
+def review_report_command(
+    meeting: int = typer.Option(..., "--meeting", help="Meeting id."), out: Path = OUT_OPTION
+) -> None:
     """Write a review meeting's agenda and minutes, with the evidence as it was frozen."""
 
     def body() -> None:

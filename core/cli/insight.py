@@ -1,11 +1,11 @@
 """Insight commands: lineage impact and trace back, cost forecasts and budgets, explanations.
 
-    steward lineage --downstream "Core banking DB" [--json] [--all]
-    steward lineage --upstream "Consumer loan origination" [--json]
-    steward forecast --all [--horizon 12] [--json]          # cron: store fleet forecasts
-    steward forecast --model "Credit scoring" [--json]
-    steward set-budget --unit "Credit risk" --year 2026 --amount 250000 [--currency EUR]
-    steward explain --model "Credit scoring" --version 3    # precompute global explanations
+steward lineage --downstream "Core banking DB" [--json] [--all]
+steward lineage --upstream "Consumer loan origination" [--json]
+steward forecast --all [--horizon 12] [--json]          # cron: store fleet forecasts
+steward forecast --model "Credit scoring" [--json]
+steward set-budget --unit "Credit risk" --year 2026 --amount 250000 [--currency EUR]
+steward explain --model "Credit scoring" --version 3    # precompute global explanations
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from core.errors import InvalidInput
 
 @app.command("lineage")
 def lineage(
-    downstream: str = typer.Option(None, "--downstream", help="Data source (or dataset) name: what depends on it."),
+    downstream: str = typer.Option(
+        None, "--downstream", help="Data source (or dataset) name: what depends on it."
+    ),
     upstream: str = typer.Option(None, "--upstream", help="Business process name: what it depends on."),
     include_all: bool = typer.Option(False, "--all", help="Include archived versions and ended deployments."),
     as_json: bool = JSON_OPTION,
@@ -50,7 +52,9 @@ def lineage(
                     start = find_node(graph, "dataset", downstream)
                 except NotFound:
                     sources = ", ".join(n.label for n in graph.of_type("data_source")[:12]) or "none"
-                    raise NotFound(f"No data source or dataset named '{downstream}'. Data sources: {sources}.") from None
+                    raise NotFound(
+                        f"No data source or dataset named '{downstream}'. Data sources: {sources}."
+                    ) from None
             reach = impact(graph, start.key)
         else:
             start = find_node(graph, "business_process", upstream)
@@ -67,18 +71,35 @@ def _emit_reach(reach: Any, *, as_json: bool) -> None:
         emit(table, as_json=False)
         return
     groups: dict[str, list[dict[str, Any]]] = {}
-    plurals = {"data_source": "data_sources", "dataset": "datasets", "feature": "features",
-               "model_version": "model_versions", "deployment": "deployments", "business_process": "business_processes"}
+    plurals = {
+        "data_source": "data_sources",
+        "dataset": "datasets",
+        "feature": "features",
+        "model_version": "model_versions",
+        "deployment": "deployments",
+        "business_process": "business_processes",
+    }
     for node_type, plural in plurals.items():
         rows = reach.table[reach.table["key"].str.startswith(node_type + ":")]
         groups[plural] = [
-            {"id": int(r["key"].split(":")[1]), "name": r["name"], "business_unit": r["business unit"],
-             "detail": r["detail"], **({"health": r["health"]} if r["health"] else {})}
+            {
+                "id": int(r["key"].split(":")[1]),
+                "name": r["name"],
+                "business_unit": r["business unit"],
+                "detail": r["detail"],
+                **({"health": r["health"]} if r["health"] else {}),
+            }
             for _, r in rows.iterrows()
         ]
-    emit({"start": {"type": reach.start.type, "name": reach.start.label},
-          "direction": "downstream" if reach.direction == "down" else "upstream",
-          "sentence": reach.sentence, **groups}, as_json=True)
+    emit(
+        {
+            "start": {"type": reach.start.type, "name": reach.start.label},
+            "direction": "downstream" if reach.direction == "down" else "upstream",
+            "sentence": reach.sentence,
+            **groups,
+        },
+        as_json=True,
+    )
 
 
 # --- costs -------------------------------------------------------------------------------------
@@ -86,7 +107,9 @@ def _emit_reach(reach: Any, *, as_json: bool) -> None:
 
 @app.command("forecast")
 def forecast(
-    all_models: bool = typer.Option(False, "--all", help="Every model, business unit and the fleet (for cron)."),
+    all_models: bool = typer.Option(
+        False, "--all", help="Every model, business unit and the fleet (for cron)."
+    ),
     model: list[str] = typer.Option(None, "--model", help="Only this model (repeatable)."),
     horizon: int = typer.Option(12, "--horizon", help="Months ahead (1-24)."),
     as_email: str = AS_OPTION,
@@ -100,10 +123,18 @@ def forecast(
         from core.costs.fleet import run_fleet_forecast
 
         eng = engine()
-        result = run_fleet_forecast(eng, actor=actor(eng, as_email), horizon_months=horizon,
-                                    model_names=None if all_models else list(model))
-        data = {"stored": result.stored, "skipped": result.skipped, "seconds": round(result.seconds, 2),
-                "currency": result.currency}
+        result = run_fleet_forecast(
+            eng,
+            actor=actor(eng, as_email),
+            horizon_months=horizon,
+            model_names=None if all_models else list(model),
+        )
+        data = {
+            "stored": result.stored,
+            "skipped": result.skipped,
+            "seconds": round(result.seconds, 2),
+            "currency": result.currency,
+        }
         if as_json:
             emit(data, as_json=True)
             return
@@ -135,10 +166,28 @@ def set_budget(
         if not 2000 <= chosen <= 2100:
             raise InvalidInput(f"year {chosen} is out of range.")
         with write_session(eng) as session:
-            budget_id = budgets.set_budget(session, actor=who, business_unit=unit, period_start=date(chosen, 1, 1),
-                                           period_end=date(chosen, 12, 31), amount=amount, currency=currency, note=note)
-        emit({"id": budget_id, "business_unit": unit, "year": chosen, "amount": amount, "currency": currency.upper()}
-             if as_json else f"Budget of {unit} for {chosen}: {currency.upper()} {amount:,.0f}.", as_json=as_json)
+            budget_id = budgets.set_budget(
+                session,
+                actor=who,
+                business_unit=unit,
+                period_start=date(chosen, 1, 1),
+                period_end=date(chosen, 12, 31),
+                amount=amount,
+                currency=currency,
+                note=note,
+            )
+        emit(
+            {
+                "id": budget_id,
+                "business_unit": unit,
+                "year": chosen,
+                "amount": amount,
+                "currency": currency.upper(),
+            }
+            if as_json
+            else f"Budget of {unit} for {chosen}: {currency.upper()} {amount:,.0f}.",
+            as_json=as_json,
+        )
 
     run(body)
 
@@ -152,10 +201,20 @@ def budget_status(as_json: bool = JSON_OPTION) -> None:
 
         with read_session(engine()) as session:
             statuses = budget_statuses(session)
-        rows = [{"business_unit": b.business_unit, "period_start": b.period_start, "period_end": b.period_end,
-                 "budget": b.amount, "currency": b.currency, "spent": round(b.spent, 2),
-                 "projected": None if b.projected is None else round(b.projected, 2),
-                 "overrun_month": b.overrun_month, "overrun_probability": b.overrun_probability} for b in statuses]
+        rows = [
+            {
+                "business_unit": b.business_unit,
+                "period_start": b.period_start,
+                "period_end": b.period_end,
+                "budget": b.amount,
+                "currency": b.currency,
+                "spent": round(b.spent, 2),
+                "projected": None if b.projected is None else round(b.projected, 2),
+                "overrun_month": b.overrun_month,
+                "overrun_probability": b.overrun_probability,
+            }
+            for b in statuses
+        ]
         if as_json:
             emit(rows, as_json=True)
             return
@@ -174,8 +233,11 @@ def budget_status(as_json: bool = JSON_OPTION) -> None:
 def explain(
     model: str = typer.Option(..., "--model", help="Model name."),
     version: int = typer.Option(..., "--version", help="Version number."),
-    refresh_production: bool = typer.Option(True, "--refresh-production/--keep-production",
-                                            help="Recompute the recent production window's explanation."),
+    refresh_production: bool = typer.Option(
+        True,
+        "--refresh-production/--keep-production",
+        help="Recompute the recent production window's explanation.",
+    ),
     as_email: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -190,21 +252,41 @@ def explain(
         who = actor(eng, as_email)
         with read_session(eng) as session:
             row = version_by_number(session, model_by_name(session, model).id, version)  # type: ignore[arg-type]
-        outcome = ensure_global_explanations(eng, actor=who, version_id=row.id,  # type: ignore[arg-type]
-                                             refresh_production=refresh_production)
+        outcome = ensure_global_explanations(
+            eng,
+            actor=who,
+            version_id=row.id,  # type: ignore[arg-type]
+            refresh_production=refresh_production,
+        )
         with read_session(eng) as session:
             stored = stored_explanations(session, row.id)  # type: ignore[arg-type]
-        data = {source: {"status": status, **({"explainer": stored[source].method, "space": stored[source].space,
-                                                "rows": stored[source].n_rows, "seconds": stored[source].seconds,
-                                                "importance": stored[source].importance} if source in stored else {})}
-                for source, status in outcome.items()}
+        data = {
+            source: {
+                "status": status,
+                **(
+                    {
+                        "explainer": stored[source].method,
+                        "space": stored[source].space,
+                        "rows": stored[source].n_rows,
+                        "seconds": stored[source].seconds,
+                        "importance": stored[source].importance,
+                    }
+                    if source in stored
+                    else {}
+                ),
+            }
+            for source, status in outcome.items()
+        }
         if as_json:
             emit(data, as_json=True)
             return
         for source, info in data.items():
             importance: dict[str, float] = info.get("importance", {})  # type: ignore[assignment]
             top = ", ".join(list(importance)[:3])
-            emit(f"{model} v{version} {source}: {info['status']}" + (f" ({info['rows']} rows, top: {top})" if top else ""),
-                 as_json=False)
+            emit(
+                f"{model} v{version} {source}: {info['status']}"
+                + (f" ({info['rows']} rows, top: {top})" if top else ""),
+                as_json=False,
+            )
 
     run(body)

@@ -10,7 +10,9 @@ from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, run
 
 @app.command("import-mlflow")
 def import_mlflow_command(
-    tracking_uri: str = typer.Option(..., "--tracking-uri", help="MLflow tracking/registry URI, e.g. sqlite:///mlflow.db"),
+    tracking_uri: str = typer.Option(
+        ..., "--tracking-uri", help="MLflow tracking/registry URI, e.g. sqlite:///mlflow.db"
+    ),
     model: str | None = typer.Option(None, "--model", help="Import only this registered model."),
     as_email: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,

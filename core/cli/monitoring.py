@@ -17,9 +17,12 @@ from core.errors import InvalidInput
 from core.monitoring import alerts, labelling, performance
 from core.registry import services
 
-campaign_app = typer.Typer(help="Labelling campaigns: samples of production predictions for domain experts.",
-                           no_args_is_help=True)
-thresholds_app = typer.Typer(help="Per-model alert thresholds (versioned; defaults until set).", no_args_is_help=True)
+campaign_app = typer.Typer(
+    help="Labelling campaigns: samples of production predictions for domain experts.", no_args_is_help=True
+)
+thresholds_app = typer.Typer(
+    help="Per-model alert thresholds (versioned; defaults until set).", no_args_is_help=True
+)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(thresholds_app, name="thresholds")
 
@@ -50,11 +53,29 @@ def health_command(as_json: bool = JSON_OPTION, as_email: str | None = AS_OPTION
         with write_session(eng) as session:
             results = alerts.evaluate_health(session, actor=who)
         if as_json:
-            emit([{"model": r.model_name, "model_id": r.model_id, "status": r.status, "was": r.previous_status,
-                   "reasons": r.reasons} for r in results], as_json=True)
+            emit(
+                [
+                    {
+                        "model": r.model_name,
+                        "model_id": r.model_id,
+                        "status": r.status,
+                        "was": r.previous_status,
+                        "reasons": r.reasons,
+                    }
+                    for r in results
+                ],
+                as_json=True,
+            )
             return
-        rows = [{"model": r.model_name, "status": r.status, "was": r.previous_status,
-                 "reasons": "; ".join(f"{x['level']}: {x['message']}" for x in r.reasons)} for r in results]
+        rows = [
+            {
+                "model": r.model_name,
+                "status": r.status,
+                "was": r.previous_status,
+                "reasons": "; ".join(f"{x['level']}: {x['message']}" for x in r.reasons),
+            }
+            for r in results
+        ]
         emit(None, as_json=False, table=pd.DataFrame(rows, columns=["model", "status", "was", "reasons"]))
 
     run(body)
@@ -64,14 +85,26 @@ def health_command(as_json: bool = JSON_OPTION, as_email: str | None = AS_OPTION
 def campaign_create_command(
     model: str = MODEL_OPTION,
     size: int = typer.Option(..., "--size", help="How many predictions to sample."),
-    strategy: str = typer.Option("random", "--strategy", help="random, stratified, uncertainty or disagreement."),
-    segment: str = typer.Option("", "--segment", help="stratified: feature to stratify by (default: the predicted class)."),
-    labels_per_item: int = typer.Option(1, "--labels-per-item", help="How many labellers label each case (1-3)."),
-    show_prediction: bool = typer.Option(False, "--show-prediction", help="Show the model's answer to labellers (hidden by default)."),
+    strategy: str = typer.Option(
+        "random", "--strategy", help="random, stratified, uncertainty or disagreement."
+    ),
+    segment: str = typer.Option(
+        "", "--segment", help="stratified: feature to stratify by (default: the predicted class)."
+    ),
+    labels_per_item: int = typer.Option(
+        1, "--labels-per-item", help="How many labellers label each case (1-3)."
+    ),
+    show_prediction: bool = typer.Option(
+        False, "--show-prediction", help="Show the model's answer to labellers (hidden by default)."
+    ),
     name: str = typer.Option("", "--name", help="Campaign name (default: model, version and strategy)."),
     instructions: str = typer.Option("", "--instructions", help="What labellers should judge, in words."),
-    period_from: str | None = typer.Option(None, "--from", help="Only predictions logged on or after this day (YYYY-MM-DD)."),
-    period_to: str | None = typer.Option(None, "--to", help="Only predictions logged on or before this day (YYYY-MM-DD)."),
+    period_from: str | None = typer.Option(
+        None, "--from", help="Only predictions logged on or after this day (YYYY-MM-DD)."
+    ),
+    period_to: str | None = typer.Option(
+        None, "--to", help="Only predictions logged on or before this day (YYYY-MM-DD)."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed, for a reproducible sample."),
     as_json: bool = JSON_OPTION,
     as_email: str | None = AS_OPTION,
@@ -84,13 +117,29 @@ def campaign_create_command(
         model_id = _model_id(eng, model)
         with write_session(eng) as session:
             created = labelling.create_campaign(
-                session, actor=who, model_id=model_id, size=size, strategy=strategy, name=name,
-                labels_per_item=labels_per_item, hide_prediction=not show_prediction, segment_feature=segment,
-                period_from=_day(period_from, "--from"), period_to=_day(period_to, "--to"),
-                instructions=instructions, seed=seed)
-        data = {"campaign_id": created.campaign_id, "size": created.size, "size_requested": created.size_requested,
-                "note": created.note}
-        text = f"Campaign {created.campaign_id} created with {created.size} cases." + (f" {created.note}" if created.note else "")
+                session,
+                actor=who,
+                model_id=model_id,
+                size=size,
+                strategy=strategy,
+                name=name,
+                labels_per_item=labels_per_item,
+                hide_prediction=not show_prediction,
+                segment_feature=segment,
+                period_from=_day(period_from, "--from"),
+                period_to=_day(period_to, "--to"),
+                instructions=instructions,
+                seed=seed,
+            )
+        data = {
+            "campaign_id": created.campaign_id,
+            "size": created.size,
+            "size_requested": created.size_requested,
+            "note": created.note,
+        }
+        text = f"Campaign {created.campaign_id} created with {created.size} cases." + (
+            f" {created.note}" if created.note else ""
+        )
         emit(data if as_json else text, as_json=as_json)
 
     run(body)
@@ -109,7 +158,9 @@ def campaign_list_command(
         model_id = _model_id(eng, model) if model else None
         with read_session(eng) as session:
             frame = labelling.list_campaigns(session, model_id=model_id, status=status)
-        shown = frame[["id", "name", "model", "version", "strategy", "size", "items_done", "labels_per_item", "status"]]
+        shown = frame[
+            ["id", "name", "model", "version", "strategy", "size", "items_done", "labels_per_item", "status"]
+        ]
         emit(frame.drop(columns=["model_id"]) if as_json else None, as_json=as_json, table=shown)
 
     run(body)
@@ -140,7 +191,9 @@ def _clean(value: Any) -> Any:
 @app.command("performance")
 def performance_command(
     model: str = MODEL_OPTION,
-    version: int | None = typer.Option(None, "--version", help="Version number (default: the production version)."),
+    version: int | None = typer.Option(
+        None, "--version", help="Version number (default: the production version)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Realised performance per month from labels, with 95% intervals, beside validation."""
@@ -152,16 +205,32 @@ def performance_command(
             version_id = services.version_by_number(session, model_id, version).id if version else None
             report = performance.performance_report(session, model_id=model_id, version_id=version_id)
         if as_json:
-            emit({"model": report.model_name, "version": report.version, "validation": report.validation,
-                  "labelled": report.n_labelled, "from_campaigns": report.n_from_campaigns,
-                  "from_pipelines": report.n_from_pipelines,
-                  "months": [{k: _clean(v) for k, v in row.items()} for row in report.table.to_dict(orient="records")],
-                  "verdicts": [v.__dict__ for v in report.verdicts]}, as_json=True)
+            emit(
+                {
+                    "model": report.model_name,
+                    "version": report.version,
+                    "validation": report.validation,
+                    "labelled": report.n_labelled,
+                    "from_campaigns": report.n_from_campaigns,
+                    "from_pipelines": report.n_from_pipelines,
+                    "months": [
+                        {k: _clean(v) for k, v in row.items()}
+                        for row in report.table.to_dict(orient="records")
+                    ],
+                    "verdicts": [v.__dict__ for v in report.verdicts],
+                },
+                as_json=True,
+            )
             return
-        typer.echo(f"{report.model_name} v{report.version}: {report.n_labelled} labelled predictions "
-                   f"({report.n_from_campaigns} from campaigns, {report.n_from_pipelines} from pipelines).")
+        typer.echo(
+            f"{report.model_name} v{report.version}: {report.n_labelled} labelled predictions "
+            f"({report.n_from_campaigns} from campaigns, {report.n_from_pipelines} from pipelines)."
+        )
         table = report.table.assign(
-            interval=[f"{lo:.3f}-{hi:.3f}" if not math.isnan(lo) else "-" for lo, hi in zip(report.table["lower"], report.table["upper"], strict=True)],
+            interval=[
+                f"{lo:.3f}-{hi:.3f}" if not math.isnan(lo) else "-"
+                for lo, hi in zip(report.table["lower"], report.table["upper"], strict=True)
+            ],
         )[["month", "metric", "value", "interval", "n", "validation", "limit"]]
         emit(None, as_json=False, table=table.round(3))
         for verdict in report.verdicts:
@@ -179,8 +248,11 @@ def thresholds_show_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTI
         model_id = _model_id(eng, model)
         with read_session(eng) as session:
             current = alerts.current_thresholds(session, model_id=model_id)
-        emit(current.__dict__ | {"is_default": current.is_default}, as_json=as_json,
-             table=pd.DataFrame([current.__dict__]).drop(columns=["model_id"]))
+        emit(
+            current.__dict__ | {"is_default": current.is_default},
+            as_json=as_json,
+            table=pd.DataFrame([current.__dict__]).drop(columns=["model_id"]),
+        )
 
     run(body)
 
@@ -189,10 +261,20 @@ def thresholds_show_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTI
 def thresholds_set_command(
     model: str = MODEL_OPTION,
     reason: str = typer.Option(..., "--reason", help="Why the thresholds change."),
-    drift_share: float | None = typer.Option(None, "--drift-share", help="Alert when this share of features drifts (0-1)."),
-    performance_drop: float | None = typer.Option(None, "--performance-drop", help="Allowed drop below validation (absolute for scores, relative for MAE/RMSE)."),
-    outage_days: int | None = typer.Option(None, "--outage-days", help="Alert after this many days without predictions."),
-    min_label_coverage: float | None = typer.Option(None, "--min-label-coverage", help="Warn below this labelled share (0-1)."),
+    drift_share: float | None = typer.Option(
+        None, "--drift-share", help="Alert when this share of features drifts (0-1)."
+    ),
+    performance_drop: float | None = typer.Option(
+        None,
+        "--performance-drop",
+        help="Allowed drop below validation (absolute for scores, relative for MAE/RMSE).",
+    ),
+    outage_days: int | None = typer.Option(
+        None, "--outage-days", help="Alert after this many days without predictions."
+    ),
+    min_label_coverage: float | None = typer.Option(
+        None, "--min-label-coverage", help="Warn below this labelled share (0-1)."
+    ),
     as_json: bool = JSON_OPTION,
     as_email: str | None = AS_OPTION,
 ) -> None:
@@ -203,9 +285,19 @@ def thresholds_set_command(
         who = actor(eng, as_email)
         model_id = _model_id(eng, model)
         with write_session(eng) as session:
-            new = alerts.set_thresholds(session, actor=who, model_id=model_id, reason=reason, drift_share=drift_share,
-                                        performance_drop=performance_drop, outage_days=outage_days,
-                                        min_label_coverage=min_label_coverage)
-        emit(new.__dict__ if as_json else f"Thresholds of {model} are now version {new.version}.", as_json=as_json)
+            new = alerts.set_thresholds(
+                session,
+                actor=who,
+                model_id=model_id,
+                reason=reason,
+                drift_share=drift_share,
+                performance_drop=performance_drop,
+                outage_days=outage_days,
+                min_label_coverage=min_label_coverage,
+            )
+        emit(
+            new.__dict__ if as_json else f"Thresholds of {model} are now version {new.version}.",
+            as_json=as_json,
+        )
 
     run(body)

@@ -47,22 +47,39 @@ def periods(first: date | None, last: date | None, *, monthly: bool, today: date
 
 
 def _table(results: list[RunSummary]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "model": r.model_name, "version": r.version, "period": r.period_key, "status": r.status,
-        "drift share": "-" if r.drift_share is None else f"{r.drift_share:.0%}",
-        "drifted": f"{r.n_drifted}/{r.n_computed}", "prediction drift": {True: "yes", False: "no", None: "-"}[r.prediction_drifted],
-        "rows": r.current_rows, "drifted features": ", ".join(r.drifted_features), "run": r.outcome,
-    } for r in results])
+    return pd.DataFrame(
+        [
+            {
+                "model": r.model_name,
+                "version": r.version,
+                "period": r.period_key,
+                "status": r.status,
+                "drift share": "-" if r.drift_share is None else f"{r.drift_share:.0%}",
+                "drifted": f"{r.n_drifted}/{r.n_computed}",
+                "prediction drift": {True: "yes", False: "no", None: "-"}[r.prediction_drifted],
+                "rows": r.current_rows,
+                "drifted features": ", ".join(r.drifted_features),
+                "run": r.outcome,
+            }
+            for r in results
+        ]
+    )
 
 
 @app.command("drift")
 def drift_command(
     model: str | None = typer.Option(None, "--model", help="Name of the model to check."),
     all_models: bool = typer.Option(False, "--all", help="Check every model that has a production version."),
-    from_day: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD, UTC). Default: 7 days ago."),
-    to_day: str | None = typer.Option(None, "--to", help="Last day, inclusive (YYYY-MM-DD, UTC). Default: yesterday."),
+    from_day: str | None = typer.Option(
+        None, "--from", help="First day (YYYY-MM-DD, UTC). Default: 7 days ago."
+    ),
+    to_day: str | None = typer.Option(
+        None, "--to", help="Last day, inclusive (YYYY-MM-DD, UTC). Default: yesterday."
+    ),
     monthly: bool = typer.Option(False, "--monthly", help="One run per calendar month of the range."),
-    force: bool = typer.Option(False, "--force", help="Recompute and replace runs already stored for these periods."),
+    force: bool = typer.Option(
+        False, "--force", help="Recompute and replace runs already stored for these periods."
+    ),
     as_email: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -71,7 +88,9 @@ def drift_command(
     def body() -> None:
         if bool(model) == all_models:
             raise InvalidInput("give either --model NAME or --all.")
-        wanted = periods(_day(from_day, "--from"), _day(to_day, "--to"), monthly=monthly, today=utcnow().date())
+        wanted = periods(
+            _day(from_day, "--from"), _day(to_day, "--to"), monthly=monthly, today=utcnow().date()
+        )
         eng = engine()
         who = actor(eng, as_email)
         with read_session(eng) as session:
@@ -99,7 +118,13 @@ def drift_command(
 
 
 def _production_models(session) -> list[int]:  # type: ignore[no-untyped-def]
-    return list(session.execute(
-        select(Model.id).join(ModelVersion, ModelVersion.model_id == Model.id)
-        .where(ModelVersion.stage == "production").order_by(Model.name)
-    ).scalars().all())
+    return list(
+        session.execute(
+            select(Model.id)
+            .join(ModelVersion, ModelVersion.model_id == Model.id)
+            .where(ModelVersion.stage == "production")
+            .order_by(Model.name)
+        )
+        .scalars()
+        .all()
+    )

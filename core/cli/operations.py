@@ -13,7 +13,9 @@ from core.db.engine import make_engine, redact
 
 
 @app.command("backup")
-def backup_command(out: Path = typer.Option(..., "--out", help="Backup file to write (must not exist).")) -> None:
+def backup_command(
+    out: Path = typer.Option(..., "--out", help="Backup file to write (must not exist)."),
+) -> None:
     """Back up the registry while it is in use (SQLite online backup; pg_dump for PostgreSQL)."""
 
     def body() -> None:
@@ -26,7 +28,9 @@ def backup_command(out: Path = typer.Option(..., "--out", help="Backup file to w
 @app.command("restore")
 def restore_command(
     backup_file: Path = typer.Argument(..., help="A file written by `steward backup`."),
-    to: str = typer.Option(..., "--to", help="URL of the NEW registry to restore into (empty database or new file)."),
+    to: str = typer.Option(
+        ..., "--to", help="URL of the NEW registry to restore into (empty database or new file)."
+    ),
 ) -> None:
     """Restore a backup into a new registry, then check it."""
 
@@ -49,9 +53,17 @@ def check_command(as_json: bool = JSON_OPTION) -> None:
     def body() -> None:
         result = backups.check_registry(engine(check=False))
         if as_json:
-            emit({"ok": result.ok, "integrity": result.integrity_detail, "schema_revision": result.schema_revision,
-                  "schema_current": result.schema_current, "audit": result.audit.message(),
-                  "row_counts": result.row_counts}, as_json=True)
+            emit(
+                {
+                    "ok": result.ok,
+                    "integrity": result.integrity_detail,
+                    "schema_revision": result.schema_revision,
+                    "schema_current": result.schema_current,
+                    "audit": result.audit.message(),
+                    "row_counts": result.row_counts,
+                },
+                as_json=True,
+            )
         else:
             for line in result.lines():
                 typer.echo(line)

@@ -251,7 +251,9 @@ def register_dataset_command(
                 session, actor=who, name=name, version=version, uri=uri, row_count=rows, content_hash=sha256
             )
         result = {"id": dataset_id, "name": name.strip(), "version": version.strip()}
-        _report(result, f"Registered dataset '{result['name']}' version '{result['version']}'.", as_json=as_json)
+        _report(
+            result, f"Registered dataset '{result['name']}' version '{result['version']}'.", as_json=as_json
+        )
 
     _guarded(body)
 

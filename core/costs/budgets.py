@@ -29,8 +29,18 @@ from core.registry.validation import clean_name, clean_number, clean_text
 MAX_BUDGET = 1e15  # a thousand trillion in any currency
 
 
-def set_budget(session: Session, *, actor: Actor, business_unit: str, period_start: date, period_end: date,
-               amount: float, currency: str = "EUR", note: str = "", at: datetime | None = None) -> int:
+def set_budget(
+    session: Session,
+    *,
+    actor: Actor,
+    business_unit: str,
+    period_start: date,
+    period_end: date,
+    amount: float,
+    currency: str = "EUR",
+    note: str = "",
+    at: datetime | None = None,
+) -> int:
     """Set (or change) a business unit's budget for the period starting ``period_start``."""
     business_unit = clean_name(business_unit, "business unit")
     require(session, actor, "budget.set", business_unit=business_unit)
@@ -44,18 +54,30 @@ def set_budget(session: Session, *, actor: Actor, business_unit: str, period_sta
     currency = (currency or "").strip().upper()
     if currency not in CURRENCIES:
         raise InvalidInput(f"unknown currency '{currency}'; known: {', '.join(CURRENCIES)}.")
-    row = session.exec(select(CostBudget).where(CostBudget.business_unit == business_unit,
-                                                CostBudget.period_start == period_start)).first()
+    row = session.exec(
+        select(CostBudget).where(
+            CostBudget.business_unit == business_unit, CostBudget.period_start == period_start
+        )
+    ).first()
     before = None if row is None else row.model_dump()
-    row = row or CostBudget(business_unit=business_unit, period_start=period_start, period_end=period_end, amount=amount)
+    row = row or CostBudget(
+        business_unit=business_unit, period_start=period_start, period_end=period_end, amount=amount
+    )
     row.period_end, row.amount, row.currency = period_end, amount, currency
     row.note = clean_text(note, "note", max_len=500)
     row.set_by_id = actor.id
     row.set_at = at or utcnow()
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="budget.set", object_type="cost_budget", object_id=row.id,
-                 before=before, after=row.model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="budget.set",
+        object_type="cost_budget",
+        object_id=row.id,
+        before=before,
+        after=row.model_dump(),
+    )
     return row.id  # type: ignore[return-value]
 
 
@@ -85,14 +107,18 @@ class BudgetStatus:
         if self.projected is None:
             return head + ". No forecast stored yet (run `steward forecast --all`)."
         until = _month_text(self.projected_until)
-        head += (f"; projected {money(self.projected)} by {until} "
-                 f"({self.level:.0%} interval {money(self.projected_lower)}–{money(self.projected_upper)})")
+        head += (
+            f"; projected {money(self.projected)} by {until} "
+            f"({self.level:.0%} interval {money(self.projected_lower)}–{money(self.projected_upper)})"
+        )
         odds = f"{self.overrun_probability:.0%}" if self.overrun_probability is not None else "unknown"
         if self.overrun_month:
             return head + f" — over budget from {_month_text(self.overrun_month)} (probability {odds})."
         if self.earliest_overrun_month:
-            return head + (f" — within budget on the central projection, but could run out as early as "
-                           f"{_month_text(self.earliest_overrun_month)} (probability {odds}).")
+            return head + (
+                f" — within budget on the central projection, but could run out as early as "
+                f"{_month_text(self.earliest_overrun_month)} (probability {odds})."
+            )
         return head + f" — within budget (probability of overrun {odds})."
 
 
@@ -111,7 +137,9 @@ def _period_text(start: date, end: date) -> str:
 
 
 def budgets(session: Session) -> list[CostBudget]:
-    return list(session.exec(select(CostBudget).order_by(col(CostBudget.business_unit), col(CostBudget.period_start))))
+    return list(
+        session.exec(select(CostBudget).order_by(col(CostBudget.business_unit), col(CostBudget.period_start)))
+    )
 
 
 def budget_statuses(session: Session, *, include_past: bool = False) -> list[BudgetStatus]:
@@ -139,20 +167,40 @@ def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredFor
     level = forecast.level if forecast else 0.9
     if forecast is None or forecast.paths.size == 0:
         cumulative = pd.DataFrame({"month": months, "actual": spent_by_month.cumsum().to_numpy()})
-        return BudgetStatus(budget.business_unit, budget.period_start, budget.period_end, budget.amount, budget.currency,
-                            spent, None, None, None, None, None, None, None, level, cumulative)
+        return BudgetStatus(
+            budget.business_unit,
+            budget.period_start,
+            budget.period_end,
+            budget.amount,
+            budget.currency,
+            spent,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            level,
+            cumulative,
+        )
     forecast_months = list(forecast.months["month"])
     start = forecast_months[0]
     before = float(spent_by_month[[m for m in months if m < start]].sum())
     covered = [m for m in months if m in forecast_months]
     columns = [forecast_months.index(m) for m in covered]
-    cum = before + np.cumsum(forecast.paths[:, columns], axis=1) if covered else np.full((len(forecast.paths), 0), before)
+    cum = (
+        before + np.cumsum(forecast.paths[:, columns], axis=1)
+        if covered
+        else np.full((len(forecast.paths), 0), before)
+    )
     tail = (1 - level) / 2
     mean = cum.mean(axis=0)
     lower, upper = np.quantile(cum, tail, axis=0), np.quantile(cum, 1 - tail, axis=0)
     actual_cum = spent_by_month.cumsum()
-    cumulative = pd.DataFrame({"month": months,
-                               "actual": [actual_cum[m] if m < start else np.nan for m in months]})
+    cumulative = pd.DataFrame(
+        {"month": months, "actual": [actual_cum[m] if m < start else np.nan for m in months]}
+    )
     projected = pd.DataFrame({"month": covered, "mean": mean, "lower": lower, "upper": upper})
     cumulative = cumulative.merge(projected, on="month", how="left")
     over_mean = [m for m, v in zip(covered, mean, strict=True) if v > budget.amount]
@@ -160,23 +208,57 @@ def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredFor
     over_actual = [m for m in months if m < start and actual_cum[m] > budget.amount]
     final = cum[:, -1] if covered else np.full(len(forecast.paths), before)
     return BudgetStatus(
-        budget.business_unit, budget.period_start, budget.period_end, budget.amount, budget.currency, spent,
-        float(final.mean()), float(np.quantile(final, tail)), float(np.quantile(final, 1 - tail)),
-        _first(over_actual or over_mean), _first(over_actual or over_upper),
-        float((final > budget.amount).mean()), covered[-1] if covered else None, level, cumulative,
+        budget.business_unit,
+        budget.period_start,
+        budget.period_end,
+        budget.amount,
+        budget.currency,
+        spent,
+        float(final.mean()),
+        float(np.quantile(final, tail)),
+        float(np.quantile(final, 1 - tail)),
+        _first(over_actual or over_mean),
+        _first(over_actual or over_upper),
+        float((final > budget.amount).mean()),
+        covered[-1] if covered else None,
+        level,
+        cumulative,
     )
 
 
 def budget_table(statuses: list[BudgetStatus]) -> pd.DataFrame:
     """One row per budget, for overview tables."""
-    return pd.DataFrame([{
-        "business_unit": b.business_unit, "period": _period_text(b.period_start, b.period_end), "budget": round(b.amount),
-        "currency": b.currency, "spent": round(b.spent), "projected": _rounded(b.projected),
-        "projected_lower": _rounded(b.projected_lower), "projected_upper": _rounded(b.projected_upper), "projected_until": _month_text(b.projected_until) if b.projected_until else "",
-        "overrun_month": _month_text(b.overrun_month) if b.overrun_month else "",
-        "overrun_probability": b.overrun_probability,
-    } for b in statuses], columns=["business_unit", "period", "budget", "currency", "spent", "projected", "projected_lower",
-                                   "projected_upper", "projected_until", "overrun_month", "overrun_probability"])
+    return pd.DataFrame(
+        [
+            {
+                "business_unit": b.business_unit,
+                "period": _period_text(b.period_start, b.period_end),
+                "budget": round(b.amount),
+                "currency": b.currency,
+                "spent": round(b.spent),
+                "projected": _rounded(b.projected),
+                "projected_lower": _rounded(b.projected_lower),
+                "projected_upper": _rounded(b.projected_upper),
+                "projected_until": _month_text(b.projected_until) if b.projected_until else "",
+                "overrun_month": _month_text(b.overrun_month) if b.overrun_month else "",
+                "overrun_probability": b.overrun_probability,
+            }
+            for b in statuses
+        ],
+        columns=[
+            "business_unit",
+            "period",
+            "budget",
+            "currency",
+            "spent",
+            "projected",
+            "projected_lower",
+            "projected_upper",
+            "projected_until",
+            "overrun_month",
+            "overrun_probability",
+        ],
+    )
 
 
 def _first(months: list[str]) -> str | None:

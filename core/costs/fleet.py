@@ -48,8 +48,9 @@ class FleetRun:
     currency: str | None
 
 
-def scope_series(session: Session, *, currency: str, model_ids: list[int] | None = None
-                 ) -> tuple[dict[int, pd.Series], dict[int, Model]]:
+def scope_series(
+    session: Session, *, currency: str, model_ids: list[int] | None = None
+) -> tuple[dict[int, pd.Series], dict[int, Model]]:
     """Daily totals per model, each extended with zero-cost days up to the fleet's last cost day."""
     series = daily_totals_by_model(session, currency=currency)
     models = {int(m.id): m for m in session.exec(select(Model)) if m.id is not None}
@@ -68,8 +69,15 @@ def _sum(series: list[pd.Series]) -> pd.Series:
     return pd.concat(series, axis=1).fillna(0.0).sum(axis=1)
 
 
-def run_fleet_forecast(engine: Engine, *, actor: Actor, horizon_months: int = 12, model_names: list[str] | None = None,
-                       progress: Callable[[str], None] | None = None, computed_at: datetime | None = None) -> FleetRun:
+def run_fleet_forecast(
+    engine: Engine,
+    *,
+    actor: Actor,
+    horizon_months: int = 12,
+    model_names: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    computed_at: datetime | None = None,
+) -> FleetRun:
     """Forecast every model (or the named ones), every business unit and the fleet; store them.
 
     Business-unit and fleet forecasts are only made for a full run (all models), because they
@@ -83,7 +91,8 @@ def run_fleet_forecast(engine: Engine, *, actor: Actor, horizon_months: int = 12
         ids = _model_ids(session, model_names)
         series, models = scope_series(session, currency=currency, model_ids=ids)
     jobs: list[tuple[str, str, str, int | None, pd.Series]] = [
-        ("model", str(m), models[m].name, m, s) for m, s in sorted(series.items(), key=lambda kv: models[kv[0]].name)
+        ("model", str(m), models[m].name, m, s)
+        for m, s in sorted(series.items(), key=lambda kv: models[kv[0]].name)
     ]
     if model_names is None and series:
         by_unit: dict[str, list[pd.Series]] = {}
@@ -109,8 +118,12 @@ def _model_ids(session: Session, names: list[str] | None) -> list[int] | None:
     return ids  # type: ignore[return-value]
 
 
-def _forecast_all(jobs: list[tuple[str, str, str, int | None, pd.Series]], currency: str, horizon: int,
-                  progress: Callable[[str], None] | None) -> tuple[list[ScopedForecast], dict[str, str]]:
+def _forecast_all(
+    jobs: list[tuple[str, str, str, int | None, pd.Series]],
+    currency: str,
+    horizon: int,
+    progress: Callable[[str], None] | None,
+) -> tuple[list[ScopedForecast], dict[str, str]]:
     results: list[ScopedForecast] = []
     skipped: dict[str, str] = {}
     for scope, key, label, model_id, s in jobs:
@@ -128,37 +141,58 @@ def _forecast_all(jobs: list[tuple[str, str, str, int | None, pd.Series]], curre
     return results, skipped
 
 
-def store_forecasts(session: Session, *, actor: Actor, forecasts: list[ScopedForecast],
-                    computed_at: datetime | None = None) -> int:
+def store_forecasts(
+    session: Session, *, actor: Actor, forecasts: list[ScopedForecast], computed_at: datetime | None = None
+) -> int:
     """Replace the stored forecast of each scope given; one audit event for the run."""
     require(session, actor, "costs.forecast")
     for item in forecasts:
         if item.scope not in FORECAST_SCOPES:
             raise InvalidInput(f"forecast scope '{item.scope}' is not one of: {', '.join(FORECAST_SCOPES)}.")
-        row = session.exec(select(CostForecast).where(CostForecast.scope == item.scope,
-                                                      CostForecast.scope_key == item.key)).first()
+        row = session.exec(
+            select(CostForecast).where(CostForecast.scope == item.scope, CostForecast.scope_key == item.key)
+        ).first()
         f = item.forecast
-        row = row or CostForecast(scope=item.scope, scope_key=item.key, method="", history_from=f.history_from,
-                                  history_to=f.history_to, horizon_months=0, interval_level=f.level)
+        row = row or CostForecast(
+            scope=item.scope,
+            scope_key=item.key,
+            method="",
+            history_from=f.history_from,
+            history_to=f.history_to,
+            horizon_months=0,
+            interval_level=f.level,
+        )
         row.model_id = item.model_id
         row.currency = item.currency
         row.method = f.method[:300]
         row.history_from, row.history_to = f.history_from, f.history_to
         row.horizon_months = f.horizon_months
         row.interval_level = f.level
-        row.months = [{k: (round(float(v), 2) if k != "month" else v) for k, v in r.items()}
-                      for r in f.months.to_dict(orient="records")]
-        row.paths = ([[round(float(v), 2) for v in p] for p in f.paths[:KEPT_PATHS]]
-                     if item.scope != "model" else [])
+        row.months = [
+            {k: (round(float(v), 2) if k != "month" else v) for k, v in r.items()}
+            for r in f.months.to_dict(orient="records")
+        ]
+        row.paths = (
+            [[round(float(v), 2) for v in p] for p in f.paths[:KEPT_PATHS]] if item.scope != "model" else []
+        )
         row.backtest_mape = None if f.backtest_mape is None else round(f.backtest_mape, 3)
         row.backtest_months = f.backtest_months
         row.seconds = round(f.seconds, 4)
         row.computed_at = computed_at or utcnow()
         session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="costs.forecast_stored", object_type="cost_forecast", object_id="run",
-                 after={"forecasts": len(forecasts), "scopes": sorted({f.scope for f in forecasts}),
-                        "models": sum(f.scope == "model" for f in forecasts)})
+    audit.record(
+        session,
+        actor=actor,
+        action="costs.forecast_stored",
+        object_type="cost_forecast",
+        object_id="run",
+        after={
+            "forecasts": len(forecasts),
+            "scopes": sorted({f.scope for f in forecasts}),
+            "models": sum(f.scope == "model" for f in forecasts),
+        },
+    )
     return len(forecasts)
 
 
@@ -206,20 +240,36 @@ def stored_forecasts(session: Session, *, scope: str | None = None) -> dict[tupl
 
 
 def stored_forecast(session: Session, scope: str, key: str) -> StoredForecast | None:
-    row = session.exec(select(CostForecast).where(CostForecast.scope == scope, CostForecast.scope_key == key)).first()
+    row = session.exec(
+        select(CostForecast).where(CostForecast.scope == scope, CostForecast.scope_key == key)
+    ).first()
     return None if row is None else _stored(row)
 
 
 def _stored(row: CostForecast) -> StoredForecast:
     months = pd.DataFrame(row.months, columns=["month", "mean", "lower", "upper"])
     paths = np.asarray(row.paths, dtype=float) if row.paths else np.empty((0, len(months)))
-    return StoredForecast(row.scope, row.scope_key, row.model_id, row.currency, row.method, row.history_from,
-                          row.history_to, row.interval_level, months, paths, row.backtest_mape, row.backtest_months,
-                          row.computed_at, row.seconds)
+    return StoredForecast(
+        row.scope,
+        row.scope_key,
+        row.model_id,
+        row.currency,
+        row.method,
+        row.history_from,
+        row.history_to,
+        row.interval_level,
+        months,
+        paths,
+        row.backtest_mape,
+        row.backtest_months,
+        row.computed_at,
+        row.seconds,
+    )
 
 
-def total_ahead(months: pd.DataFrame, paths: np.ndarray, *, count: int = 12, level: float = 0.9
-                ) -> tuple[float, float | None, float | None]:
+def total_ahead(
+    months: pd.DataFrame, paths: np.ndarray, *, count: int = 12, level: float = 0.9
+) -> tuple[float, float | None, float | None]:
     """Total of the last ``count`` forecast months (the full months ahead) with its interval, read
     from the simulated paths when they were kept (None bounds otherwise)."""
     mean = float(months["mean"].iloc[-count:].sum())

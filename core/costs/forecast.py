@@ -113,14 +113,23 @@ def _month_totals(days: pd.DataFrame, carried: float) -> tuple[list[str], np.nda
     return [str(p) for p in grouped.index], totals
 
 
-def forecast_months(series: pd.Series, *, horizon_months: int = 12, level: float = LEVEL, paths: int = PATHS,
-                    seed: int = 0, backtest: bool = True) -> MonthlyForecast:
+def forecast_months(
+    series: pd.Series,
+    *,
+    horizon_months: int = 12,
+    level: float = LEVEL,
+    paths: int = PATHS,
+    seed: int = 0,
+    backtest: bool = True,
+) -> MonthlyForecast:
     """Forecast the rest of the month the history ends in (when it ends mid-month) and
     ``horizon_months`` full months more, with a ``level`` interval."""
     started = time.perf_counter()
     daily = as_daily(series)
     if len(daily) < MIN_HISTORY_DAYS:
-        raise InvalidInput(f"a forecast needs at least {MIN_HISTORY_DAYS} days of costs; this series has {len(daily)}.")
+        raise InvalidInput(
+            f"a forecast needs at least {MIN_HISTORY_DAYS} days of costs; this series has {len(daily)}."
+        )
     if not 1 <= horizon_months <= 24:
         raise InvalidInput(f"the forecast horizon must be 1 to 24 months, not {horizon_months}.")
     last = daily.index[-1]
@@ -132,21 +141,36 @@ def forecast_months(series: pd.Series, *, horizon_months: int = 12, level: float
     labels, totals = _month_totals(days, carried)
     months = _summary(labels, totals, level)
     mape, detail = backtest_mape(daily, seed=seed) if backtest else (None, pd.DataFrame())
-    return MonthlyForecast(months, totals, daily.index[0].date(), last.date(), level, METHOD,
-                           time.perf_counter() - started, mape, len(detail), detail, horizon_months)
+    return MonthlyForecast(
+        months,
+        totals,
+        daily.index[0].date(),
+        last.date(),
+        level,
+        METHOD,
+        time.perf_counter() - started,
+        mape,
+        len(detail),
+        detail,
+        horizon_months,
+    )
 
 
 def _summary(labels: list[str], totals: np.ndarray, level: float) -> pd.DataFrame:
     tail = (1 - level) / 2
-    return pd.DataFrame({
-        "month": labels,
-        "mean": totals.mean(axis=0),
-        "lower": np.quantile(totals, tail, axis=0),
-        "upper": np.quantile(totals, 1 - tail, axis=0),
-    })
+    return pd.DataFrame(
+        {
+            "month": labels,
+            "mean": totals.mean(axis=0),
+            "lower": np.quantile(totals, tail, axis=0),
+            "upper": np.quantile(totals, 1 - tail, axis=0),
+        }
+    )
 
 
-def backtest_mape(series: pd.Series, *, months: int = BACKTEST_MONTHS, seed: int = 0) -> tuple[float | None, pd.DataFrame]:
+def backtest_mape(
+    series: pd.Series, *, months: int = BACKTEST_MONTHS, seed: int = 0
+) -> tuple[float | None, pd.DataFrame]:
     """Refit without the last ``months`` full calendar months, forecast them, and return the mean
     absolute percentage error of the monthly totals (None when history is too short)."""
     daily = as_daily(series)
@@ -162,8 +186,13 @@ def backtest_mape(series: pd.Series, *, months: int = BACKTEST_MONTHS, seed: int
     simulated = simulate_days(train, horizon, paths=PATHS, seed=seed)
     forecast = simulated.mean(axis=1).groupby(simulated.index.to_period("M")).sum()
     actual = daily[periods.isin(holdout)].groupby(periods[periods.isin(holdout)]).sum()
-    detail = pd.DataFrame({"month": [str(p) for p in holdout], "actual": actual.reindex(holdout).to_numpy(),
-                           "forecast": forecast.reindex(holdout).to_numpy()})
+    detail = pd.DataFrame(
+        {
+            "month": [str(p) for p in holdout],
+            "actual": actual.reindex(holdout).to_numpy(),
+            "forecast": forecast.reindex(holdout).to_numpy(),
+        }
+    )
     spent = detail["actual"] > 0
     if not spent.any():
         return None, detail

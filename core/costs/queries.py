@@ -26,15 +26,34 @@ def _month(session: Session, column: Any) -> Any:
     return func.strftime("%Y-%m", column)
 
 
-def monthly_costs(session: Session, *, business_unit: str | None = None, model_id: int | None = None,
-                  since: date | None = None) -> pd.DataFrame:
+def monthly_costs(
+    session: Session,
+    *,
+    business_unit: str | None = None,
+    model_id: int | None = None,
+    since: date | None = None,
+) -> pd.DataFrame:
     """Cost per month, model, category and currency (month as 'YYYY-MM')."""
     month = _month(session, col(CostRecord.day)).label("month")
     query = (
-        select(month, col(Model.id), col(Model.name), col(Model.business_unit), col(CostRecord.category), col(CostRecord.currency),
-               func.sum(CostRecord.amount))
+        select(
+            month,
+            col(Model.id),
+            col(Model.name),
+            col(Model.business_unit),
+            col(CostRecord.category),
+            col(CostRecord.currency),
+            func.sum(CostRecord.amount),
+        )
         .join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
-        .group_by(month, col(Model.id), col(Model.name), col(Model.business_unit), col(CostRecord.category), col(CostRecord.currency))
+        .group_by(
+            month,
+            col(Model.id),
+            col(Model.name),
+            col(Model.business_unit),
+            col(CostRecord.category),
+            col(CostRecord.currency),
+        )
         .order_by(month)
     )
     if business_unit:
@@ -56,7 +75,9 @@ def first_cost_day(session: Session) -> date | None:
     return session.execute(select(func.min(CostRecord.day))).scalar_one_or_none()
 
 
-def main_currency(session: Session, *, business_unit: str | None = None, model_id: int | None = None) -> str | None:
+def main_currency(
+    session: Session, *, business_unit: str | None = None, model_id: int | None = None
+) -> str | None:
     """The currency most of the spend is recorded in (amounts in others are shown apart)."""
     query = select(CostRecord.currency, func.count()).join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
     if business_unit:
@@ -67,12 +88,17 @@ def main_currency(session: Session, *, business_unit: str | None = None, model_i
     return rows[0][0] if rows else None
 
 
-def daily_totals(session: Session, *, currency: str, business_unit: str | None = None,
-                 model_id: int | None = None) -> pd.Series:
+def daily_totals(
+    session: Session, *, currency: str, business_unit: str | None = None, model_id: int | None = None
+) -> pd.Series:
     """Total cost per day (all categories) of one model, one business unit, or all models."""
-    query = (select(CostRecord.day, func.sum(CostRecord.amount))
-             .join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
-             .where(CostRecord.currency == currency).group_by(CostRecord.day).order_by(CostRecord.day))
+    query = (
+        select(CostRecord.day, func.sum(CostRecord.amount))
+        .join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
+        .where(CostRecord.currency == currency)
+        .group_by(CostRecord.day)
+        .order_by(CostRecord.day)
+    )
     if business_unit:
         query = query.where(Model.business_unit == business_unit)
     if model_id is not None:
@@ -88,21 +114,31 @@ def daily_totals_by_model(session: Session, *, currency: str) -> dict[int, pd.Se
     rows = session.execute(
         select(CostRecord.model_id, col(CostRecord.day), func.sum(CostRecord.amount))
         .where(CostRecord.currency == currency)
-        .group_by(CostRecord.model_id, col(CostRecord.day)).order_by(CostRecord.model_id, col(CostRecord.day))
+        .group_by(CostRecord.model_id, col(CostRecord.day))
+        .order_by(CostRecord.model_id, col(CostRecord.day))
     ).all()
     frame = pd.DataFrame(rows, columns=["model_id", "day", "amount"])
-    return {int(m): pd.Series(g["amount"].astype(float).to_numpy(), index=pd.DatetimeIndex(g["day"]), name="cost")
-            for m, g in frame.groupby("model_id")}
+    return {
+        int(m): pd.Series(g["amount"].astype(float).to_numpy(), index=pd.DatetimeIndex(g["day"]), name="cost")
+        for m, g in frame.groupby("model_id")
+    }
 
 
 def monthly_predictions(session: Session, *, model_id: int | None = None) -> pd.DataFrame:
     """Predictions per month and model (all versions), from the daily rollup, with the number of
     days that month on which the model logged any."""
     month = _month(session, col(PredictionDaily.day)).label("month")
-    query = (select(month, col(ModelVersion.model_id), func.sum(PredictionDaily.n),
-                    func.count(func.distinct(PredictionDaily.day)))
-             .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))  # type: ignore[arg-type]
-             .group_by(month, col(ModelVersion.model_id)).order_by(month))
+    query = (
+        select(
+            month,
+            col(ModelVersion.model_id),
+            func.sum(PredictionDaily.n),
+            func.count(func.distinct(PredictionDaily.day)),
+        )
+        .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))  # type: ignore[arg-type]
+        .group_by(month, col(ModelVersion.model_id))
+        .order_by(month)
+    )
     if model_id is not None:
         query = query.where(ModelVersion.model_id == model_id)
     frame = pd.DataFrame(session.execute(query).all(), columns=["month", "model_id", "predictions", "days"])
@@ -111,14 +147,18 @@ def monthly_predictions(session: Session, *, model_id: int | None = None) -> pd.
     return frame
 
 
-def cost_per_thousand(monthly: pd.DataFrame, predictions: pd.DataFrame, *, whole_months: bool = False) -> pd.DataFrame:
+def cost_per_thousand(
+    monthly: pd.DataFrame, predictions: pd.DataFrame, *, whole_months: bool = False
+) -> pd.DataFrame:
     """Per model and month: total cost, predictions, and cost per 1,000 predictions (months with
     predictions only; a model with costs but no logged predictions has no per-prediction cost).
 
     ``whole_months``: only months in which the model logged predictions on every day; a month it
     went live in (or stopped logging in) pays a whole month's costs for part of its traffic and
     would show a misleading peak."""
-    cost = monthly.groupby(["month", "model_id", "model", "business_unit", "currency"], as_index=False)["amount"].sum()
+    cost = monthly.groupby(["month", "model_id", "model", "business_unit", "currency"], as_index=False)[
+        "amount"
+    ].sum()
     merged = cost.merge(predictions, on=["month", "model_id"], how="inner")
     merged = merged[merged["predictions"] > 0].copy()
     if whole_months and not merged.empty:
@@ -141,28 +181,37 @@ def complete_months(monthly: pd.DataFrame, last_day: date | None, first_day: dat
     return months
 
 
-def top_growers(monthly: pd.DataFrame, *, last_day: date | None, window: int = 3, limit: int = 10) -> pd.DataFrame:
+def top_growers(
+    monthly: pd.DataFrame, *, last_day: date | None, window: int = 3, limit: int = 10
+) -> pd.DataFrame:
     """Models whose average monthly cost grew most: the last ``window`` complete months against
     the ``window`` before them (EUR per month and %)."""
     months = complete_months(monthly, last_day)
     columns = ["model_id", "model", "business_unit", "currency", "before", "recent", "change", "change_pct"]
     if len(months) < 2 * window:
         return pd.DataFrame(columns=columns)
-    recent, before = months[-window:], months[-2 * window:-window]
-    per_model = monthly.groupby(["model_id", "model", "business_unit", "currency", "month"])["amount"].sum().unstack("month")
+    recent, before = months[-window:], months[-2 * window : -window]
+    per_model = (
+        monthly.groupby(["model_id", "model", "business_unit", "currency", "month"])["amount"]
+        .sum()
+        .unstack("month")
+    )
     per_model = per_model.reindex(columns=before + recent).fillna(0.0)
-    frame = pd.DataFrame({
-        "before": per_model[before].mean(axis=1),
-        "recent": per_model[recent].mean(axis=1),
-    }).reset_index()
+    frame = pd.DataFrame(
+        {
+            "before": per_model[before].mean(axis=1),
+            "recent": per_model[recent].mean(axis=1),
+        }
+    ).reset_index()
     frame["change"] = frame["recent"] - frame["before"]
     frame["change_pct"] = (frame["change"] / frame["before"].where(frame["before"] > 0)) * 100
     frame = frame[frame["change"] > 0].sort_values("change", ascending=False).head(limit)
     return frame[columns].reset_index(drop=True)
 
 
-def monthly_totals(monthly: pd.DataFrame, *, currency: str, business_unit: str | None = None,
-                   model_id: int | None = None) -> pd.DataFrame:
+def monthly_totals(
+    monthly: pd.DataFrame, *, currency: str, business_unit: str | None = None, model_id: int | None = None
+) -> pd.DataFrame:
     """Total spend per month (month, amount) in one currency, for a unit, a model or everything."""
     rows = monthly[monthly["currency"] == currency]
     if business_unit:

@@ -29,27 +29,62 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
     def request(model: str, version: int, who: str, days_ago: int, justification: str) -> int:
         with write_session(engine) as session:
             return promotions.request_promotion(
-                session, actor=people[who], version_id=versions[model][version], target_stage="production",
-                justification=justification, at=at(days_ago, hour=10))
+                session,
+                actor=people[who],
+                version_id=versions[model][version],
+                target_stage="production",
+                justification=justification,
+                at=at(days_ago, hour=10),
+            )
 
-    credit = request("Retail credit scoring", 4, ANNA, 3,
-                     "v4 adds the bureau's new affordability fields; out-of-time AUC is up and the approval rate at "
-                     "the current cut-off is unchanged. Shadow-scored in staging for 12 days without incidents.")
+    credit = request(
+        "Retail credit scoring",
+        4,
+        ANNA,
+        3,
+        "v4 adds the bureau's new affordability fields; out-of-time AUC is up and the approval rate at "
+        "the current cut-off is unchanged. Shadow-scored in staging for 12 days without incidents.",
+    )
     with write_session(engine) as session:
-        promotions.approve(session, actor=people[PRIYA], request_id=credit, at=at(2, hour=15),
-                           comment="Validation report reviewed; challenger results reproduced on the holdout.")
+        promotions.approve(
+            session,
+            actor=people[PRIYA],
+            request_id=credit,
+            at=at(2, hour=15),
+            comment="Validation report reviewed; challenger results reproduced on the holdout.",
+        )
 
-    churn = request("Retail churn propensity", 3, SOPHIE, 1,
-                    "Retrained after the app redesign changed how customers use the product; the retention team "
-                    "wants it live before the spring campaign.")
+    churn = request(
+        "Retail churn propensity",
+        3,
+        SOPHIE,
+        1,
+        "Retrained after the app redesign changed how customers use the product; the retention team "
+        "wants it live before the spring campaign.",
+    )
     with write_session(engine) as session:
-        promotions.add_comment(session, actor=people[PRIYA], request_id=churn, at=at(1, hour=9),
-                               body="The evaluation section of the model card is empty: which months is the "
-                                    "holdout, and was it scored before or after the redesign?")
+        promotions.add_comment(
+            session,
+            actor=people[PRIYA],
+            request_id=churn,
+            at=at(1, hour=9),
+            body="The evaluation section of the model card is empty: which months is the "
+            "holdout, and was it scored before or after the redesign?",
+        )
 
-    claims = request("Claims triage", 3, RUTH, 20,
-                     "Routes more simple claims to straight-through processing; handlers asked for it.")
+    claims = request(
+        "Claims triage",
+        3,
+        RUTH,
+        20,
+        "Routes more simple claims to straight-through processing; handlers asked for it.",
+    )
     with write_session(engine) as session:
-        promotions.reject(session, actor=people[MARCO], request_id=claims, at=at(18, hour=11),
-                          comment="The holdout has too few storm-damage claims to judge the new routing; "
-                                  "re-evaluate after the autumn season and request again.")
+        promotions.reject(
+            session,
+            actor=people[MARCO],
+            request_id=claims,
+            at=at(18, hour=11),
+            comment="The holdout has too few storm-damage claims to judge the new routing; "
+            "re-evaluate after the autumn season and request again.",
+        )

@@ -37,8 +37,12 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
     run_fleet_forecast(engine, actor=context["system"], horizon_months=12, computed_at=at(0, 5))
     _budgets(engine, context)
     for name in sorted(context["production_versions"]):
-        ensure_global_explanations(engine, actor=context["system"], version_id=context["production_versions"][name],
-                                   computed_at=at(0, 5, 30))
+        ensure_global_explanations(
+            engine,
+            actor=context["system"],
+            version_id=context["production_versions"][name],
+            computed_at=at(0, 5, 30),
+        )
 
 
 def overrun_year(today: date) -> int:
@@ -64,17 +68,30 @@ def _budgets(engine: Engine, context: dict[str, Any]) -> None:
                 plans.append((unit, year, round(projected * share, -2)))
     with write_session(engine) as session:
         for unit, year, amount in plans:
-            note = "Tight: growth in fraud tooling was not funded." if amount and unit == BUDGET_OVERRUN_UNIT \
-                and year == tight_year else "Annual model budget."
-            set_budget(session, actor=approver, business_unit=unit, period_start=date(year, 1, 1),
-                       period_end=date(year, 12, 31), amount=amount, currency="EUR", note=note,
-                       at=context["at"](0, 5, 45))
+            note = (
+                "Tight: growth in fraud tooling was not funded."
+                if amount and unit == BUDGET_OVERRUN_UNIT and year == tight_year
+                else "Annual model budget."
+            )
+            set_budget(
+                session,
+                actor=approver,
+                business_unit=unit,
+                period_start=date(year, 1, 1),
+                period_end=date(year, 12, 31),
+                amount=amount,
+                currency="EUR",
+                note=note,
+                at=context["at"](0, 5, 45),
+            )
 
 
 def _projected_year(unit: str, year: int, actual: Any, forecast: Any) -> float | None:
     """Projected spend of ``unit`` in ``year``: actual so far plus the forecast, scaled up to twelve
     months where the forecast ends before the year does."""
-    probe = CostBudget(business_unit=unit, period_start=date(year, 1, 1), period_end=date(year, 12, 31), amount=1.0)
+    probe = CostBudget(
+        business_unit=unit, period_start=date(year, 1, 1), period_end=date(year, 12, 31), amount=1.0
+    )
     status = project_budget(probe, actual[actual["currency"] == "EUR"], forecast)
     if status.projected is None or status.projected_until is None:
         return None

@@ -29,18 +29,40 @@ import pandas as pd
 from core.errors import InvalidInput
 from core.explain.pipeline import ModelParts, group_values, split_model
 
-TREE_ESTIMATORS = frozenset({
-    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
-    "GradientBoostingClassifier", "GradientBoostingRegressor", "HistGradientBoostingClassifier",
-    "HistGradientBoostingRegressor", "DecisionTreeClassifier", "DecisionTreeRegressor",
-})
+TREE_ESTIMATORS = frozenset(
+    {
+        "RandomForestClassifier",
+        "RandomForestRegressor",
+        "ExtraTreesClassifier",
+        "ExtraTreesRegressor",
+        "GradientBoostingClassifier",
+        "GradientBoostingRegressor",
+        "HistGradientBoostingClassifier",
+        "HistGradientBoostingRegressor",
+        "DecisionTreeClassifier",
+        "DecisionTreeRegressor",
+    }
+)
 # Trees whose leaves hold class probabilities: TreeSHAP's raw output is already a probability.
-LINEAR_ESTIMATORS = frozenset({
-    "LogisticRegression", "LogisticRegressionCV", "LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV",
-    "ElasticNet", "ElasticNetCV", "BayesianRidge", "HuberRegressor",
-})
+LINEAR_ESTIMATORS = frozenset(
+    {
+        "LogisticRegression",
+        "LogisticRegressionCV",
+        "LinearRegression",
+        "Ridge",
+        "RidgeCV",
+        "Lasso",
+        "LassoCV",
+        "ElasticNet",
+        "ElasticNetCV",
+        "BayesianRidge",
+        "HuberRegressor",
+    }
+)
 PROBABILITY_TREES = frozenset({"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"})
-TREE_BACKGROUND_ROWS = 50  # interventional cost grows with it; 100 rows took 1.7 s CPU for 1,000 rows of a 150-tree model
+TREE_BACKGROUND_ROWS = (
+    50  # interventional cost grows with it; 100 rows took 1.7 s CPU for 1,000 rows of a 150-tree model
+)
 LINEAR_BACKGROUND_ROWS = 200
 KERNEL_BACKGROUND_ROWS = 50
 KERNEL_COALITIONS = 512
@@ -116,8 +138,17 @@ class ModelExplainer:
             columns = self.parts.prepare(frame)
             values, base = self._explain_columns(columns)
             output = _output_of(self.parts.estimator, columns, self.space)
-        return Explanation(self.features, values, base, output, frame, self.space, self.kind, self.method,
-                           time.perf_counter() - started)
+        return Explanation(
+            self.features,
+            values,
+            base,
+            output,
+            frame,
+            self.space,
+            self.kind,
+            self.method,
+            time.perf_counter() - started,
+        )
 
     def output(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's own output for ``frame`` (original features) in this explainer's space."""
@@ -185,8 +216,13 @@ def explainer_kind(estimator: Any) -> str:
     return "kernel"
 
 
-def build_explainer(model: Any, *, feature_names: list[str], background: pd.DataFrame,
-                    kernel_background_rows: int = KERNEL_BACKGROUND_ROWS) -> ModelExplainer:
+def build_explainer(
+    model: Any,
+    *,
+    feature_names: list[str],
+    background: pd.DataFrame,
+    kernel_background_rows: int = KERNEL_BACKGROUND_ROWS,
+) -> ModelExplainer:
     """An explainer for ``model`` using ``background`` (training rows, original features).
 
     ``kernel_background_rows`` sets the model-agnostic explainer's background size (its cost per
@@ -234,8 +270,12 @@ def _tree_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier: 
     name = type(parts.estimator).__name__
     if is_classifier and name == "GradientBoostingClassifier":  # leaves hold log-odds; ask for probability
         align = _SplitAligner(parts.estimator)
-        explainer = shap.TreeExplainer(parts.estimator, data=align(parts.prepare(background)),
-                                       feature_perturbation="interventional", model_output="probability")
+        explainer = shap.TreeExplainer(
+            parts.estimator,
+            data=align(parts.prepare(background)),
+            feature_perturbation="interventional",
+            model_output="probability",
+        )
         method = f"TreeExplainer (interventional, {len(background)} background rows), exact"
         return ModelExplainer(parts, "tree", "probability", method, is_classifier, explainer, None, align)
     explainer = shap.TreeExplainer(parts.estimator, feature_perturbation="tree_path_dependent")
@@ -316,8 +356,10 @@ def _kernel_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier
 
     explainer = shap.KernelExplainer(predict, codec.encode(background))
     evaluations = len(background) * KERNEL_COALITIONS
-    method = (f"KernelExplainer, model-agnostic: {len(background)} background rows x up to "
-              f"{KERNEL_COALITIONS} feature coalitions = {evaluations:,} model evaluations per explained row")
+    method = (
+        f"KernelExplainer, model-agnostic: {len(background)} background rows x up to "
+        f"{KERNEL_COALITIONS} feature coalitions = {evaluations:,} model evaluations per explained row"
+    )
     explainer_obj = ModelExplainer(parts, "kernel", space, method, is_classifier, explainer, codec)
     return explainer_obj
 
@@ -334,7 +376,9 @@ class _FrameCodec:
         self.dtypes = reference.dtypes.to_dict()
         self.categories: dict[str, list[Any]] = {}
         for column in self.columns:
-            if not pd.api.types.is_numeric_dtype(reference[column]) or pd.api.types.is_bool_dtype(reference[column]):
+            if not pd.api.types.is_numeric_dtype(reference[column]) or pd.api.types.is_bool_dtype(
+                reference[column]
+            ):
                 self.categories[column] = sorted({v for v in reference[column].dropna()}, key=str)
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:

@@ -50,8 +50,13 @@ class LocalExplanation:
         return self.additivity_error <= 1e-6
 
 
-def explain_row(loaded: LoadedExplainer, row: pd.DataFrame, *, rules: list[RuleInForce],
-                prediction: dict[str, Any] | None = None) -> LocalExplanation:
+def explain_row(
+    loaded: LoadedExplainer,
+    row: pd.DataFrame,
+    *,
+    rules: list[RuleInForce],
+    prediction: dict[str, Any] | None = None,
+) -> LocalExplanation:
     """Explain a single row of original features (a one-row frame); the sentence names the rule
     in force that decided the score (see ``decisive_rule``)."""
     if len(row) != 1:
@@ -64,19 +69,42 @@ def explain_row(loaded: LoadedExplainer, row: pd.DataFrame, *, rules: list[RuleI
     values = explanation.values[0]
     score = to_probability(output, space) if task == "binary_classification" else output
     rule = decisive_rule(rules, score) if task == "binary_classification" else None
-    items = [Contribution(f, _plain(explanation.data.iloc[0][f]), float(v))
-             for f, v in zip(explanation.features, values, strict=True)]
-    sentence = explain_in_words(score=score, base_score=to_probability(base, space), contributions=items,
-                                task=task, rule=rule, space=space)
-    frame = pd.DataFrame([{"feature": c.feature, "value": c.value, "contribution": c.contribution} for c in items])
-    frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    items = [
+        Contribution(f, _plain(explanation.data.iloc[0][f]), float(v))
+        for f, v in zip(explanation.features, values, strict=True)
+    ]
+    sentence = explain_in_words(
+        score=score,
+        base_score=to_probability(base, space),
+        contributions=items,
+        task=task,
+        rule=rule,
+        space=space,
+    )
+    frame = pd.DataFrame(
+        [{"feature": c.feature, "value": c.value, "contribution": c.contribution} for c in items]
+    )
+    frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False).index).reset_index(
+        drop=True
+    )
     prediction = prediction or {}
     return LocalExplanation(
-        prediction_id=prediction.get("id"), ts=prediction.get("ts"), request_id=prediction.get("request_id", ""),
-        logged_score=prediction.get("score"), space=space, method=explanation.method, base_value=base,
-        model_output=output, score=score, contributions=frame, additivity_error=explanation.additivity_error,
+        prediction_id=prediction.get("id"),
+        ts=prediction.get("ts"),
+        request_id=prediction.get("request_id", ""),
+        logged_score=prediction.get("score"),
+        space=space,
+        method=explanation.method,
+        base_value=base,
+        model_output=output,
+        score=score,
+        contributions=frame,
+        additivity_error=explanation.additivity_error,
         check=additivity_line(base_value=base, total=float(values.sum()), output=output, space=space),
-        sentence=sentence, rule=rule, seconds=explanation.seconds, label=prediction.get("label"),
+        sentence=sentence,
+        rule=rule,
+        seconds=explanation.seconds,
+        label=prediction.get("label"),
     )
 
 
@@ -84,7 +112,9 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def explain_logged_prediction(engine: Engine, loaded: LoadedExplainer, prediction_id: int) -> LocalExplanation:
+def explain_logged_prediction(
+    engine: Engine, loaded: LoadedExplainer, prediction_id: int
+) -> LocalExplanation:
     """Explain a prediction from the version's prediction log, with the rules in force when it was made."""
     context = loaded.context
     with read_session(engine) as session:
@@ -100,6 +130,10 @@ def explain_labelling_item(engine: Engine, loaded: LoadedExplainer, item_id: int
         item = labelling_item(session, loaded.context.version_id, item_id)
     local = explain_logged_prediction(engine, loaded, int(item["prediction_id"]))
     status = {"final": "labelled", "open": "not labelled yet", "disagreement": "labellers disagree"}.get(
-        item["status"], item["status"])
-    return replace(local, label=item["final_label"] if item["final_label"] is not None else local.label,
-                   source=f"labelling item {item['position']} of campaign '{item['campaign']}' ({status})")
+        item["status"], item["status"]
+    )
+    return replace(
+        local,
+        label=item["final_label"] if item["final_label"] is not None else local.label,
+        source=f"labelling item {item['position']} of campaign '{item['campaign']}' ({status})",
+    )

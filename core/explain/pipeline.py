@@ -41,7 +41,9 @@ def split_model(model: Any, feature_names: list[str]) -> ModelParts:
     if not steps:
         features = _input_features(model, feature_names)
         groups = {f: [i] for i, f in enumerate(features)}
-        return ModelParts(model, model, features, lambda frame: _dense(frame[features].to_numpy()), groups, len(features))
+        return ModelParts(
+            model, model, features, lambda frame: _dense(frame[features].to_numpy()), groups, len(features)
+        )
     estimator = steps[-1][1]
     prep = model[:-1]
     features = _input_features(model, feature_names)

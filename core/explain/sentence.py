@@ -31,8 +31,20 @@ class Contribution:
 
 
 # Unit suffixes of column names, said in words: loan_amount_k -> "loan amount (thousands)".
-_UNITS = {"k": "thousands", "eur": "EUR", "usd": "USD", "gbp": "GBP", "pct": "%", "days": "days", "months": "months",
-          "years": "years", "km": "km", "s": "seconds", "c": "°C", "m2": "m²"}
+_UNITS = {
+    "k": "thousands",
+    "eur": "EUR",
+    "usd": "USD",
+    "gbp": "GBP",
+    "pct": "%",
+    "days": "days",
+    "months": "months",
+    "years": "years",
+    "km": "km",
+    "s": "seconds",
+    "c": "°C",
+    "m2": "m²",
+}
 _WINDOWS = {"h": "hours", "d": "days", "m": "months", "y": "years"}
 _WINDOW = re.compile(r"^(.+)_(\d+)([hdmy])$")
 LOG_ODDS_NOTE = " Contributions are in log-odds, the model's internal scale: positive ones raise the score."
@@ -106,8 +118,15 @@ def toward_sign(score: float, base_score: float, rule: RuleInForce | None) -> in
     return 1 if rule.holds(score) == raises_outcome else -1
 
 
-def explain_in_words(*, score: float, base_score: float, contributions: Sequence[Contribution], task: str,
-                     rule: RuleInForce | None, space: str) -> str:
+def explain_in_words(
+    *,
+    score: float,
+    base_score: float,
+    contributions: Sequence[Contribution],
+    task: str,
+    rule: RuleInForce | None,
+    space: str,
+) -> str:
     """The sentence. ``score`` is what the business sees (probability or prediction); the
     contributions are in ``space`` (the page says which)."""
     sign = toward_sign(score, base_score, rule)
@@ -132,10 +151,14 @@ def explain_in_words(*, score: float, base_score: float, contributions: Sequence
     return sentence
 
 
-def additivity_line(*, base_value: float, total: float, output: float, space: str, tolerance: float = 1e-6) -> str:
-    """"check: base 0.31 + contributions 0.51 = 0.82 ✓" (in the explained space)."""
+def additivity_line(
+    *, base_value: float, total: float, output: float, space: str, tolerance: float = 1e-6
+) -> str:
+    """ "check: base 0.31 + contributions 0.51 = 0.82 ✓" (in the explained space)."""
     ok = abs(base_value + total - output) <= tolerance
     digits = 2 if abs(output) < 100 else 0
-    return (f"check ({space}): base {base_value:,.{digits}f} + contributions {total:+,.{digits}f} = "
-            f"{base_value + total:,.{digits}f}; model output {output:,.{digits}f} "
-            + ("✓" if ok else f"✗ (off by {abs(base_value + total - output):.2g})"))
+    return (
+        f"check ({space}): base {base_value:,.{digits}f} + contributions {total:+,.{digits}f} = "
+        f"{base_value + total:,.{digits}f}; model output {output:,.{digits}f} "
+        + ("✓" if ok else f"✗ (off by {abs(base_value + total - output):.2g})")
+    )

@@ -85,11 +85,17 @@ def rows_for(kind: str, source: str) -> int:
 def _summary_explainer(loaded: LoadedExplainer) -> ModelExplainer:
     if loaded.explainer.kind != "kernel":
         return loaded.explainer
-    return build_explainer(loaded.explainer.parts.model, feature_names=loaded.context.feature_names,
-                           background=loaded.reference, kernel_background_rows=KERNEL_GLOBAL_BACKGROUND)
+    return build_explainer(
+        loaded.explainer.parts.model,
+        feature_names=loaded.context.feature_names,
+        background=loaded.reference,
+        kernel_background_rows=KERNEL_GLOBAL_BACKGROUND,
+    )
 
 
-def compute_global(engine: Engine, loaded: LoadedExplainer, source: str, *, actor: Actor | None = None) -> GlobalDraft | None:
+def compute_global(
+    engine: Engine, loaded: LoadedExplainer, source: str, *, actor: Actor | None = None
+) -> GlobalDraft | None:
     """Explain up to 1,000 rows of the validation sample or the newest 500 of the recent production
     window (30 of either for model-agnostic explainers). None when nothing was logged."""
     if source not in EXPLANATION_SOURCES:
@@ -153,8 +159,15 @@ def _sample_payload(explanation: Explanation) -> dict[str, Any]:
     }
 
 
-def store_global_explanation(session: Session, *, actor: Actor, version_id: int, draft: GlobalDraft,
-                             artifact_sha256: str, computed_at: datetime | None = None) -> int:
+def store_global_explanation(
+    session: Session,
+    *,
+    actor: Actor,
+    version_id: int,
+    draft: GlobalDraft,
+    artifact_sha256: str,
+    computed_at: datetime | None = None,
+) -> int:
     """Store (or replace) the version's global explanation for ``draft.source``; audited."""
     version = session.get(ModelVersion, version_id)
     if version is None:
@@ -163,11 +176,20 @@ def store_global_explanation(session: Session, *, actor: Actor, version_id: int,
     assert model is not None
     require(session, actor, "explanation.compute", business_unit=model.business_unit)
     explanation = draft.explanation
-    row = session.exec(select(GlobalExplanation).where(
-        GlobalExplanation.model_version_id == version_id, GlobalExplanation.source == draft.source)).first()
+    row = session.exec(
+        select(GlobalExplanation).where(
+            GlobalExplanation.model_version_id == version_id, GlobalExplanation.source == draft.source
+        )
+    ).first()
     before = None if row is None else {"computed_at": row.computed_at, "n_rows": row.n_rows}
-    row = row or GlobalExplanation(model_version_id=version_id, source=draft.source, explainer="", output_space="",
-                                   base_value=0.0, n_rows=0)
+    row = row or GlobalExplanation(
+        model_version_id=version_id,
+        source=draft.source,
+        explainer="",
+        output_space="",
+        base_value=0.0,
+        n_rows=0,
+    )
     row.explainer = explanation.kind
     row.method = explanation.method[:300]
     row.output_space = explanation.space
@@ -183,21 +205,44 @@ def store_global_explanation(session: Session, *, actor: Actor, version_id: int,
     row.computed_by_id = actor.id
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="explanation.stored", object_type="model_version", object_id=version_id,
-                 model_id=model.id, before=before,
-                 after={"source": draft.source, "explainer": row.explainer, "rows": row.n_rows,
-                        "seconds": row.seconds, "importance": row.importance})
+    audit.record(
+        session,
+        actor=actor,
+        action="explanation.stored",
+        object_type="model_version",
+        object_id=version_id,
+        model_id=model.id,
+        before=before,
+        after={
+            "source": draft.source,
+            "explainer": row.explainer,
+            "rows": row.n_rows,
+            "seconds": row.seconds,
+            "importance": row.importance,
+        },
+    )
     return row.id  # type: ignore[return-value]
 
 
-def ensure_global_explanations(engine: Engine, *, actor: Actor, version_id: int, refresh_production: bool = True,
-                               loaded: LoadedExplainer | None = None, computed_at: datetime | None = None) -> dict[str, str]:
+def ensure_global_explanations(
+    engine: Engine,
+    *,
+    actor: Actor,
+    version_id: int,
+    refresh_production: bool = True,
+    loaded: LoadedExplainer | None = None,
+    computed_at: datetime | None = None,
+) -> dict[str, str]:
     """Compute and store what is missing: the validation explanation once per version (kept on
     later runs), the production-window one when missing or when ``refresh_production``.
     Returns source -> 'computed' / 'kept' / 'no predictions logged'."""
     with read_session(engine) as session:
-        stored = {r.source for r in session.exec(
-            select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id))}
+        stored = {
+            r.source
+            for r in session.exec(
+                select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id)
+            )
+        }
     outcome: dict[str, str] = {}
     for source in EXPLANATION_SOURCES:
         if source in stored and (source == "validation" or not refresh_production):
@@ -209,8 +254,14 @@ def ensure_global_explanations(engine: Engine, *, actor: Actor, version_id: int,
             outcome[source] = "no predictions logged"
             continue
         with write_session(engine) as session:
-            store_global_explanation(session, actor=actor, version_id=version_id, draft=draft,
-                                     artifact_sha256=loaded.context.artifact_sha256, computed_at=computed_at)
+            store_global_explanation(
+                session,
+                actor=actor,
+                version_id=version_id,
+                draft=draft,
+                artifact_sha256=loaded.context.artifact_sha256,
+                computed_at=computed_at,
+            )
         outcome[source] = "computed"
     return outcome
 
@@ -240,7 +291,9 @@ class GlobalSummary:
 
 
 def stored_explanations(session: Session, version_id: int) -> dict[str, GlobalSummary]:
-    rows = session.exec(select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id)).all()
+    rows = session.exec(
+        select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id)
+    ).all()
     return {row.source: _summary(row) for row in rows}
 
 
@@ -249,9 +302,23 @@ def _summary(row: GlobalExplanation) -> GlobalSummary:
     values = pd.DataFrame(row.sample.get("values", []), columns=features, dtype=float)
     data = pd.DataFrame(row.sample.get("data", []), columns=features)
     importance = dict(sorted(row.importance.items(), key=lambda kv: kv[1], reverse=True))
-    return GlobalSummary(row.source, row.explainer, row.method, row.output_space, row.base_value, row.n_rows,
-                         row.additivity_error, importance, values, data, row.window_from, row.window_to,
-                         row.computed_at, row.seconds, row.artifact_sha256)
+    return GlobalSummary(
+        row.source,
+        row.explainer,
+        row.method,
+        row.output_space,
+        row.base_value,
+        row.n_rows,
+        row.additivity_error,
+        importance,
+        values,
+        data,
+        row.window_from,
+        row.window_to,
+        row.computed_at,
+        row.seconds,
+        row.artifact_sha256,
+    )
 
 
 def explanation_drift(validation: GlobalSummary, production: GlobalSummary) -> pd.DataFrame:
@@ -262,13 +329,15 @@ def explanation_drift(validation: GlobalSummary, production: GlobalSummary) -> p
     after = pd.Series({f: production.importance.get(f, 0.0) for f in features})
     share_before = before / before.sum() if before.sum() > 0 else before * 0
     share_after = after / after.sum() if after.sum() > 0 else after * 0
-    frame = pd.DataFrame({
-        "feature": features,
-        "validation_mean_abs_shap": before.to_numpy(),
-        "production_mean_abs_shap": after.to_numpy(),
-        "validation_share": share_before.to_numpy(),
-        "production_share": share_after.to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "feature": features,
+            "validation_mean_abs_shap": before.to_numpy(),
+            "production_mean_abs_shap": after.to_numpy(),
+            "validation_share": share_before.to_numpy(),
+            "production_share": share_after.to_numpy(),
+        }
+    )
     frame["share_change"] = frame["production_share"] - frame["validation_share"]
     frame["shifted"] = frame["share_change"].abs() >= DRIFT_SHARE_POINTS
     return frame.sort_values("validation_mean_abs_shap", ascending=False).reset_index(drop=True)
@@ -279,8 +348,10 @@ def drift_sentence(drift: pd.DataFrame) -> str:
     if drift.empty:
         return "No features to compare."
     top = drift.loc[drift["share_change"].abs().idxmax()]
-    move = (f"{readable_name(top['feature'])} went from {top['validation_share']:.0%} to "
-            f"{top['production_share']:.0%} of the total attribution")
+    move = (
+        f"{readable_name(top['feature'])} went from {top['validation_share']:.0%} to "
+        f"{top['production_share']:.0%} of the total attribution"
+    )
     if not drift["shifted"].any():
         return f"What drives the model is stable: the largest shift is small ({move})."
     names = ", ".join(readable_name(f) for f in drift.loc[drift["shifted"], "feature"])

@@ -47,8 +47,15 @@ from core.governance import promotions, risk, rules
 from core.registry import reads
 from core.reports.document import Document, cell_text, write
 
-__all__ = ["TEMPLATES", "Item", "TemplateScore", "completeness", "portfolio_completeness", "documentation_pack",
-           "export_pack"]
+__all__ = [
+    "TEMPLATES",
+    "Item",
+    "TemplateScore",
+    "completeness",
+    "portfolio_completeness",
+    "documentation_pack",
+    "export_pack",
+]
 
 TEMPLATES = {
     "sr11_7": "SR 11-7 inventory",
@@ -112,25 +119,47 @@ def _facts(session: Session, model_id: int) -> _Facts:
     model = session.get(Model, model_id)
     if model is None:
         raise NotFound(f"No model with id {model_id}.")
-    versions = list(session.exec(select(ModelVersion).where(ModelVersion.model_id == model_id)
-                                 .order_by(col(ModelVersion.version).desc())))
+    versions = list(
+        session.exec(
+            select(ModelVersion)
+            .where(ModelVersion.model_id == model_id)
+            .order_by(col(ModelVersion.version).desc())
+        )
+    )
     version = next((v for v in versions if v.stage == "production"), versions[0] if versions else None)
     owners: dict[str, list[Person]] = {}
-    for o, p in session.exec(select(Ownership, Person).join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
-                             .where(Ownership.model_id == model_id)):
+    for o, p in session.exec(
+        select(Ownership, Person)
+        .join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
+        .where(Ownership.model_id == model_id)
+    ):
         if p.active:
             owners.setdefault(o.role, []).append(p)
     assessment = risk.current_assessment(session, model_id)
     return _Facts(
-        model=model, version=version, owners=owners,
-        training=session.get(Dataset, version.training_dataset_id) if version and version.training_dataset_id else None,
-        evaluation=session.get(Dataset, version.evaluation_dataset_id) if version and version.evaluation_dataset_id else None,
+        model=model,
+        version=version,
+        owners=owners,
+        training=session.get(Dataset, version.training_dataset_id)
+        if version and version.training_dataset_id
+        else None,
+        evaluation=session.get(Dataset, version.evaluation_dataset_id)
+        if version and version.evaluation_dataset_id
+        else None,
         assessment=assessment,
         overdue=assessment is not None and assessment.next_review_due < utcnow().date(),
-        stage_changes=int(session.exec(select(func.count()).select_from(StageChange)
-                                       .where(StageChange.model_id == model_id)).one()),
-        logged_days=int(session.exec(select(func.count()).select_from(PredictionDaily)
-                                     .where(col(PredictionDaily.model_version_id).in_([v.id for v in versions] or [-1]))).one()),
+        stage_changes=int(
+            session.exec(
+                select(func.count()).select_from(StageChange).where(StageChange.model_id == model_id)
+            ).one()
+        ),
+        logged_days=int(
+            session.exec(
+                select(func.count())
+                .select_from(PredictionDaily)
+                .where(col(PredictionDaily.model_version_id).in_([v.id for v in versions] or [-1]))
+            ).one()
+        ),
         monitoring=_monitoring_configured(session, model_id),
     )
 
@@ -143,7 +172,9 @@ def _monitoring_configured(session: Session, model_id: int) -> str:
         return ""
     if session.exec(select(MonitoringThresholds.id).where(MonitoringThresholds.model_id == model_id)).first():
         parts.append("alert thresholds set")
-    runs = int(session.exec(select(func.count()).select_from(DriftRun).where(DriftRun.model_id == model_id)).one())
+    runs = int(
+        session.exec(select(func.count()).select_from(DriftRun).where(DriftRun.model_id == model_id)).one()
+    )
     if runs:
         parts.append(f"{runs} drift run{'s' if runs != 1 else ''}")
     return ", ".join(parts)
@@ -169,10 +200,16 @@ def _where(model_id: int) -> dict[str, tuple[str, str]]:
         "model": ("Model page, header and purpose (set with steward register-model)", model),
         "card": ("Model page, Model card tab (set with steward register-version --card-...)", model),
         "version": ("Model page, Versions (set with steward register-version)", model),
-        "data": ("Model page, Data and deployments tab (steward register-version --dataset/--eval-dataset)", model),
+        "data": (
+            "Model page, Data and deployments tab (steward register-version --dataset/--eval-dataset)",
+            model,
+        ),
         "owners": ("Owners page (assign owners, validator and backup)", f"/owners?model={model_id}"),
         "risk": ("Risk page, Assess a model", f"/risk?model={model_id}"),
-        "monitoring": ("Monitoring: alert thresholds (steward thresholds set) and drift runs (steward drift)", model),
+        "monitoring": (
+            "Monitoring: alert thresholds (steward thresholds set) and drift runs (steward drift)",
+            model,
+        ),
         "logs": ("Prediction logs (steward log-predictions)", model),
     }
 
@@ -190,36 +227,103 @@ def _sr11_7(f: _Facts) -> TemplateScore:
     a = f.assessment
     items = [
         _item(t, "Purpose", _filled(m.purpose), m.purpose or "no purpose recorded", w["model"]),
-        _item(t, "Intended use and restrictions", _filled(m.intended_use) and _filled(m.out_of_scope_uses),
-              "intended use and out-of-scope uses" + ("" if _filled(m.intended_use) and _filled(m.out_of_scope_uses)
-                                                      else " - one of them is empty"), w["model"]),
-        _item(t, "Business process or products served", m.business_process_id is not None or _filled(m.kpi),
-              "linked to a business process" if m.business_process_id else "no business process or KPI", w["model"]),
-        _item(t, "Inputs (features)", bool(v and v.feature_names),
-              f"{len(v.feature_names)} features" if v and v.feature_names else "no feature list on the version", w["version"]),
-        _item(t, "Input data and its source", bool(f.training and f.training.data_source_id),
-              f"{f.training.name} {f.training.version}" if f.training else "no training dataset registered", w["data"]),
-        _item(t, "Outputs and their use", _filled(m.target), m.target or "what the model predicts is not stated",
-              w["model"]),
+        _item(
+            t,
+            "Intended use and restrictions",
+            _filled(m.intended_use) and _filled(m.out_of_scope_uses),
+            "intended use and out-of-scope uses"
+            + ("" if _filled(m.intended_use) and _filled(m.out_of_scope_uses) else " - one of them is empty"),
+            w["model"],
+        ),
+        _item(
+            t,
+            "Business process or products served",
+            m.business_process_id is not None or _filled(m.kpi),
+            "linked to a business process" if m.business_process_id else "no business process or KPI",
+            w["model"],
+        ),
+        _item(
+            t,
+            "Inputs (features)",
+            bool(v and v.feature_names),
+            f"{len(v.feature_names)} features" if v and v.feature_names else "no feature list on the version",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Input data and its source",
+            bool(f.training and f.training.data_source_id),
+            f"{f.training.name} {f.training.version}" if f.training else "no training dataset registered",
+            w["data"],
+        ),
+        _item(
+            t,
+            "Outputs and their use",
+            _filled(m.target),
+            m.target or "what the model predicts is not stated",
+            w["model"],
+        ),
         _item(t, "Methodology", _filled(m.methodology), m.methodology or "no methodology", w["model"]),
-        _item(t, "Performance validated against thresholds", metric_ok,
-              f"{m.primary_metric} = {v.metrics.get(m.primary_metric)}" if metric_ok and v else
-              "primary metric, its threshold or its value on the version is missing", w["version"]),
-        _item(t, "Developer (technical owner)", bool(f.owners.get("technical_owner")),
-              _people(f.owners.get("technical_owner")), w["owners"]),
-        _item(t, "Accountable business owner", bool(f.owners.get("business_owner")),
-              _people(f.owners.get("business_owner")), w["owners"]),
-        _item(t, "Independent validator", bool(independent),
-              _people(independent) if independent else ("validator is also the developer" if validators
-                                                         else "no validator named"), w["owners"]),
-        _item(t, "Risk tier and materiality", a is not None,
-              f"tier {a.tier}, materiality {a.materiality}" if a else "never assessed", w["risk"]),
-        _item(t, "Last and next validation dates", a is not None and not f.overdue,
-              (f"assessed {a.assessed_at:%Y-%m-%d}, next review {a.next_review_due:%Y-%m-%d}"
-               + (" (overdue)" if f.overdue else "")) if a else "never assessed", w["risk"]),
-        _item(t, "Findings and limitations", bool(v and _filled(v.card_limitations)),
-              "limitations documented" if v and _filled(v.card_limitations) else "no limitations on the model card",
-              w["card"]),
+        _item(
+            t,
+            "Performance validated against thresholds",
+            metric_ok,
+            f"{m.primary_metric} = {v.metrics.get(m.primary_metric)}"
+            if metric_ok and v
+            else "primary metric, its threshold or its value on the version is missing",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Developer (technical owner)",
+            bool(f.owners.get("technical_owner")),
+            _people(f.owners.get("technical_owner")),
+            w["owners"],
+        ),
+        _item(
+            t,
+            "Accountable business owner",
+            bool(f.owners.get("business_owner")),
+            _people(f.owners.get("business_owner")),
+            w["owners"],
+        ),
+        _item(
+            t,
+            "Independent validator",
+            bool(independent),
+            _people(independent)
+            if independent
+            else ("validator is also the developer" if validators else "no validator named"),
+            w["owners"],
+        ),
+        _item(
+            t,
+            "Risk tier and materiality",
+            a is not None,
+            f"tier {a.tier}, materiality {a.materiality}" if a else "never assessed",
+            w["risk"],
+        ),
+        _item(
+            t,
+            "Last and next validation dates",
+            a is not None and not f.overdue,
+            (
+                f"assessed {a.assessed_at:%Y-%m-%d}, next review {a.next_review_due:%Y-%m-%d}"
+                + (" (overdue)" if f.overdue else "")
+            )
+            if a
+            else "never assessed",
+            w["risk"],
+        ),
+        _item(
+            t,
+            "Findings and limitations",
+            bool(v and _filled(v.card_limitations)),
+            "limitations documented"
+            if v and _filled(v.card_limitations)
+            else "no limitations on the model card",
+            w["card"],
+        ),
     ]
     return TemplateScore(t, TEMPLATES[t], True, "", items)
 
@@ -228,40 +332,104 @@ def _annex_iv(f: _Facts) -> TemplateScore:
     m, v, w, t = f.model, f.version, _where(f.model.id), "annex_iv"  # type: ignore[arg-type]
     a = f.assessment
     if a is None or a.ai_act_class != "high":
-        why = "the model is not assessed yet" if a is None else f"the model is classed '{risk.AI_ACT_LABELS[a.ai_act_class]}'"
+        why = (
+            "the model is not assessed yet"
+            if a is None
+            else f"the model is classed '{risk.AI_ACT_LABELS[a.ai_act_class]}'"
+        )
         return TemplateScore(t, TEMPLATES[t], False, f"Applies to high-risk systems only; {why}.", [])
     measured = bool(v and "fairness_gap" in (v.metrics or {}))
     items = [
-        _item(t, "General description and intended purpose", _filled(m.purpose) and _filled(m.intended_use),
-              "purpose and intended use" if _filled(m.purpose) and _filled(m.intended_use) else "purpose or intended use missing",
-              w["model"]),
-        _item(t, "Development process and design choices", _filled(m.methodology) and bool(v and v.params),
-              "methodology and hyper-parameters" if _filled(m.methodology) and v and v.params else
-              "methodology or hyper-parameters missing", w["version"]),
-        _item(t, "Data provenance and labelling", bool(f.training and f.training.data_source_id and v
-                                                       and _filled(v.card_training_data)),
-              "training data, its source and its description" if f.training and v and _filled(v.card_training_data)
-              else "training dataset with source, or its description on the card, missing", w["data"]),
-        _item(t, "Validation and test metrics", bool(v and v.metrics and f.evaluation and _filled(v.card_evaluation)),
-              "metrics on a registered evaluation set, described" if v and v.metrics and f.evaluation else
-              "metrics, evaluation dataset or evaluation description missing", w["data"]),
-        _item(t, "Accuracy per group (fairness measured)", measured,
-              f"fairness gap {v.metrics['fairness_gap']}" if measured and v else "no per-group metric (fairness_gap) recorded",
-              w["version"]),
-        _item(t, "Foreseeable risks and limitations", bool(v and _filled(v.card_limitations)
-                                                           and _filled(v.card_ethical_considerations)),
-              "limitations and ethical considerations" if v and _filled(v.card_limitations) else
-              "limitations or ethical considerations missing", w["card"]),
-        _item(t, "Human oversight measures (Art. 14)", _filled(a.human_oversight),
-              a.human_oversight or "how people oversee, override and stop the model is not described", w["risk"]),
-        _item(t, "Risk-management system", not f.overdue, f"assessment {a.version}, review due "
-              f"{a.next_review_due:%Y-%m-%d}" + (" - overdue" if f.overdue else ""), w["risk"]),
-        _item(t, "Change log over the lifecycle", v is not None,
-              f"kept by the audit log; {f.stage_changes} stage changes" if v else "no version registered", w["version"]),
-        _item(t, "Automatic logs (Art. 12)", f.logged_days > 0,
-              f"{f.logged_days} days of prediction logs" if f.logged_days else "no prediction logs", w["logs"]),
-        _item(t, "Post-market monitoring plan", _filled(f.monitoring), f.monitoring or "no thresholds or drift runs",
-              w["monitoring"]),
+        _item(
+            t,
+            "General description and intended purpose",
+            _filled(m.purpose) and _filled(m.intended_use),
+            "purpose and intended use"
+            if _filled(m.purpose) and _filled(m.intended_use)
+            else "purpose or intended use missing",
+            w["model"],
+        ),
+        _item(
+            t,
+            "Development process and design choices",
+            _filled(m.methodology) and bool(v and v.params),
+            "methodology and hyper-parameters"
+            if _filled(m.methodology) and v and v.params
+            else "methodology or hyper-parameters missing",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Data provenance and labelling",
+            bool(f.training and f.training.data_source_id and v and _filled(v.card_training_data)),
+            "training data, its source and its description"
+            if f.training and v and _filled(v.card_training_data)
+            else "training dataset with source, or its description on the card, missing",
+            w["data"],
+        ),
+        _item(
+            t,
+            "Validation and test metrics",
+            bool(v and v.metrics and f.evaluation and _filled(v.card_evaluation)),
+            "metrics on a registered evaluation set, described"
+            if v and v.metrics and f.evaluation
+            else "metrics, evaluation dataset or evaluation description missing",
+            w["data"],
+        ),
+        _item(
+            t,
+            "Accuracy per group (fairness measured)",
+            measured,
+            f"fairness gap {v.metrics['fairness_gap']}"
+            if measured and v
+            else "no per-group metric (fairness_gap) recorded",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Foreseeable risks and limitations",
+            bool(v and _filled(v.card_limitations) and _filled(v.card_ethical_considerations)),
+            "limitations and ethical considerations"
+            if v and _filled(v.card_limitations)
+            else "limitations or ethical considerations missing",
+            w["card"],
+        ),
+        _item(
+            t,
+            "Human oversight measures (Art. 14)",
+            _filled(a.human_oversight),
+            a.human_oversight or "how people oversee, override and stop the model is not described",
+            w["risk"],
+        ),
+        _item(
+            t,
+            "Risk-management system",
+            not f.overdue,
+            f"assessment {a.version}, review due "
+            f"{a.next_review_due:%Y-%m-%d}" + (" - overdue" if f.overdue else ""),
+            w["risk"],
+        ),
+        _item(
+            t,
+            "Change log over the lifecycle",
+            v is not None,
+            f"kept by the audit log; {f.stage_changes} stage changes" if v else "no version registered",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Automatic logs (Art. 12)",
+            f.logged_days > 0,
+            f"{f.logged_days} days of prediction logs" if f.logged_days else "no prediction logs",
+            w["logs"],
+        ),
+        _item(
+            t,
+            "Post-market monitoring plan",
+            _filled(f.monitoring),
+            f.monitoring or "no thresholds or drift runs",
+            w["monitoring"],
+        ),
     ]
     return TemplateScore(t, TEMPLATES[t], True, "", items)
 
@@ -270,24 +438,65 @@ def _model_card(f: _Facts) -> TemplateScore:
     m, v, w, t = f.model, f.version, _where(f.model.id), "model_card"  # type: ignore[arg-type]
     card = (lambda field: _filled(getattr(v, field))) if v else (lambda field: False)
     items = [
-        _item(t, "Model details", v is not None and _filled(m.methodology) and bool(f.owners.get("technical_owner")),
-              f"v{v.version}, {m.methodology or 'methodology missing'}" if v else "no version registered", w["model"]),
+        _item(
+            t,
+            "Model details",
+            v is not None and _filled(m.methodology) and bool(f.owners.get("technical_owner")),
+            f"v{v.version}, {m.methodology or 'methodology missing'}" if v else "no version registered",
+            w["model"],
+        ),
         _item(t, "Intended use", _filled(m.intended_use), m.intended_use or "no intended use", w["model"]),
-        _item(t, "Factors", bool(v and "fairness_gap" in (v.metrics or {})),
-              "per-group metric recorded" if v and "fairness_gap" in (v.metrics or {}) else
-              "no groups evaluated (record fairness_gap with the version)", w["version"]),
-        _item(t, "Metrics", bool(v and m.primary_metric and m.primary_metric in (v.metrics or {})),
-              f"primary metric {m.primary_metric}" if m.primary_metric else "no primary metric chosen", w["version"]),
-        _item(t, "Evaluation data", f.evaluation is not None or card("card_evaluation"),
-              f"{f.evaluation.name} {f.evaluation.version}" if f.evaluation else "no evaluation data", w["data"]),
-        _item(t, "Training data", f.training is not None or card("card_training_data"),
-              f"{f.training.name} {f.training.version}" if f.training else "no training data", w["data"]),
-        _item(t, "Quantitative analyses", card("card_evaluation"), "evaluation described" if card("card_evaluation")
-              else "no evaluation narrative on the card", w["card"]),
-        _item(t, "Ethical considerations", card("card_ethical_considerations"),
-              "documented" if card("card_ethical_considerations") else "empty", w["card"]),
-        _item(t, "Caveats and recommendations", card("card_caveats"),
-              "documented" if card("card_caveats") else "empty", w["card"]),
+        _item(
+            t,
+            "Factors",
+            bool(v and "fairness_gap" in (v.metrics or {})),
+            "per-group metric recorded"
+            if v and "fairness_gap" in (v.metrics or {})
+            else "no groups evaluated (record fairness_gap with the version)",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Metrics",
+            bool(v and m.primary_metric and m.primary_metric in (v.metrics or {})),
+            f"primary metric {m.primary_metric}" if m.primary_metric else "no primary metric chosen",
+            w["version"],
+        ),
+        _item(
+            t,
+            "Evaluation data",
+            f.evaluation is not None or card("card_evaluation"),
+            f"{f.evaluation.name} {f.evaluation.version}" if f.evaluation else "no evaluation data",
+            w["data"],
+        ),
+        _item(
+            t,
+            "Training data",
+            f.training is not None or card("card_training_data"),
+            f"{f.training.name} {f.training.version}" if f.training else "no training data",
+            w["data"],
+        ),
+        _item(
+            t,
+            "Quantitative analyses",
+            card("card_evaluation"),
+            "evaluation described" if card("card_evaluation") else "no evaluation narrative on the card",
+            w["card"],
+        ),
+        _item(
+            t,
+            "Ethical considerations",
+            card("card_ethical_considerations"),
+            "documented" if card("card_ethical_considerations") else "empty",
+            w["card"],
+        ),
+        _item(
+            t,
+            "Caveats and recommendations",
+            card("card_caveats"),
+            "documented" if card("card_caveats") else "empty",
+            w["card"],
+        ),
     ]
     return TemplateScore(t, TEMPLATES[t], True, "", items)
 
@@ -317,8 +526,10 @@ def documentation_pack(session: Session, model_id: int) -> Document:
     detail = reads.model_detail(session, model_id)
     scores = completeness(session, model_id)
     assessment = risk.current_assessment(session, model_id)
-    doc = Document(f"Documentation pack: {detail.name}",
-                   f"{detail.business_unit} · status {detail.status} · generated {utcnow():%Y-%m-%d %H:%M} UTC")
+    doc = Document(
+        f"Documentation pack: {detail.name}",
+        f"{detail.business_unit} · status {detail.status} · generated {utcnow():%Y-%m-%d %H:%M} UTC",
+    )
     _summary(doc, detail, assessment, scores)
     _card(doc, detail)
     _risk(doc, session, model_id, assessment)
@@ -331,22 +542,38 @@ def documentation_pack(session: Session, model_id: int) -> Document:
     return doc
 
 
-def _summary(doc: Document, d: reads.ModelDetail, a: risk.AssessmentView | None, scores: list[TemplateScore]) -> None:
-    owners = "; ".join(f"{r.role_label}: {r.person}" + ("" if r.active else " (left)") for r in d.owners.itertuples())
-    doc.facts([
-        ("Purpose", d.purpose or "not recorded"),
-        ("Intended use", d.intended_use or "not recorded"),
-        ("Out-of-scope uses", d.out_of_scope_uses or "not recorded"),
-        ("Business process", d.business_process.name if d.business_process else "none"),
-        ("Methodology", d.methodology or "not recorded"),
-        ("Predicts", d.target or "not recorded"),
-        ("Production version", f"v{d.production_version}" if d.production_version else "none"),
-        ("Owners", owners or "none named"),
-        ("Risk tier", f"{a.tier} (assessment {a.version}, next review {a.next_review_due:%Y-%m-%d})" if a else "not assessed"),
-        ("EU AI Act", a.ai_act_label if a else "not classified"),
-        ("Documentation", "; ".join(f"{s.title}: {s.done}/{len(s.items)}" if s.applicable else f"{s.title}: n/a"
-                                    for s in scores)),
-    ])
+def _summary(
+    doc: Document, d: reads.ModelDetail, a: risk.AssessmentView | None, scores: list[TemplateScore]
+) -> None:
+    owners = "; ".join(
+        f"{r.role_label}: {r.person}" + ("" if r.active else " (left)") for r in d.owners.itertuples()
+    )
+    doc.facts(
+        [
+            ("Purpose", d.purpose or "not recorded"),
+            ("Intended use", d.intended_use or "not recorded"),
+            ("Out-of-scope uses", d.out_of_scope_uses or "not recorded"),
+            ("Business process", d.business_process.name if d.business_process else "none"),
+            ("Methodology", d.methodology or "not recorded"),
+            ("Predicts", d.target or "not recorded"),
+            ("Production version", f"v{d.production_version}" if d.production_version else "none"),
+            ("Owners", owners or "none named"),
+            (
+                "Risk tier",
+                f"{a.tier} (assessment {a.version}, next review {a.next_review_due:%Y-%m-%d})"
+                if a
+                else "not assessed",
+            ),
+            ("EU AI Act", a.ai_act_label if a else "not classified"),
+            (
+                "Documentation",
+                "; ".join(
+                    f"{s.title}: {s.done}/{len(s.items)}" if s.applicable else f"{s.title}: n/a"
+                    for s in scores
+                ),
+            ),
+        ]
+    )
 
 
 def _card(doc: Document, d: reads.ModelDetail) -> None:
@@ -364,19 +591,40 @@ def _risk(doc: Document, session: Session, model_id: int, a: risk.AssessmentView
     if a is None:
         doc.paragraph("The model has not been assessed.")
         return
-    doc.facts([
-        ("Tier", f"{a.tier}, because of {a.tier_reason}; review every {a.review_interval_months} months"),
-        ("Assessed", f"{a.assessed_at:%Y-%m-%d} by {a.assessed_by} (assessment {a.version})"),
-        ("Next review due", a.next_review_due),
-        ("Materiality", a.materiality + (f", exposure {a.exposure_amount:,.0f} {a.exposure_currency}"
-                                         if a.exposure_amount is not None else "")),
-        ("EU AI Act class", a.ai_act_label),
-        ("Rationale", a.rationale),
-        ("Human oversight", a.human_oversight or "not described"),
-    ])
-    doc.table(["Risk", "Likelihood", "Impact", "Score", "Mitigations", "Residual", "Residual score"],
-              [[s.label, s.likelihood, s.impact, s.inherent_score, s.mitigations or "none",
-                f"{s.residual_likelihood} × {s.residual_impact}", s.residual_score] for s in a.scores])
+    doc.facts(
+        [
+            ("Tier", f"{a.tier}, because of {a.tier_reason}; review every {a.review_interval_months} months"),
+            ("Assessed", f"{a.assessed_at:%Y-%m-%d} by {a.assessed_by} (assessment {a.version})"),
+            ("Next review due", a.next_review_due),
+            (
+                "Materiality",
+                a.materiality
+                + (
+                    f", exposure {a.exposure_amount:,.0f} {a.exposure_currency}"
+                    if a.exposure_amount is not None
+                    else ""
+                ),
+            ),
+            ("EU AI Act class", a.ai_act_label),
+            ("Rationale", a.rationale),
+            ("Human oversight", a.human_oversight or "not described"),
+        ]
+    )
+    doc.table(
+        ["Risk", "Likelihood", "Impact", "Score", "Mitigations", "Residual", "Residual score"],
+        [
+            [
+                s.label,
+                s.likelihood,
+                s.impact,
+                s.inherent_score,
+                s.mitigations or "none",
+                f"{s.residual_likelihood} × {s.residual_impact}",
+                s.residual_score,
+            ]
+            for s in a.scores
+        ],
+    )
     flags = risk.reassessment_flags(session, model_ids=[model_id])
     if flags:
         doc.heading("Re-assessment flags", level=3)
@@ -394,8 +642,10 @@ def _validation(doc: Document, d: reads.ModelDetail) -> None:
     rows = []
     for metric in d.metric_names:
         bound = thresholds.get(metric, {})
-        cells: list[Any] = [metric + (" (primary)" if metric == d.primary_metric else ""),
-                            " and ".join(f"{k} {v:g}" for k, v in bound.items()) or "none"]
+        cells: list[Any] = [
+            metric + (" (primary)" if metric == d.primary_metric else ""),
+            " and ".join(f"{k} {v:g}" for k, v in bound.items()) or "none",
+        ]
         for v in versions:
             value = v.get(f"metric:{metric}")
             if value is None or pd.isna(value):
@@ -409,21 +659,47 @@ def _validation(doc: Document, d: reads.ModelDetail) -> None:
 
 def _monitoring(doc: Document, session: Session, d: reads.ModelDetail) -> None:
     doc.heading("Monitoring summary")
-    doc.paragraph(f"Health: {d.health.status}" + (f" - {'; '.join(d.health.reasons)}" if d.health.reasons else "")
-                  + (f" (updated {cell_text(d.health.updated_at)})" if d.health.updated_at else ""))
+    doc.paragraph(
+        f"Health: {d.health.status}"
+        + (f" - {'; '.join(d.health.reasons)}" if d.health.reasons else "")
+        + (f" (updated {cell_text(d.health.updated_at)})" if d.health.updated_at else "")
+    )
     try:
         from core.db.models import Alert, DriftRun
     except ImportError:  # monitoring is not part of this build
         return
-    alerts = list(session.exec(select(Alert).where(Alert.model_id == d.id).order_by(col(Alert.opened_at).desc()).limit(10)))
+    alerts = list(
+        session.exec(
+            select(Alert).where(Alert.model_id == d.id).order_by(col(Alert.opened_at).desc()).limit(10)
+        )
+    )
     if alerts:
-        doc.table(["Alert", "Level", "Opened", "Closed", "Message"],
-                  [[a.kind, a.level, a.opened_at, a.closed_at or "open", a.message] for a in alerts])
-    runs = list(session.exec(select(DriftRun).where(DriftRun.model_id == d.id).order_by(col(DriftRun.created_at).desc()).limit(6)))
+        doc.table(
+            ["Alert", "Level", "Opened", "Closed", "Message"],
+            [[a.kind, a.level, a.opened_at, a.closed_at or "open", a.message] for a in alerts],
+        )
+    runs = list(
+        session.exec(
+            select(DriftRun)
+            .where(DriftRun.model_id == d.id)
+            .order_by(col(DriftRun.created_at).desc())
+            .limit(6)
+        )
+    )
     if runs:
-        doc.table(["Drift run", "Period", "Drifted features", "Drift share", "Status"],
-                  [[r.created_at, r.period_key, f"{r.n_drifted} of {r.n_computed}",
-                    "" if r.drift_share is None else f"{r.drift_share:.0%}", r.status] for r in runs])
+        doc.table(
+            ["Drift run", "Period", "Drifted features", "Drift share", "Status"],
+            [
+                [
+                    r.created_at,
+                    r.period_key,
+                    f"{r.n_drifted} of {r.n_computed}",
+                    "" if r.drift_share is None else f"{r.drift_share:.0%}",
+                    r.status,
+                ]
+                for r in runs
+            ],
+        )
     if not alerts and not runs:
         doc.paragraph("No alerts and no drift runs recorded.")
 
@@ -443,26 +719,49 @@ def _explanations(doc: Document, session: Session, d: reads.ModelDetail) -> None
         return
     for source, summary in stored.items():
         total = sum(summary.importance.values()) or 1.0
-        doc.paragraph(f"Version {version}, {source} sample ({summary.n_rows} rows, {summary.explainer} explainer): "
-                      "features by mean |SHAP value|.")
-        doc.table(["Feature", "Mean |SHAP|", "Share of total"],
-                  [[f, v, f"{v / total:.0%}"] for f, v in list(summary.importance.items())[:10]])
+        doc.paragraph(
+            f"Version {version}, {source} sample ({summary.n_rows} rows, {summary.explainer} explainer): "
+            "features by mean |SHAP value|."
+        )
+        doc.table(
+            ["Feature", "Mean |SHAP|", "Share of total"],
+            [[f, v, f"{v / total:.0%}"] for f, v in list(summary.importance.items())[:10]],
+        )
     if {"validation", "production"} <= set(stored):
-        doc.paragraph(summaries.drift_sentence(summaries.explanation_drift(stored["validation"], stored["production"])))
+        doc.paragraph(
+            summaries.drift_sentence(summaries.explanation_drift(stored["validation"], stored["production"]))
+        )
 
 
 def _lineage(doc: Document, d: reads.ModelDetail) -> None:
     doc.heading("Lineage")
     if not d.datasets.empty:
-        doc.table(["Used as", "Dataset", "Dataset version", "Model versions", "Rows", "From", "To", "Source"],
-                  [[r.used_as, r.dataset, r.dataset_version, r.versions, r.rows, r.date_from, r.date_to, r.source]
-                   for r in d.datasets.itertuples()])
+        doc.table(
+            ["Used as", "Dataset", "Dataset version", "Model versions", "Rows", "From", "To", "Source"],
+            [
+                [
+                    r.used_as,
+                    r.dataset,
+                    r.dataset_version,
+                    r.versions,
+                    r.rows,
+                    r.date_from,
+                    r.date_to,
+                    r.source,
+                ]
+                for r in d.datasets.itertuples()
+            ],
+        )
     else:
         doc.paragraph("No datasets are linked to the model's versions.")
     if not d.deployments.empty:
-        doc.table(["Version", "Environment", "Endpoint", "Business process", "Since", "Until"],
-                  [[r.version, r.environment, r.endpoint, r.business_process, r.since, r.until]
-                   for r in d.deployments.itertuples()])
+        doc.table(
+            ["Version", "Environment", "Endpoint", "Business process", "Since", "Until"],
+            [
+                [r.version, r.environment, r.endpoint, r.business_process, r.since, r.until]
+                for r in d.deployments.itertuples()
+            ],
+        )
 
 
 def _history(doc: Document, session: Session, d: reads.ModelDetail) -> None:
@@ -470,25 +769,68 @@ def _history(doc: Document, session: Session, d: reads.ModelDetail) -> None:
     requests = promotions.list_requests(session, model_id=d.id)
     if not requests.empty:
         doc.heading("Promotion requests", level=3)
-        doc.table(["#", "Version", "To", "Status", "Approvals", "Requested by", "Requested", "Decided by", "Decided"],
-                  [[r.id, r.version, r.target_stage, r.status, f"{r.approvals}/{r.required_approvals}", r.requested_by,
-                    r.requested_at, r.decided_by, r.decided_at] for r in requests.itertuples()])
+        doc.table(
+            [
+                "#",
+                "Version",
+                "To",
+                "Status",
+                "Approvals",
+                "Requested by",
+                "Requested",
+                "Decided by",
+                "Decided",
+            ],
+            [
+                [
+                    r.id,
+                    r.version,
+                    r.target_stage,
+                    r.status,
+                    f"{r.approvals}/{r.required_approvals}",
+                    r.requested_by,
+                    r.requested_at,
+                    r.decided_by,
+                    r.decided_at,
+                ]
+                for r in requests.itertuples()
+            ],
+        )
     if not d.stage_history.empty:
         doc.heading("Stage changes", level=3)
-        doc.table(["When", "Version", "From", "To", "By", "Reason"],
-                  [[r.changed_at, r.version, r.from_stage, r.to_stage, r.changed_by, r.reason]
-                   for r in d.stage_history.itertuples()])
+        doc.table(
+            ["When", "Version", "From", "To", "By", "Reason"],
+            [
+                [r.changed_at, r.version, r.from_stage, r.to_stage, r.changed_by, r.reason]
+                for r in d.stage_history.itertuples()
+            ],
+        )
     history = rules.rule_history(session, model_id=d.id)
     if not history.empty:
         doc.heading("Business rules", level=3)
-        doc.table(["Rule", "Version", "Condition", "State", "Proposed by", "Decided by", "Effective from"],
-                  [[r.rule, r.version, r.condition, r.state, r.proposed_by, r.decided_by, r.effective_from]
-                   for r in history.itertuples()])
-    events = list(session.exec(select(AuditEvent).where(
-        AuditEvent.model_id == d.id, col(AuditEvent.action).not_like("predictions.%"),
-        col(AuditEvent.action).not_like("costs.%")).order_by(col(AuditEvent.id).desc()).limit(30)))
+        doc.table(
+            ["Rule", "Version", "Condition", "State", "Proposed by", "Decided by", "Effective from"],
+            [
+                [r.rule, r.version, r.condition, r.state, r.proposed_by, r.decided_by, r.effective_from]
+                for r in history.itertuples()
+            ],
+        )
+    events = list(
+        session.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.model_id == d.id,
+                col(AuditEvent.action).not_like("predictions.%"),
+                col(AuditEvent.action).not_like("costs.%"),
+            )
+            .order_by(col(AuditEvent.id).desc())
+            .limit(30)
+        )
+    )
     doc.heading("Audit log (newest 30 changes, prediction and cost loads left out)", level=3)
-    doc.table(["When", "Who", "Action", "Reason"], [[e.ts, e.actor_email, e.action, e.reason] for e in events])
+    doc.table(
+        ["When", "Who", "Action", "Reason"], [[e.ts, e.actor_email, e.action, e.reason] for e in events]
+    )
 
 
 def _completeness(doc: Document, scores: list[TemplateScore]) -> None:

@@ -60,7 +60,12 @@ def worst(statuses: list[str]) -> str:
 
 
 def collect_evidence(
-    session: Session, *, model: Model, version: ModelVersion, target_stage: str, frozen_at: datetime | None = None
+    session: Session,
+    *,
+    model: Model,
+    version: ModelVersion,
+    target_stage: str,
+    frozen_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Evaluate every gate now and return the evidence snapshot to freeze with the request.
 
@@ -73,11 +78,28 @@ def collect_evidence(
         thresholds_gate(model, version),
         regression_gate(session, model, version, production),
         owners_gate(session, model.id),  # type: ignore[arg-type]
-        _external_gate(session, "core.governance.risk", "risk", "Risk assessment", model, version,
-                       "warn", "not assessed", "No current risk assessment is recorded for this model."),
-        _external_gate(session, "core.monitoring.gates", "drift", "Data drift (training vs recent production)",
-                       model, version, "na", "no monitoring data",
-                       "No production inputs have been monitored for this model yet."),
+        _external_gate(
+            session,
+            "core.governance.risk",
+            "risk",
+            "Risk assessment",
+            model,
+            version,
+            "warn",
+            "not assessed",
+            "No current risk assessment is recorded for this model.",
+        ),
+        _external_gate(
+            session,
+            "core.monitoring.gates",
+            "drift",
+            "Data drift (training vs recent production)",
+            model,
+            version,
+            "na",
+            "no monitoring data",
+            "No production inputs have been monitored for this model yet.",
+        ),
         artifact_gate(version),
     ]
     return {
@@ -106,10 +128,21 @@ def model_card_gate(model: Model, version: ModelVersion) -> Gate:
     total = len(REQUIRED_SECTIONS) + len(RECOMMENDED_SECTIONS)
     figure = f"{total - len(missing) - len(optional_missing)} of {total} sections filled"
     if missing:
-        return Gate("model_card", "Model card complete", "fail", figure, "Missing required: " + ", ".join(missing) + ".")
+        return Gate(
+            "model_card",
+            "Model card complete",
+            "fail",
+            figure,
+            "Missing required: " + ", ".join(missing) + ".",
+        )
     if optional_missing:
-        return Gate("model_card", "Model card complete", "warn", figure,
-                    "Required sections filled; missing recommended: " + ", ".join(optional_missing) + ".")
+        return Gate(
+            "model_card",
+            "Model card complete",
+            "warn",
+            figure,
+            "Required sections filled; missing recommended: " + ", ".join(optional_missing) + ".",
+        )
     return Gate("model_card", "Model card complete", "pass", figure, "All sections filled.")
 
 
@@ -117,8 +150,13 @@ def thresholds_gate(model: Model, version: ModelVersion) -> Gate:
     title = "Validation metrics meet thresholds"
     thresholds = model.metric_thresholds or {}
     if not thresholds:
-        return Gate("thresholds", title, "warn", "no thresholds set",
-                    "The model has no metric thresholds; set them on the model so validation can be judged.")
+        return Gate(
+            "thresholds",
+            title,
+            "warn",
+            "no thresholds set",
+            "The model has no metric thresholds; set them on the model so validation can be judged.",
+        )
     parts, failures = [], []
     for metric, bound in sorted(thresholds.items()):
         value = version.metrics.get(metric)
@@ -131,10 +169,16 @@ def thresholds_gate(model: Model, version: ModelVersion) -> Gate:
             sign = "≥" if kind == "min" else "≤"
             parts.append(f"{metric} {_fmt(value)} {sign if ok else 'vs'} {kind} {_fmt(limit)}")
             if not ok:
-                failures.append(f"{metric} {_fmt(value)} is {'below the minimum' if kind == 'min' else 'above the maximum'} {_fmt(limit)}")
+                failures.append(
+                    f"{metric} {_fmt(value)} is {'below the minimum' if kind == 'min' else 'above the maximum'} {_fmt(limit)}"
+                )
     if failures:
-        return Gate("thresholds", title, "fail", "; ".join(parts), "Outside the bounds: " + "; ".join(failures) + ".")
-    return Gate("thresholds", title, "pass", "; ".join(parts), "Every thresholded metric is within its bound.")
+        return Gate(
+            "thresholds", title, "fail", "; ".join(parts), "Outside the bounds: " + "; ".join(failures) + "."
+        )
+    return Gate(
+        "thresholds", title, "pass", "; ".join(parts), "Every thresholded metric is within its bound."
+    )
 
 
 def metric_direction(model: Model, metric: str) -> int:
@@ -147,50 +191,97 @@ def metric_direction(model: Model, metric: str) -> int:
     return -1 if metric.lower() in LOWER_IS_BETTER else 1
 
 
-def regression_gate(session: Session, model: Model, version: ModelVersion, production: ModelVersion | None) -> Gate:
+def regression_gate(
+    session: Session, model: Model, version: ModelVersion, production: ModelVersion | None
+) -> Gate:
     title = "No regression vs production"
     if production is None or production.id == version.id:
-        return Gate("regression", title, "na", "no production version to compare with",
-                    "This would be the model's first production version.")
-    metrics = sorted(set(model.metric_thresholds or {}) | ({model.primary_metric} if model.primary_metric else set()))
-    metrics = [m for m in metrics if isinstance(version.metrics.get(m), int | float)
-               and isinstance(production.metrics.get(m), int | float)]
+        return Gate(
+            "regression",
+            title,
+            "na",
+            "no production version to compare with",
+            "This would be the model's first production version.",
+        )
+    metrics = sorted(
+        set(model.metric_thresholds or {}) | ({model.primary_metric} if model.primary_metric else set())
+    )
+    metrics = [
+        m
+        for m in metrics
+        if isinstance(version.metrics.get(m), int | float)
+        and isinstance(production.metrics.get(m), int | float)
+    ]
     if not metrics:
-        return Gate("regression", title, "warn", "no common metric",
-                    f"Version {version.version} and production version {production.version} report no common thresholded metric.")
+        return Gate(
+            "regression",
+            title,
+            "warn",
+            "no common metric",
+            f"Version {version.version} and production version {production.version} report no common thresholded metric.",
+        )
     figures = [
         f"{m}: v{version.version} {_fmt(version.metrics[m])} vs v{production.version} {_fmt(production.metrics[m])}"
         for m in metrics
     ]
-    if version.evaluation_dataset_id is None or version.evaluation_dataset_id != production.evaluation_dataset_id:
+    if (
+        version.evaluation_dataset_id is None
+        or version.evaluation_dataset_id != production.evaluation_dataset_id
+    ):
         cand = _dataset_label(session, version.evaluation_dataset_id)
         prod = _dataset_label(session, production.evaluation_dataset_id)
-        return Gate("regression", title, "warn", "; ".join(figures),
-                    f"Not comparable: the candidate was evaluated on {cand}, production on {prod}.")
-    worse = [m for m in metrics
-             if round((version.metrics[m] - production.metrics[m]) * metric_direction(model, m), 9) < 0]
+        return Gate(
+            "regression",
+            title,
+            "warn",
+            "; ".join(figures),
+            f"Not comparable: the candidate was evaluated on {cand}, production on {prod}.",
+        )
+    worse = [
+        m
+        for m in metrics
+        if round((version.metrics[m] - production.metrics[m]) * metric_direction(model, m), 9) < 0
+    ]
     data = _dataset_label(session, version.evaluation_dataset_id)
     if worse and _was_in_production(session, version):
         # A rollback brings back a version that was approved before; block it and an
         # emergency waits for an override, so it is flagged instead.
-        return Gate("regression", title, "warn", "; ".join(figures),
-                    f"Rollback to a former production version, worse than the current one on {data}: {', '.join(worse)}.")
+        return Gate(
+            "regression",
+            title,
+            "warn",
+            "; ".join(figures),
+            f"Rollback to a former production version, worse than the current one on {data}: {', '.join(worse)}.",
+        )
     if worse:
-        return Gate("regression", title, "fail", "; ".join(figures),
-                    f"Worse than production on {data}: {', '.join(worse)}.")
-    return Gate("regression", title, "pass", "; ".join(figures), f"As good or better than production on {data}.")
+        return Gate(
+            "regression",
+            title,
+            "fail",
+            "; ".join(figures),
+            f"Worse than production on {data}: {', '.join(worse)}.",
+        )
+    return Gate(
+        "regression", title, "pass", "; ".join(figures), f"As good or better than production on {data}."
+    )
 
 
 def _was_in_production(session: Session, version: ModelVersion) -> bool:
-    return session.exec(
-        select(StageChange.id).where(StageChange.model_version_id == version.id, StageChange.to_stage == "production")
-    ).first() is not None
+    return (
+        session.exec(
+            select(StageChange.id).where(
+                StageChange.model_version_id == version.id, StageChange.to_stage == "production"
+            )
+        ).first()
+        is not None
+    )
 
 
 def owners_gate(session: Session, model_id: int) -> Gate:
     title = "Accountable owner and backup, active"
     rows = session.exec(
-        select(Ownership.role, Person.name, Person.active).join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
+        select(Ownership.role, Person.name, Person.active)
+        .join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
         .where(Ownership.model_id == model_id, Ownership.role.in_(("business_owner", "backup")))  # type: ignore[attr-defined]
     ).all()
     owners = [(name, active) for role, name, active in rows if role == "business_owner"]
@@ -218,19 +309,36 @@ def owners_gate(session: Session, model_id: int) -> Gate:
 def artifact_gate(version: ModelVersion) -> Gate:
     title = "Artifact present, sha256 matches"
     if not version.artifact_uri:
-        return Gate("artifact", title, "fail", "no artifact registered",
-                    "The version has no artifact in the store; nothing could be deployed or re-checked.")
+        return Gate(
+            "artifact",
+            title,
+            "fail",
+            "no artifact registered",
+            "The version has no artifact in the store; nothing could be deployed or re-checked.",
+        )
     try:
         verify_artifact(version.artifact_uri, version.artifact_sha256)
     except StewardError as exc:
         return Gate("artifact", title, "fail", f"sha256 {version.artifact_sha256[:12]}…", str(exc))
-    return Gate("artifact", title, "pass", f"sha256 {version.artifact_sha256[:12]}… matches",
-                f"{version.artifact_uri} is in the store and unchanged since registration.")
+    return Gate(
+        "artifact",
+        title,
+        "pass",
+        f"sha256 {version.artifact_sha256[:12]}… matches",
+        f"{version.artifact_uri} is in the store and unchanged since registration.",
+    )
 
 
 def _external_gate(
-    session: Session, module: str, key: str, title: str, model: Model, version: ModelVersion,
-    empty_status: str, empty_figure: str, empty_detail: str,
+    session: Session,
+    module: str,
+    key: str,
+    title: str,
+    model: Model,
+    version: ModelVersion,
+    empty_status: str,
+    empty_figure: str,
+    empty_detail: str,
 ) -> Gate:
     gate_fn = _optional_function(module, "promotion_gate")
     if gate_fn is None:
@@ -293,7 +401,10 @@ def _dataset_info(session: Session, dataset_id: int | None) -> dict[str, Any] | 
     if ds is None:
         return None
     return {
-        "id": ds.id, "name": ds.name, "version": ds.version, "rows": ds.row_count,
+        "id": ds.id,
+        "name": ds.name,
+        "version": ds.version,
+        "rows": ds.row_count,
         "date_from": ds.date_from.isoformat() if ds.date_from else None,
         "date_to": ds.date_to.isoformat() if ds.date_to else None,
         "content_hash": ds.content_hash,

@@ -37,9 +37,16 @@ def production_periods(session: Session, model_id: int) -> list[ProductionPeriod
     for change, number in changes:
         if change.to_stage == "production":
             open_period = ProductionPeriod(number, change.model_version_id, change.changed_at, None)
-        elif change.from_stage == "production" and open_period and open_period.version_id == change.model_version_id:
-            periods.append(ProductionPeriod(open_period.version, open_period.version_id, open_period.since,
-                                            change.changed_at))
+        elif (
+            change.from_stage == "production"
+            and open_period
+            and open_period.version_id == change.model_version_id
+        ):
+            periods.append(
+                ProductionPeriod(
+                    open_period.version, open_period.version_id, open_period.since, change.changed_at
+                )
+            )
             open_period = None
     if open_period is not None:
         periods.append(open_period)

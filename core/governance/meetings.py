@@ -81,8 +81,13 @@ KIND_LABELS = {
 }
 KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
 FIRST_MEETING_LOOKBACK_DAYS = 90  # with no previous meeting, events of this many days before it count
-OUTCOME_LABELS = {"approve": "Approve", "reject": "Reject", "action": "Action", "noted": "Noted",
-                  "close_action": "Close the action"}
+OUTCOME_LABELS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "action": "Action",
+    "noted": "Noted",
+    "close_action": "Close the action",
+}
 assert set(KIND_LABELS) == set(AGENDA_KINDS) and set(OUTCOME_LABELS) == set(DECISION_OUTCOMES)
 
 
@@ -106,8 +111,14 @@ class ItemDraft:
         return self.kind, self.subject_id
 
 
-def agenda_drafts(session: Session, *, since: datetime | None, until: datetime, business_unit: str = "",
-                  exclude_meeting_id: int | None = None) -> list[ItemDraft]:
+def agenda_drafts(
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime,
+    business_unit: str = "",
+    exclude_meeting_id: int | None = None,
+) -> list[ItemDraft]:
     """What the agenda of a meeting should hold, in agenda order, from the registry as it stands.
 
     ``since`` is the previous meeting's time (None: everything counts); ``until`` the moment
@@ -127,22 +138,32 @@ def agenda_drafts(session: Session, *, since: datetime | None, until: datetime, 
     ]
 
 
-def _open_actions(session: Session, unit: str | None, exclude_meeting_id: int | None,
-                  until: datetime) -> list[ItemDraft]:
+def _open_actions(
+    session: Session, unit: str | None, exclude_meeting_id: int | None, until: datetime
+) -> list[ItemDraft]:
     frame = open_actions(session, business_unit=unit, today=until.date())
     drafts = []
     for a in frame.itertuples():
         if a.meeting_id == exclude_meeting_id or a.created_at > until:
             continue
         overdue = f", overdue since {a.due_on:%Y-%m-%d}" if a.overdue else ""
-        drafts.append(ItemDraft(
-            "open_action", str(a.id), f"Action: {a.title}",
-            f"Agreed in '{a.meeting}' on {a.meeting_date:%Y-%m-%d}; owner {a.owner}, due {a.due_on:%Y-%m-%d}{overdue}.",
-            model_id=None if pd.isna(a.model_id) else int(a.model_id),
-            link=f"/meetings?meeting={a.meeting_id}",
-            evidence={"owner": a.owner, "due_on": a.due_on.isoformat(), "overdue": bool(a.overdue),
-                      "agreed_in": a.meeting, "model": a.model or ""},
-        ))
+        drafts.append(
+            ItemDraft(
+                "open_action",
+                str(a.id),
+                f"Action: {a.title}",
+                f"Agreed in '{a.meeting}' on {a.meeting_date:%Y-%m-%d}; owner {a.owner}, due {a.due_on:%Y-%m-%d}{overdue}.",
+                model_id=None if pd.isna(a.model_id) else int(a.model_id),
+                link=f"/meetings?meeting={a.meeting_id}",
+                evidence={
+                    "owner": a.owner,
+                    "due_on": a.due_on.isoformat(),
+                    "overdue": bool(a.overdue),
+                    "agreed_in": a.meeting,
+                    "model": a.model or "",
+                },
+            )
+        )
     return drafts
 
 
@@ -153,61 +174,108 @@ def _promotion_requests(session: Session, unit: str | None, until: datetime) -> 
         if r.requested_at > until:
             continue
         view = promotions.request_view(session, int(r.id))
-        gates = [{"gate": g.get("title", ""), "status": g.get("status", ""), "figure": g.get("figure", "")}
-                 for g in view.gates]
-        drafts.append(ItemDraft(
-            "promotion_request", str(r.id), f"Promote {r.model} v{r.version} to {r.target_stage}",
-            f"Requested by {r.requested_by} on {r.requested_at:%Y-%m-%d}: {r.justification} "
-            f"Approvals {r.approvals} of {r.required_approvals}; evidence {r.evidence_status}.",
-            model_id=int(r.model_id), link=f"/promotions?request={r.id}",
-            evidence={"request_id": int(r.id), "version": int(r.version), "target_stage": r.target_stage,
-                      "risk_tier": r.risk_tier, "approvals": int(r.approvals),
-                      "required_approvals": int(r.required_approvals), "evidence_status": r.evidence_status,
-                      "requested_by": r.requested_by, "gates": gates},
-        ))
+        gates = [
+            {"gate": g.get("title", ""), "status": g.get("status", ""), "figure": g.get("figure", "")}
+            for g in view.gates
+        ]
+        drafts.append(
+            ItemDraft(
+                "promotion_request",
+                str(r.id),
+                f"Promote {r.model} v{r.version} to {r.target_stage}",
+                f"Requested by {r.requested_by} on {r.requested_at:%Y-%m-%d}: {r.justification} "
+                f"Approvals {r.approvals} of {r.required_approvals}; evidence {r.evidence_status}.",
+                model_id=int(r.model_id),
+                link=f"/promotions?request={r.id}",
+                evidence={
+                    "request_id": int(r.id),
+                    "version": int(r.version),
+                    "target_stage": r.target_stage,
+                    "risk_tier": r.risk_tier,
+                    "approvals": int(r.approvals),
+                    "required_approvals": int(r.required_approvals),
+                    "evidence_status": r.evidence_status,
+                    "requested_by": r.requested_by,
+                    "gates": gates,
+                },
+            )
+        )
     return drafts
 
 
-def _rule_changes(session: Session, unit: str | None, since: datetime | None, until: datetime) -> list[ItemDraft]:
+def _rule_changes(
+    session: Session, unit: str | None, since: datetime | None, until: datetime
+) -> list[ItemDraft]:
     drafts = []
     for v in rules.pending_proposals(session, business_unit=unit):
         if v.proposed_at > until:
             continue
         current = rules.rule_in_force(session, model_id=v.model_id, name=v.name)
         was = f" (now: {current.condition}, v{current.version})" if current else " (new rule)"
-        drafts.append(ItemDraft(
-            "rule_change", str(v.id), f"Rule change for {v.model}: '{v.name}' v{v.version}: {v.condition}",
-            f"Proposed by {v.proposed_by} on {v.proposed_at:%Y-%m-%d}{was}; awaits an approver's decision.",
-            model_id=v.model_id, link=f"/model?model={v.model_id}",
-            evidence=_rule_evidence(v, current),
-        ))
+        drafts.append(
+            ItemDraft(
+                "rule_change",
+                str(v.id),
+                f"Rule change for {v.model}: '{v.name}' v{v.version}: {v.condition}",
+                f"Proposed by {v.proposed_by} on {v.proposed_at:%Y-%m-%d}{was}; awaits an approver's decision.",
+                model_id=v.model_id,
+                link=f"/model?model={v.model_id}",
+                evidence=_rule_evidence(v, current),
+            )
+        )
     for v in rules.rule_changes_between(session, start=since, end=until, business_unit=unit):
         verdict = "rejected" if v.status == "rejected" else "approved"
         reason = f"{verdict.capitalize()} by {v.decided_by} on {v.decided_at:%Y-%m-%d}"
         if verdict == "approved":
             reason += f"; in force from {v.effective_from:%Y-%m-%d}"
         reason += f": {v.decision_comment}" if v.decision_comment else "."
-        drafts.append(ItemDraft(
-            "rule_change", str(v.id), f"Rule {verdict}: {v.model} '{v.name}' v{v.version}: {v.condition}", reason,
-            model_id=v.model_id, link=f"/model?model={v.model_id}", evidence=_rule_evidence(v, None),
-        ))
+        drafts.append(
+            ItemDraft(
+                "rule_change",
+                str(v.id),
+                f"Rule {verdict}: {v.model} '{v.name}' v{v.version}: {v.condition}",
+                reason,
+                model_id=v.model_id,
+                link=f"/model?model={v.model_id}",
+                evidence=_rule_evidence(v, None),
+            )
+        )
     return drafts
 
 
 def _rule_evidence(v: rules.RuleView, current: rules.RuleView | None) -> dict[str, Any]:
-    return {"rule_id": v.id, "rule": v.name, "version": v.version, "condition": v.condition, "status": v.status,
-            "proposed_by": v.proposed_by, "effective_from": v.effective_from.isoformat(),
-            "decided_by": v.decided_by, "in_force_now": current.condition if current else ""}
+    return {
+        "rule_id": v.id,
+        "rule": v.name,
+        "version": v.version,
+        "condition": v.condition,
+        "status": v.status,
+        "proposed_by": v.proposed_by,
+        "effective_from": v.effective_from.isoformat(),
+        "decided_by": v.decided_by,
+        "in_force_now": current.condition if current else "",
+    }
 
 
 def _overdue_reviews(session: Session, unit: str | None, today: date) -> list[ItemDraft]:
     frame = risk.overdue_reviews(session, today=today, business_unit=unit)
-    return [ItemDraft(
-        "review_overdue", str(r.model_id), f"Review overdue: {r.model}", f"{r.reason[0].upper()}{r.reason[1:]}.",
-        model_id=int(r.model_id), link=f"/risk?model={r.model_id}",
-        evidence={"tier": r.tier, "last_assessed": _iso(r.last_assessed), "due": _iso(r.due),
-                  "days_overdue": None if pd.isna(r.days_overdue) else int(r.days_overdue)},
-    ) for r in frame.itertuples()]
+    return [
+        ItemDraft(
+            "review_overdue",
+            str(r.model_id),
+            f"Review overdue: {r.model}",
+            f"{r.reason[0].upper()}{r.reason[1:]}.",
+            model_id=int(r.model_id),
+            link=f"/risk?model={r.model_id}",
+            evidence={
+                "tier": r.tier,
+                "last_assessed": _iso(r.last_assessed),
+                "due": _iso(r.due),
+                "days_overdue": None if pd.isna(r.days_overdue) else int(r.days_overdue),
+            },
+        )
+        for r in frame.itertuples()
+    ]
 
 
 def _reassessments(session: Session, unit: str | None, today: date) -> list[ItemDraft]:
@@ -220,13 +288,28 @@ def _reassessments(session: Session, unit: str | None, today: date) -> list[Item
     drafts = []
     for model_id, flags in by_model.items():
         categories = sorted({f.category_label.lower() for f in flags})
-        drafts.append(ItemDraft(
-            "reassessment", str(model_id), f"Re-assess {flags[0].model}: {', '.join(categories)}",
-            " ".join(f.reason for f in flags), model_id=model_id, link=f"/risk?model={model_id}",
-            evidence={"flags": [{"risk": f.category_label, "trigger": f.trigger, "reason": f.reason,
-                                 "since": _iso(f.since)} for f in flags],
-                      "tier": risk.current_tier(session, model_id) or "not assessed"},
-        ))
+        drafts.append(
+            ItemDraft(
+                "reassessment",
+                str(model_id),
+                f"Re-assess {flags[0].model}: {', '.join(categories)}",
+                " ".join(f.reason for f in flags),
+                model_id=model_id,
+                link=f"/risk?model={model_id}",
+                evidence={
+                    "flags": [
+                        {
+                            "risk": f.category_label,
+                            "trigger": f.trigger,
+                            "reason": f.reason,
+                            "since": _iso(f.since),
+                        }
+                        for f in flags
+                    ],
+                    "tier": risk.current_tier(session, model_id) or "not assessed",
+                },
+            )
+        )
     return drafts
 
 
@@ -235,8 +318,11 @@ def _alerts(session: Session, unit: str | None, since: datetime | None, until: d
         from core.db.models import Alert
     except ImportError:  # monitoring not part of this build
         return []
-    query = (select(Alert, Model).join(Model, col(Model.id) == col(Alert.model_id))
-             .where(col(Alert.kind).in_(("drift", "performance", "outage")), col(Alert.opened_at) < until))
+    query = (
+        select(Alert, Model)
+        .join(Model, col(Model.id) == col(Alert.model_id))
+        .where(col(Alert.kind).in_(("drift", "performance", "outage")), col(Alert.opened_at) < until)
+    )
     if since is not None:
         query = query.where(col(Alert.closed_at).is_(None) | (col(Alert.opened_at) >= since))
     else:
@@ -246,13 +332,23 @@ def _alerts(session: Session, unit: str | None, since: datetime | None, until: d
     drafts = []
     for a, m in session.exec(query.order_by(col(Alert.opened_at))):
         state = "still open" if a.closed_at is None else f"closed {a.closed_at:%Y-%m-%d}"
-        drafts.append(ItemDraft(
-            "alert", str(a.id), f"{a.kind.capitalize()} {a.level}: {m.name}",
-            f"Opened {a.opened_at:%Y-%m-%d}, {state}: {a.message}", model_id=m.id,
-            link=f"/model?model={m.id}",
-            evidence={"kind": a.kind, "level": a.level, "message": a.message, "opened_at": a.opened_at.isoformat(),
-                      "closed_at": _iso(a.closed_at)},
-        ))
+        drafts.append(
+            ItemDraft(
+                "alert",
+                str(a.id),
+                f"{a.kind.capitalize()} {a.level}: {m.name}",
+                f"Opened {a.opened_at:%Y-%m-%d}, {state}: {a.message}",
+                model_id=m.id,
+                link=f"/model?model={m.id}",
+                evidence={
+                    "kind": a.kind,
+                    "level": a.level,
+                    "message": a.message,
+                    "opened_at": a.opened_at.isoformat(),
+                    "closed_at": _iso(a.closed_at),
+                },
+            )
+        )
     return drafts
 
 
@@ -268,25 +364,40 @@ def _cost_overruns(session: Session, unit: str | None) -> list[ItemDraft]:
         over_now = b.spent > b.amount
         if not over_now and b.overrun_month is None:
             continue
-        drafts.append(ItemDraft(
-            "cost_overrun", f"{b.business_unit}:{b.period_start.isoformat()}",
-            f"Cost {'overrun' if over_now else 'projected overrun'}: {b.business_unit}", b.sentence(),
-            link="/costs",
-            evidence={"budget": round(b.amount, 2), "spent": round(b.spent, 2), "currency": b.currency,
-                      "projected": None if b.projected is None else round(b.projected, 2),
-                      "over_budget_from": b.overrun_month,
-                      "overrun_probability": None if b.overrun_probability is None else round(b.overrun_probability, 3)},
-        ))
+        drafts.append(
+            ItemDraft(
+                "cost_overrun",
+                f"{b.business_unit}:{b.period_start.isoformat()}",
+                f"Cost {'overrun' if over_now else 'projected overrun'}: {b.business_unit}",
+                b.sentence(),
+                link="/costs",
+                evidence={
+                    "budget": round(b.amount, 2),
+                    "spent": round(b.spent, 2),
+                    "currency": b.currency,
+                    "projected": None if b.projected is None else round(b.projected, 2),
+                    "over_budget_from": b.overrun_month,
+                    "overrun_probability": None
+                    if b.overrun_probability is None
+                    else round(b.overrun_probability, 3),
+                },
+            )
+        )
     return drafts
 
 
-def _finished_campaigns(session: Session, unit: str | None, since: datetime | None, until: datetime) -> list[ItemDraft]:
+def _finished_campaigns(
+    session: Session, unit: str | None, since: datetime | None, until: datetime
+) -> list[ItemDraft]:
     try:
         from core.db.models import CampaignItem, LabellingCampaign
     except ImportError:  # labelling not part of this build
         return []
-    query = (select(LabellingCampaign, Model).join(Model, col(Model.id) == col(LabellingCampaign.model_id))
-             .where(LabellingCampaign.status == "closed", col(LabellingCampaign.closed_at) < until))
+    query = (
+        select(LabellingCampaign, Model)
+        .join(Model, col(Model.id) == col(LabellingCampaign.model_id))
+        .where(LabellingCampaign.status == "closed", col(LabellingCampaign.closed_at) < until)
+    )
     if since is not None:
         query = query.where(col(LabellingCampaign.closed_at) >= since)
     if unit:
@@ -297,12 +408,23 @@ def _finished_campaigns(session: Session, unit: str | None, since: datetime | No
         for item in session.exec(select(CampaignItem.status).where(CampaignItem.campaign_id == c.id)):
             counts[item] = counts.get(item, 0) + 1
         final, disagreement = counts.get("final", 0), counts.get("disagreement", 0)
-        drafts.append(ItemDraft(
-            "campaign_finished", str(c.id), f"Labelling finished: {c.name} ({m.name})",
-            f"Closed {c.closed_at:%Y-%m-%d}: {final} of {c.size} cases labelled, {disagreement} with labeller "
-            f"disagreement ({c.strategy} sample).", model_id=m.id, link=f"/labelling?campaign={c.id}",
-            evidence={"size": c.size, "labelled": final, "disagreement": disagreement, "strategy": c.strategy},
-        ))
+        drafts.append(
+            ItemDraft(
+                "campaign_finished",
+                str(c.id),
+                f"Labelling finished: {c.name} ({m.name})",
+                f"Closed {c.closed_at:%Y-%m-%d}: {final} of {c.size} cases labelled, {disagreement} with labeller "
+                f"disagreement ({c.strategy} sample).",
+                model_id=m.id,
+                link=f"/labelling?campaign={c.id}",
+                evidence={
+                    "size": c.size,
+                    "labelled": final,
+                    "disagreement": disagreement,
+                    "strategy": c.strategy,
+                },
+            )
+        )
     return drafts
 
 
@@ -325,20 +447,39 @@ def _iso(value: Any) -> str | None:
 # --- meetings ------------------------------------------------------------------------------------------
 
 
-def create_meeting(session: Session, *, actor: Actor, title: str, held_at: datetime, attendee_ids: list[int],
-                   business_unit: str = "", at: datetime | None = None) -> int:
+def create_meeting(
+    session: Session,
+    *,
+    actor: Actor,
+    title: str,
+    held_at: datetime,
+    attendee_ids: list[int],
+    business_unit: str = "",
+    at: datetime | None = None,
+) -> int:
     """Plan a meeting with its attendees and generate its agenda. Returns the meeting id."""
     business_unit = clean_text(business_unit, "business unit", max_len=200)
     require(session, actor, "meeting.manage", business_unit=business_unit or None)
     if held_at.tzinfo is None:
         raise InvalidInput("meeting time must carry a time zone (UTC).")
-    meeting = Meeting(title=clean_name(title, "meeting title"), business_unit=business_unit, held_at=held_at,
-                      created_by_id=actor.id, created_at=at or utcnow())
+    meeting = Meeting(
+        title=clean_name(title, "meeting title"),
+        business_unit=business_unit,
+        held_at=held_at,
+        created_by_id=actor.id,
+        created_at=at or utcnow(),
+    )
     session.add(meeting)
     session.flush()
     _replace_attendees(session, meeting, attendee_ids)
-    audit.record(session, actor=actor, action="meeting.created", object_type="meeting", object_id=meeting.id,
-                 after={**meeting.model_dump(), "attendee_ids": sorted(set(attendee_ids))})
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.created",
+        object_type="meeting",
+        object_id=meeting.id,
+        after={**meeting.model_dump(), "attendee_ids": sorted(set(attendee_ids))},
+    )
     refresh_agenda(session, actor=actor, meeting_id=meeting.id, at=at)  # type: ignore[arg-type]
     return meeting.id  # type: ignore[return-value]
 
@@ -348,8 +489,15 @@ def set_attendees(session: Session, *, actor: Actor, meeting_id: int, attendee_i
     meeting = _open_meeting(session, actor, meeting_id)
     before = _attendee_ids(session, meeting_id)
     _replace_attendees(session, meeting, attendee_ids)
-    audit.record(session, actor=actor, action="meeting.attendees_set", object_type="meeting", object_id=meeting_id,
-                 before={"attendee_ids": before}, after={"attendee_ids": sorted(set(attendee_ids))})
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.attendees_set",
+        object_type="meeting",
+        object_id=meeting_id,
+        before={"attendee_ids": before},
+        after={"attendee_ids": sorted(set(attendee_ids))},
+    )
 
 
 def _replace_attendees(session: Session, meeting: Meeting, attendee_ids: list[int]) -> None:
@@ -371,12 +519,21 @@ def _replace_attendees(session: Session, meeting: Meeting, attendee_ids: list[in
 
 def previous_meeting(session: Session, meeting: Meeting) -> Meeting | None:
     """The latest earlier meeting of the same scope (portfolio or business unit)."""
-    return session.exec(select(Meeting).where(
-        Meeting.business_unit == meeting.business_unit, col(Meeting.held_at) < meeting.held_at, Meeting.id != meeting.id,
-    ).order_by(col(Meeting.held_at).desc()).limit(1)).first()
+    return session.exec(
+        select(Meeting)
+        .where(
+            Meeting.business_unit == meeting.business_unit,
+            col(Meeting.held_at) < meeting.held_at,
+            Meeting.id != meeting.id,
+        )
+        .order_by(col(Meeting.held_at).desc())
+        .limit(1)
+    ).first()
 
 
-def refresh_agenda(session: Session, *, actor: Actor, meeting_id: int, at: datetime | None = None) -> dict[str, int]:
+def refresh_agenda(
+    session: Session, *, actor: Actor, meeting_id: int, at: datetime | None = None
+) -> dict[str, int]:
     """Bring the agenda of an open meeting up to date with the registry.
 
     New items are added, undecided items get today's evidence or are dropped when their
@@ -387,8 +544,16 @@ def refresh_agenda(session: Session, *, actor: Actor, meeting_id: int, at: datet
     now = at or utcnow()
     previous = previous_meeting(session, meeting)
     since = previous.held_at if previous else meeting.held_at - timedelta(days=FIRST_MEETING_LOOKBACK_DAYS)
-    drafts = {d.key: d for d in agenda_drafts(session, since=since, until=now,
-                                              business_unit=meeting.business_unit, exclude_meeting_id=meeting_id)}
+    drafts = {
+        d.key: d
+        for d in agenda_drafts(
+            session,
+            since=since,
+            until=now,
+            business_unit=meeting.business_unit,
+            exclude_meeting_id=meeting_id,
+        )
+    }
     items = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)))
     decided = _decided_item_ids(session, meeting_id)
     counts = {"added": 0, "updated": 0, "dropped": 0}
@@ -405,17 +570,34 @@ def refresh_agenda(session: Session, *, actor: Actor, meeting_id: int, at: datet
             session.add(item)
             counts["updated"] += 1
     for draft in drafts.values():
-        session.add(AgendaItem(meeting_id=meeting_id, position=0, kind=draft.kind, subject_id=draft.subject_id,
-                               model_id=draft.model_id, title=draft.title[:300], reason=draft.reason,
-                               link=draft.link, evidence=draft.evidence, listed_at=now))
+        session.add(
+            AgendaItem(
+                meeting_id=meeting_id,
+                position=0,
+                kind=draft.kind,
+                subject_id=draft.subject_id,
+                model_id=draft.model_id,
+                title=draft.title[:300],
+                reason=draft.reason,
+                link=draft.link,
+                evidence=draft.evidence,
+                listed_at=now,
+            )
+        )
         counts["added"] += 1
     session.flush()
     _renumber(session, meeting_id)
     meeting.agenda_generated_at = now
     session.add(meeting)
     session.flush()
-    audit.record(session, actor=actor, action="meeting.agenda_generated", object_type="meeting", object_id=meeting_id,
-                 after={**counts, "since": since.isoformat()})
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.agenda_generated",
+        object_type="meeting",
+        object_id=meeting_id,
+        after={**counts, "since": since.isoformat()},
+    )
     return counts
 
 
@@ -438,8 +620,14 @@ def close_meeting(session: Session, *, actor: Actor, meeting_id: int, at: dateti
     meeting.status, meeting.closed_at, meeting.closed_by_id = "closed", at or utcnow(), actor.id
     session.add(meeting)
     session.flush()
-    audit.record(session, actor=actor, action="meeting.closed", object_type="meeting", object_id=meeting_id,
-                 after={"status": "closed", "decisions": len(_decided_item_ids(session, meeting_id))})
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.closed",
+        object_type="meeting",
+        object_id=meeting_id,
+        after={"status": "closed", "decisions": len(_decided_item_ids(session, meeting_id))},
+    )
 
 
 def _open_meeting(session: Session, actor: Actor, meeting_id: int) -> Meeting:
@@ -453,7 +641,9 @@ def _open_meeting(session: Session, actor: Actor, meeting_id: int) -> Meeting:
 
 
 def _attendee_ids(session: Session, meeting_id: int) -> list[int]:
-    return sorted(session.exec(select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id)))
+    return sorted(
+        session.exec(select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id))
+    )
 
 
 # --- decisions -------------------------------------------------------------------------------------------
@@ -478,9 +668,18 @@ def _decided_item_ids(session: Session, meeting_id: int) -> set[int]:
 
 
 def record_decision(
-    session: Session, *, actor: Actor, item_id: int, outcome: str, present_ids: list[int], comment: str = "",
-    action_title: str = "", action_owner_id: int | None = None, action_due: date | None = None,
-    override_reason: str = "", at: datetime | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    item_id: int,
+    outcome: str,
+    present_ids: list[int],
+    comment: str = "",
+    action_title: str = "",
+    action_owner_id: int | None = None,
+    action_due: date | None = None,
+    override_reason: str = "",
+    at: datetime | None = None,
 ) -> int:
     """Record what the meeting decided on one agenda item; act on it through the normal services.
 
@@ -495,17 +694,40 @@ def record_decision(
     outcome = clean_choice(outcome, "decision", DECISION_OUTCOMES)
     allowed = allowed_outcomes(item.kind, item.evidence)
     if outcome not in allowed:
-        raise InvalidInput(f"'{OUTCOME_LABELS[outcome]}' does not apply to a {KIND_LABELS[item.kind].lower()}; "
-                           f"choose {', '.join(OUTCOME_LABELS[o].lower() for o in allowed)}.")
+        raise InvalidInput(
+            f"'{OUTCOME_LABELS[outcome]}' does not apply to a {KIND_LABELS[item.kind].lower()}; "
+            f"choose {', '.join(OUTCOME_LABELS[o].lower() for o in allowed)}."
+        )
     if item.id in _decided_item_ids(session, meeting.id):  # type: ignore[arg-type]
-        raise Conflict(f"Agenda item {item.position} ('{item.title}') is already decided; decisions never change.")
+        raise Conflict(
+            f"Agenda item {item.position} ('{item.title}') is already decided; decisions never change."
+        )
     present = _present(session, meeting, present_ids, actor)
     comment = clean_text(comment, "comment")
-    effect = _act(session, actor, item, outcome, comment, override_reason, action_title, action_owner_id,
-                  action_due, meeting, at)
-    decision = Decision(meeting_id=meeting.id, agenda_item_id=item.id, outcome=outcome, comment=comment,  # type: ignore[arg-type]
-                        present_person_ids=present, evidence=dict(item.evidence), effect=effect.pop("_effect"),
-                        recorded_by_id=actor.id, recorded_at=at or utcnow())
+    effect = _act(
+        session,
+        actor,
+        item,
+        outcome,
+        comment,
+        override_reason,
+        action_title,
+        action_owner_id,
+        action_due,
+        meeting,
+        at,
+    )
+    decision = Decision(
+        meeting_id=meeting.id,
+        agenda_item_id=item.id,
+        outcome=outcome,
+        comment=comment,  # type: ignore[arg-type]
+        present_person_ids=present,
+        evidence=dict(item.evidence),
+        effect=effect.pop("_effect"),
+        recorded_by_id=actor.id,
+        recorded_at=at or utcnow(),
+    )
     session.add(decision)
     session.flush()
     if "action" in effect:
@@ -515,12 +737,24 @@ def record_decision(
         decision.effect = {**decision.effect, "action_id": effect["action"].id}
         session.add(decision)
         session.flush()
-    audit.record(session, actor=actor, action="meeting.decision_recorded", object_type="meeting",
-                 object_id=meeting.id, model_id=item.model_id,
-                 after={"decision_id": decision.id, "agenda_item": item.position, "title": item.title,
-                        "outcome": outcome, "comment": comment, "present_person_ids": present,
-                        "effect": decision.effect},
-                 reason=comment)
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.decision_recorded",
+        object_type="meeting",
+        object_id=meeting.id,
+        model_id=item.model_id,
+        after={
+            "decision_id": decision.id,
+            "agenda_item": item.position,
+            "title": item.title,
+            "outcome": outcome,
+            "comment": comment,
+            "present_person_ids": present,
+            "effect": decision.effect,
+        },
+        reason=comment,
+    )
     return decision.id  # type: ignore[return-value]
 
 
@@ -533,20 +767,33 @@ def _present(session: Session, meeting: Meeting, present_ids: list[int], actor: 
     if strangers:
         raise InvalidInput(f"person id {strangers[0]} is not an attendee of '{meeting.title}'.")
     if actor.id not in present:
-        raise PermissionDenied(f"{actor.name} is not recorded as present at '{meeting.title}' and cannot record "
-                               "its decisions.")
+        raise PermissionDenied(
+            f"{actor.name} is not recorded as present at '{meeting.title}' and cannot record its decisions."
+        )
     return present
 
 
-def _act(session: Session, actor: Actor, item: AgendaItem, outcome: str, comment: str, override_reason: str,
-         action_title: str, action_owner_id: int | None, action_due: date | None, meeting: Meeting,
-         at: datetime | None) -> dict[str, Any]:
+def _act(
+    session: Session,
+    actor: Actor,
+    item: AgendaItem,
+    outcome: str,
+    comment: str,
+    override_reason: str,
+    action_title: str,
+    action_owner_id: int | None,
+    action_due: date | None,
+    meeting: Meeting,
+    at: datetime | None,
+) -> dict[str, Any]:
     """Carry the decision out; returns {"_effect": what changed, "action": new MeetingAction?}."""
     if outcome in ("approve", "reject") and item.kind == "promotion_request":
         return {"_effect": _decide_promotion(session, actor, item, outcome, comment, override_reason)}
     if outcome in ("approve", "reject") and item.kind == "rule_change":
         rule_id = int(item.evidence["rule_id"])
-        rules.decide_rule(session, actor=actor, rule_id=rule_id, approve=outcome == "approve", comment=comment)
+        rules.decide_rule(
+            session, actor=actor, rule_id=rule_id, approve=outcome == "approve", comment=comment
+        )
         return {"_effect": {"rule_id": rule_id, "status": "active" if outcome == "approve" else "rejected"}}
     if outcome == "close_action":
         action_id = int(item.subject_id)
@@ -554,17 +801,22 @@ def _act(session: Session, actor: Actor, item: AgendaItem, outcome: str, comment
         return {"_effect": {"closed_action_id": action_id}}
     if outcome == "action":
         action = _new_action(session, meeting, item, action_title, action_owner_id, action_due, at)
-        return {"_effect": {"owner_id": action.owner_id, "due_on": action.due_on.isoformat()}, "action": action}
+        return {
+            "_effect": {"owner_id": action.owner_id, "due_on": action.due_on.isoformat()},
+            "action": action,
+        }
     return {"_effect": {}}  # noted
 
 
-def _decide_promotion(session: Session, actor: Actor, item: AgendaItem, outcome: str, comment: str,
-                      override_reason: str) -> dict[str, Any]:
+def _decide_promotion(
+    session: Session, actor: Actor, item: AgendaItem, outcome: str, comment: str, override_reason: str
+) -> dict[str, Any]:
     """Approve or reject through the promotion workflow itself: its four-eyes checks apply."""
     request_id = int(item.subject_id)
     if outcome == "approve":
-        status = promotions.approve(session, actor=actor, request_id=request_id, comment=comment,
-                                    override_reason=override_reason)
+        status = promotions.approve(
+            session, actor=actor, request_id=request_id, comment=comment, override_reason=override_reason
+        )
     else:
         if not comment:
             raise InvalidInput("a rejection needs a reason in the comment.")
@@ -573,8 +825,15 @@ def _decide_promotion(session: Session, actor: Actor, item: AgendaItem, outcome:
     return {"request_id": request_id, "status": status}
 
 
-def _new_action(session: Session, meeting: Meeting, item: AgendaItem, title: str, owner_id: int | None,
-                due: date | None, at: datetime | None) -> MeetingAction:
+def _new_action(
+    session: Session,
+    meeting: Meeting,
+    item: AgendaItem,
+    title: str,
+    owner_id: int | None,
+    due: date | None,
+    at: datetime | None,
+) -> MeetingAction:
     title = clean_name(title, "action")
     if owner_id is None:
         raise InvalidInput("an action needs an owner.")
@@ -587,12 +846,26 @@ def _new_action(session: Session, meeting: Meeting, item: AgendaItem, title: str
         raise InvalidInput("an action needs a due date.")
     if due < meeting.held_at.date():
         raise InvalidInput(f"due date {due:%Y-%m-%d} is before the meeting ({meeting.held_at:%Y-%m-%d}).")
-    return MeetingAction(meeting_id=meeting.id, decision_id=0, model_id=item.model_id, title=title,  # type: ignore[arg-type]
-                         owner_id=owner_id, due_on=due, created_at=at or utcnow())
+    return MeetingAction(
+        meeting_id=meeting.id,
+        decision_id=0,
+        model_id=item.model_id,
+        title=title,  # type: ignore[arg-type]
+        owner_id=owner_id,
+        due_on=due,
+        created_at=at or utcnow(),
+    )
 
 
-def close_action(session: Session, *, actor: Actor, action_id: int, note: str, meeting_id: int | None = None,
-                 at: datetime | None = None) -> None:
+def close_action(
+    session: Session,
+    *,
+    actor: Actor,
+    action_id: int,
+    note: str,
+    meeting_id: int | None = None,
+    at: datetime | None = None,
+) -> None:
     """Close an open action with a note saying how it was done (in a meeting or outside one)."""
     action = session.get(MeetingAction, action_id)
     if action is None:
@@ -605,12 +878,25 @@ def close_action(session: Session, *, actor: Actor, action_id: int, note: str, m
     if not note:
         raise InvalidInput("say how the action was done (closing note).")
     before = action.model_dump()
-    action.status, action.closed_at, action.closed_by_id, action.closing_note = "closed", at or utcnow(), actor.id, note
+    action.status, action.closed_at, action.closed_by_id, action.closing_note = (
+        "closed",
+        at or utcnow(),
+        actor.id,
+        note,
+    )
     session.add(action)
     session.flush()
-    audit.record(session, actor=actor, action="meeting.action_closed", object_type="meeting_action",
-                 object_id=action_id, model_id=action.model_id, before=before, after=action.model_dump(),
-                 reason=note + (f" (in meeting {meeting_id})" if meeting_id else ""))
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.action_closed",
+        object_type="meeting_action",
+        object_id=action_id,
+        model_id=action.model_id,
+        before=before,
+        after=action.model_dump(),
+        reason=note + (f" (in meeting {meeting_id})" if meeting_id else ""),
+    )
 
 
 # --- reads ---------------------------------------------------------------------------------------------------
@@ -625,27 +911,71 @@ def list_meetings(session: Session) -> pd.DataFrame:
     decisions: dict[int, int] = {}
     for mid in session.exec(select(Decision.meeting_id)):
         decisions[mid] = decisions.get(mid, 0) + 1
-    return pd.DataFrame([{
-        "id": m.id, "title": m.title, "scope": m.business_unit or "Whole portfolio", "held_at": m.held_at,
-        "status": m.status, "items": items.get(m.id, 0), "decisions": decisions.get(m.id, 0),  # type: ignore[arg-type]
-    } for m in meetings], columns=["id", "title", "scope", "held_at", "status", "items", "decisions"])
+    return pd.DataFrame(
+        [
+            {
+                "id": m.id,
+                "title": m.title,
+                "scope": m.business_unit or "Whole portfolio",
+                "held_at": m.held_at,
+                "status": m.status,
+                "items": items.get(m.id, 0),
+                "decisions": decisions.get(m.id, 0),  # type: ignore[arg-type]
+            }
+            for m in meetings
+        ],
+        columns=["id", "title", "scope", "held_at", "status", "items", "decisions"],
+    )
 
 
-def open_actions(session: Session, *, business_unit: str | None = None, today: date | None = None) -> pd.DataFrame:
+def open_actions(
+    session: Session, *, business_unit: str | None = None, today: date | None = None
+) -> pd.DataFrame:
     """Every open action from any meeting (of the scope), oldest due date first."""
     today = today or utcnow().date()
-    query = (select(MeetingAction, Meeting, Person).join(Meeting, col(Meeting.id) == col(MeetingAction.meeting_id))
-             .join(Person, col(Person.id) == col(MeetingAction.owner_id)).where(MeetingAction.status == "open"))
+    query = (
+        select(MeetingAction, Meeting, Person)
+        .join(Meeting, col(Meeting.id) == col(MeetingAction.meeting_id))
+        .join(Person, col(Person.id) == col(MeetingAction.owner_id))
+        .where(MeetingAction.status == "open")
+    )
     if business_unit:
         query = query.where(col(Meeting.business_unit).in_((business_unit, "")))
     models = {m.id: m.name for m in session.exec(select(Model))}
-    rows = [{
-        "id": a.id, "title": a.title, "owner": p.name, "owner_id": p.id, "due_on": a.due_on,
-        "overdue": a.due_on < today, "model_id": a.model_id, "model": models.get(a.model_id, ""),
-        "meeting_id": m.id, "meeting": m.title, "meeting_date": m.held_at, "created_at": a.created_at,
-    } for a, m, p in session.exec(query.order_by(col(MeetingAction.due_on)))]
-    return pd.DataFrame(rows, columns=["id", "title", "owner", "owner_id", "due_on", "overdue", "model_id", "model",
-                                       "meeting_id", "meeting", "meeting_date", "created_at"])
+    rows = [
+        {
+            "id": a.id,
+            "title": a.title,
+            "owner": p.name,
+            "owner_id": p.id,
+            "due_on": a.due_on,
+            "overdue": a.due_on < today,
+            "model_id": a.model_id,
+            "model": models.get(a.model_id, ""),
+            "meeting_id": m.id,
+            "meeting": m.title,
+            "meeting_date": m.held_at,
+            "created_at": a.created_at,
+        }
+        for a, m, p in session.exec(query.order_by(col(MeetingAction.due_on)))
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "title",
+            "owner",
+            "owner_id",
+            "due_on",
+            "overdue",
+            "model_id",
+            "model",
+            "meeting_id",
+            "meeting",
+            "meeting_date",
+            "created_at",
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -666,11 +996,20 @@ class DecisionRead:
         if self.effect.get("status") == "pending":
             text += " (approval recorded; a second approver is still needed)"
         elif self.effect.get("status"):
-            text += f" (request {self.effect['status']})" if "request_id" in self.effect else \
-                f" (rule {self.effect['status']})"
+            text += (
+                f" (request {self.effect['status']})"
+                if "request_id" in self.effect
+                else f" (rule {self.effect['status']})"
+            )
         if self.action:
             text += f": {self.action}"
-        return text + (f". {self.comment}" if self.action and self.comment else f": {self.comment}" if self.comment else "")
+        return text + (
+            f". {self.comment}"
+            if self.action and self.comment
+            else f": {self.comment}"
+            if self.comment
+            else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -728,35 +1067,83 @@ def meeting_view(session: Session, meeting_id: int) -> MeetingView:
         raise NotFound(f"No meeting with id {meeting_id}.")
     people = {p.id: p for p in session.exec(select(Person))}
     attendees = [(pid, people[pid].name, people[pid].email) for pid in _attendee_ids(session, meeting_id)]
-    items = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
-                              .order_by(col(AgendaItem.position))))
-    rows = list(session.exec(select(Decision).where(Decision.meeting_id == meeting_id).order_by(col(Decision.id))))
-    agreed = {a.decision_id: a for a in session.exec(select(MeetingAction).where(MeetingAction.meeting_id == meeting_id)
-                                                     .order_by(col(MeetingAction.id)))}
+    items = list(
+        session.exec(
+            select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.position))
+        )
+    )
+    rows = list(
+        session.exec(select(Decision).where(Decision.meeting_id == meeting_id).order_by(col(Decision.id)))
+    )
+    agreed = {
+        a.decision_id: a
+        for a in session.exec(
+            select(MeetingAction)
+            .where(MeetingAction.meeting_id == meeting_id)
+            .order_by(col(MeetingAction.id))
+        )
+    }
     decisions: dict[int, list[DecisionRead]] = {}
     for d in rows:
         action = agreed.get(d.id)  # type: ignore[arg-type]
-        decisions.setdefault(d.agenda_item_id, []).append(DecisionRead(
-            d.outcome, d.comment, people[d.recorded_by_id].name, d.recorded_at,
-            [people[i].name for i in d.present_person_ids if i in people], dict(d.effect), dict(d.evidence),
-            f"{action.title} (owner {people[action.owner_id].name}, due {action.due_on:%Y-%m-%d})" if action else ""))
+        decisions.setdefault(d.agenda_item_id, []).append(
+            DecisionRead(
+                d.outcome,
+                d.comment,
+                people[d.recorded_by_id].name,
+                d.recorded_at,
+                [people[i].name for i in d.present_person_ids if i in people],
+                dict(d.effect),
+                dict(d.evidence),
+                f"{action.title} (owner {people[action.owner_id].name}, due {action.due_on:%Y-%m-%d})"
+                if action
+                else "",
+            )
+        )
     settled = _decided_item_ids(session, meeting_id)
     positions = {i.id: i.position for i in items}
     decision_items = {d.id: d.agenda_item_id for d in rows}
-    actions = [ActionRead(a.id, a.title, people[a.owner_id].name, a.due_on, a.status,  # type: ignore[arg-type]
-                          positions.get(decision_items.get(a.decision_id)), a.closing_note)
-               for a in agreed.values()]
+    actions = [
+        ActionRead(
+            a.id,
+            a.title,
+            people[a.owner_id].name,
+            a.due_on,
+            a.status,  # type: ignore[arg-type]
+            positions.get(decision_items.get(a.decision_id)),
+            a.closing_note,
+        )
+        for a in agreed.values()
+    ]
     previous = previous_meeting(session, meeting)
     return MeetingView(
-        id=meeting.id, title=meeting.title, business_unit=meeting.business_unit, held_at=meeting.held_at,  # type: ignore[arg-type]
-        status=meeting.status, created_by=people[meeting.created_by_id].name,
-        agenda_generated_at=meeting.agenda_generated_at, closed_at=meeting.closed_at,
+        id=meeting.id,
+        title=meeting.title,
+        business_unit=meeting.business_unit,
+        held_at=meeting.held_at,  # type: ignore[arg-type]
+        status=meeting.status,
+        created_by=people[meeting.created_by_id].name,
+        agenda_generated_at=meeting.agenda_generated_at,
+        closed_at=meeting.closed_at,
         previous=(previous.id, previous.title, previous.held_at) if previous else None,  # type: ignore[arg-type]
         attendees=attendees,
-        items=[ItemRead(i.id, i.position, i.kind, KIND_LABELS[i.kind], i.title, i.reason, i.link, i.model_id,  # type: ignore[arg-type]
-                        dict(i.evidence), i.listed_at, decisions.get(i.id, []),  # type: ignore[arg-type]
-                        allowed_outcomes(i.kind, i.evidence), i.id in settled)
-               for i in items],
+        items=[
+            ItemRead(
+                i.id,
+                i.position,
+                i.kind,
+                KIND_LABELS[i.kind],
+                i.title,
+                i.reason,
+                i.link,
+                i.model_id,  # type: ignore[arg-type]
+                dict(i.evidence),
+                i.listed_at,
+                decisions.get(i.id, []),  # type: ignore[arg-type]
+                allowed_outcomes(i.kind, i.evidence),
+                i.id in settled,
+            )
+            for i in items
+        ],
         actions=actions,
     )
-

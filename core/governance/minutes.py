@@ -23,19 +23,30 @@ _TONE = {"approve": "ok", "reject": "bad", "action": "warn", "noted": "info", "c
 
 def minutes_document(view: MeetingView) -> Document:
     """The meeting's agenda with frozen evidence, decisions, attendees present and actions."""
-    state = "minutes (meeting closed)" if view.status == "closed" else "agenda and decisions so far (meeting open)"
-    doc = Document(f"Review meeting: {view.title}", f"{view.scope} · {view.held_at:%Y-%m-%d %H:%M} UTC · {state}")
-    previous = (f"the registry since the previous meeting, {view.previous[1]} ({view.previous[2]:%Y-%m-%d})"
-                if view.previous else f"the registry's last {FIRST_MEETING_LOOKBACK_DAYS} days (no earlier meeting)")
-    doc.facts([
-        ("Date", view.held_at),
-        ("Scope", view.scope),
-        ("Attendees", ", ".join(name for _, name, _ in view.attendees)),
-        ("Organised by", view.created_by),
-        ("Agenda covers", previous),
-        ("Agenda generated", view.agenda_generated_at),
-        ("Closed", view.closed_at or "not yet"),
-    ])
+    state = (
+        "minutes (meeting closed)"
+        if view.status == "closed"
+        else "agenda and decisions so far (meeting open)"
+    )
+    doc = Document(
+        f"Review meeting: {view.title}", f"{view.scope} · {view.held_at:%Y-%m-%d %H:%M} UTC · {state}"
+    )
+    previous = (
+        f"the registry since the previous meeting, {view.previous[1]} ({view.previous[2]:%Y-%m-%d})"
+        if view.previous
+        else f"the registry's last {FIRST_MEETING_LOOKBACK_DAYS} days (no earlier meeting)"
+    )
+    doc.facts(
+        [
+            ("Date", view.held_at),
+            ("Scope", view.scope),
+            ("Attendees", ", ".join(name for _, name, _ in view.attendees)),
+            ("Organised by", view.created_by),
+            ("Agenda covers", previous),
+            ("Agenda generated", view.agenda_generated_at),
+            ("Closed", view.closed_at or "not yet"),
+        ]
+    )
     doc.heading("Agenda and decisions")
     if not view.items:
         doc.paragraph("Nothing on the agenda: the registry raised no item since the previous meeting.")
@@ -49,12 +60,24 @@ def minutes_document(view: MeetingView) -> Document:
             doc.paragraph("No decision recorded.")
         for d in item.decisions:
             doc.badge(f"Decision: {d.summary}", _TONE.get(d.outcome, "info"))
-            doc.paragraph(f"Recorded by {d.recorded_by} on {cell_text(d.recorded_at)}; present: {', '.join(d.present)}.")
+            doc.paragraph(
+                f"Recorded by {d.recorded_by} on {cell_text(d.recorded_at)}; present: {', '.join(d.present)}."
+            )
     doc.heading("Actions agreed")
     if view.actions:
-        doc.table(["Action", "Owner", "Due", "Status", "Agenda item"],
-                  [[a.title, a.owner, a.due_on, a.status + (f": {a.closing_note}" if a.closing_note else ""),
-                    a.item_position] for a in view.actions])
+        doc.table(
+            ["Action", "Owner", "Due", "Status", "Agenda item"],
+            [
+                [
+                    a.title,
+                    a.owner,
+                    a.due_on,
+                    a.status + (f": {a.closing_note}" if a.closing_note else ""),
+                    a.item_position,
+                ]
+                for a in view.actions
+            ],
+        )
     else:
         doc.paragraph("No new actions were agreed.")
     return doc

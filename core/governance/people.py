@@ -12,7 +12,17 @@ from sqlmodel import Session, select
 
 from core.db.models import BusinessProcess, Model, Person, RoleGrant
 
-PEOPLE_COLUMNS = ["person_id", "name", "email", "team", "active", "left_on", "is_system", "roles", "created_at"]
+PEOPLE_COLUMNS = [
+    "person_id",
+    "name",
+    "email",
+    "team",
+    "active",
+    "left_on",
+    "is_system",
+    "roles",
+    "created_at",
+]
 GRANT_COLUMNS = ["person_id", "name", "email", "role", "business_unit", "granted_at", "granted_by"]
 
 
@@ -21,12 +31,21 @@ def people_with_roles(session: Session) -> pd.DataFrame:
     grants: dict[int, list[str]] = {}
     for row in session.exec(select(RoleGrant).order_by(RoleGrant.role, RoleGrant.business_unit)).all():
         grants.setdefault(row.person_id, []).append(
-            row.role.replace("_", " ") + (f" ({row.business_unit})" if row.business_unit else ""))
+            row.role.replace("_", " ") + (f" ({row.business_unit})" if row.business_unit else "")
+        )
     people = session.exec(select(Person).order_by(Person.active.desc(), Person.name)).all()  # type: ignore[attr-defined]
     records = [
-        {"person_id": p.id, "name": p.name, "email": p.email, "team": p.team, "active": p.active,
-         "left_on": p.left_on, "is_system": p.is_system, "roles": ", ".join(grants.get(p.id, [])) or "no role",  # type: ignore[arg-type]
-         "created_at": p.created_at}
+        {
+            "person_id": p.id,
+            "name": p.name,
+            "email": p.email,
+            "team": p.team,
+            "active": p.active,
+            "left_on": p.left_on,
+            "is_system": p.is_system,
+            "roles": ", ".join(grants.get(p.id, [])) or "no role",  # type: ignore[arg-type]
+            "created_at": p.created_at,
+        }
         for p in people
     ]
     return pd.DataFrame.from_records(records, columns=PEOPLE_COLUMNS)
@@ -42,8 +61,15 @@ def role_grants(session: Session) -> pd.DataFrame:
         .order_by(Person.name, RoleGrant.role, RoleGrant.business_unit)
     ).all()
     records = [
-        {"person_id": g.person_id, "name": name, "email": email, "role": g.role, "business_unit": g.business_unit,
-         "granted_at": g.granted_at, "granted_by": by or ""}
+        {
+            "person_id": g.person_id,
+            "name": name,
+            "email": email,
+            "role": g.role,
+            "business_unit": g.business_unit,
+            "granted_at": g.granted_at,
+            "granted_by": by or "",
+        }
         for g, name, email, by in rows
     ]
     return pd.DataFrame.from_records(records, columns=GRANT_COLUMNS)

@@ -100,7 +100,9 @@ def _request_subject(
         )
     ).first()
     if pending is not None:
-        raise Conflict(f"Request #{pending} for the {label} is still pending; it must be decided or cancelled first.")
+        raise Conflict(
+            f"Request #{pending} for the {label} is still pending; it must be decided or cancelled first."
+        )
     return version, model, target
 
 
@@ -117,14 +119,16 @@ def prepare_evidence(session: Session, *, actor: Actor, version_id: int, target_
     evidence = collect_evidence(session, model=model, version=version, target_stage=target)
     production = current_production(session, model.id)  # type: ignore[arg-type]
     evidence["basis"] = {
-        "version_id": version.id, "version_row_version": version.row_version,
+        "version_id": version.id,
+        "version_row_version": version.row_version,
         "production_version_id": production.id if production is not None else None,
     }
     return evidence
 
 
-def _still_current(evidence: dict[str, Any] | None, version: ModelVersion, target: str,
-                   production: ModelVersion | None) -> bool:
+def _still_current(
+    evidence: dict[str, Any] | None, version: ModelVersion, target: str, production: ModelVersion | None
+) -> bool:
     """Whether prepared ``evidence`` describes this version and production version, and is recent."""
     if not evidence or evidence.get("target_stage") != target:
         return False
@@ -133,14 +137,23 @@ def _still_current(evidence: dict[str, Any] | None, version: ModelVersion, targe
         age = (utcnow() - datetime.fromisoformat(evidence["frozen_at"])).total_seconds()
     except (KeyError, TypeError, ValueError):
         return False
-    return (basis.get("version_id") == version.id and basis.get("version_row_version") == version.row_version
-            and basis.get("production_version_id") == (production.id if production is not None else None)
-            and 0 <= age <= EVIDENCE_FRESH_SECONDS)
+    return (
+        basis.get("version_id") == version.id
+        and basis.get("version_row_version") == version.row_version
+        and basis.get("production_version_id") == (production.id if production is not None else None)
+        and 0 <= age <= EVIDENCE_FRESH_SECONDS
+    )
 
 
 def request_promotion(
-    session: Session, *, actor: Actor, version_id: int, target_stage: str, justification: str,
-    at: datetime | None = None, evidence: dict[str, Any] | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    version_id: int,
+    target_stage: str,
+    justification: str,
+    at: datetime | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> int:
     """Open a request to move a version to ``target_stage``; freezes its evidence. Returns the request id.
 
@@ -154,8 +167,13 @@ def request_promotion(
     when = _when(at)
     production = current_production(session, model.id)  # type: ignore[arg-type]
     if at is not None or not _still_current(evidence, version, target, production):
-        evidence = collect_evidence(session, model=model, version=version, target_stage=target,
-                                    frozen_at=when if at is not None else None)
+        evidence = collect_evidence(
+            session,
+            model=model,
+            version=version,
+            target_stage=target,
+            frozen_at=when if at is not None else None,
+        )
     assert evidence is not None
     evidence.pop("basis", None)
     tier = risk_tier(session, model.id)  # type: ignore[arg-type]
@@ -177,15 +195,27 @@ def request_promotion(
     session.add(request)
     session.flush()
     audit.record(
-        session, actor=actor, action="promotion.requested", object_type="promotion_request", object_id=request.id,
-        model_id=model.id, after=_snapshot(request), reason=justification,
+        session,
+        actor=actor,
+        action="promotion.requested",
+        object_type="promotion_request",
+        object_id=request.id,
+        model_id=model.id,
+        after=_snapshot(request),
+        reason=justification,
     )
     return request.id  # type: ignore[return-value]
 
 
 def approve(
-    session: Session, *, actor: Actor, request_id: int, comment: str = "", override_reason: str = "",
-    expected_row_version: int | None = None, at: datetime | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    request_id: int,
+    comment: str = "",
+    override_reason: str = "",
+    expected_row_version: int | None = None,
+    at: datetime | None = None,
 ) -> str:
     """Record an approval; the last one needed applies the stage change. Returns 'approved' or 'pending'.
 
@@ -209,29 +239,57 @@ def approve(
     if override_reason and not request.override_reason:
         request.override_reason, request.overridden_by_id = override_reason, actor.id
     session.add(request)
-    session.add(PromotionDecision(request_id=request.id, person_id=actor.id, decision="approve", comment=comment,  # type: ignore[arg-type]
-                                  override_reason=override_reason, decided_at=now))
+    session.add(
+        PromotionDecision(
+            request_id=request.id,
+            person_id=actor.id,
+            decision="approve",
+            comment=comment,  # type: ignore[arg-type]
+            override_reason=override_reason,
+            decided_at=now,
+        )
+    )
     session.flush()
     action = "promotion.approved" if final else "promotion.approval_recorded"
     if override_reason:
         action += "_with_override"
     audit.record(
-        session, actor=actor, action=action, object_type="promotion_request", object_id=request.id,
-        model_id=model.id, before={"status": "pending", "approvals": approvals},
-        after={"status": request.status, "approvals": approvals + 1, "comment": comment,
-               "override_reason": override_reason, "failing_gates": _failing_gates(request)},
+        session,
+        actor=actor,
+        action=action,
+        object_type="promotion_request",
+        object_id=request.id,
+        model_id=model.id,
+        before={"status": "pending", "approvals": approvals},
+        after={
+            "status": request.status,
+            "approvals": approvals + 1,
+            "comment": comment,
+            "override_reason": override_reason,
+            "failing_gates": _failing_gates(request),
+        },
         reason=override_reason or comment,
     )
     if final:
         services.apply_stage_change(
-            session, actor=actor, version_id=request.model_version_id, to_stage=request.target_stage,
-            reason=f"promotion request #{request.id} approved", expected_row_version=request.version_row_version, at=now,
+            session,
+            actor=actor,
+            version_id=request.model_version_id,
+            to_stage=request.target_stage,
+            reason=f"promotion request #{request.id} approved",
+            expected_row_version=request.version_row_version,
+            at=now,
         )
     return request.status
 
 
 def reject(
-    session: Session, *, actor: Actor, request_id: int, comment: str, expected_row_version: int | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    request_id: int,
+    comment: str,
+    expected_row_version: int | None = None,
     at: datetime | None = None,
 ) -> None:
     """Reject a pending request with a comment saying why. The requester cancels instead."""
@@ -244,7 +302,12 @@ def reject(
 
 
 def cancel(
-    session: Session, *, actor: Actor, request_id: int, comment: str = "", expected_row_version: int | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    request_id: int,
+    comment: str = "",
+    expected_row_version: int | None = None,
     at: datetime | None = None,
 ) -> None:
     """The requester withdraws a pending request."""
@@ -253,11 +316,15 @@ def cancel(
     _claim(session, request, expected_row_version)
     if request.requested_by_id != actor.id:
         requester = session.get(Person, request.requested_by_id)
-        raise PermissionDenied(f"Only the requester, {requester.name if requester else '?'}, may cancel request #{request.id}.")
+        raise PermissionDenied(
+            f"Only the requester, {requester.name if requester else '?'}, may cancel request #{request.id}."
+        )
     _close(session, actor, request, "cancelled", "cancel", clean_text(comment, "comment"), at)
 
 
-def add_comment(session: Session, *, actor: Actor, request_id: int, body: str, at: datetime | None = None) -> int:
+def add_comment(
+    session: Session, *, actor: Actor, request_id: int, body: str, at: datetime | None = None
+) -> int:
     """Add a comment to a pending request (decided requests are closed to changes)."""
     request, model = _load(session, request_id)
     require(session, actor, "promotion.comment", business_unit=model.business_unit)
@@ -268,8 +335,15 @@ def add_comment(session: Session, *, actor: Actor, request_id: int, body: str, a
     row = PromotionComment(request_id=request_id, author_id=actor.id, body=body, created_at=at or utcnow())
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="promotion.commented", object_type="promotion_request",
-                 object_id=request_id, model_id=model.id, after={"comment_id": row.id, "body": body})
+    audit.record(
+        session,
+        actor=actor,
+        action="promotion.commented",
+        object_type="promotion_request",
+        object_id=request_id,
+        model_id=model.id,
+        after={"comment_id": row.id, "body": body},
+    )
     return row.id  # type: ignore[return-value]
 
 
@@ -282,10 +356,13 @@ def approval_refusal(session: Session, person_id: int, request: PromotionRequest
         return f"You requested #{request.id}: under four-eyes someone else must approve it."
     version = session.get(ModelVersion, request.model_version_id)
     if version is not None and version.created_by_id == person_id:
-        return f"You created version {version.version}: under four-eyes someone else must approve its promotion."
+        return (
+            f"You created version {version.version}: under four-eyes someone else must approve its promotion."
+        )
     already = session.exec(
         select(PromotionDecision.id).where(
-            PromotionDecision.request_id == request.id, PromotionDecision.person_id == person_id,
+            PromotionDecision.request_id == request.id,
+            PromotionDecision.person_id == person_id,
             PromotionDecision.decision == "approve",
         )
     ).first()
@@ -323,35 +400,67 @@ def allowed_actions(session: Session, person_id: int, request_id: int) -> Action
     if request.status != "pending":
         closed = f"Request #{request.id} is {request.status}; decided requests never change."
         return Actions(closed, closed, closed, closed, False, request.row_version)
-    approve_refusal = role_refusal("promotion.decide", "approve") or approval_refusal(session, person_id, request)
+    approve_refusal = role_refusal("promotion.decide", "approve") or approval_refusal(
+        session, person_id, request
+    )
     reject_refusal = role_refusal("promotion.decide", "reject") or (
-        "You requested it: cancel instead." if request.requested_by_id == person_id else None)
+        "You requested it: cancel instead." if request.requested_by_id == person_id else None
+    )
     cancel_refusal = role_refusal("promotion.request", "cancel") or (
-        None if request.requested_by_id == person_id else "Only the requester may cancel.")
+        None if request.requested_by_id == person_id else "Only the requester may cancel."
+    )
     return Actions(
-        approve=approve_refusal, reject=reject_refusal, cancel=cancel_refusal,
+        approve=approve_refusal,
+        reject=reject_refusal,
+        cancel=cancel_refusal,
         comment=role_refusal("promotion.comment", "comment"),
-        needs_override=bool(_failing_gates(request)), row_version=request.row_version,
+        needs_override=bool(_failing_gates(request)),
+        row_version=request.row_version,
     )
 
 
 # --- reads ------------------------------------------------------------------------------------------
 
 REQUEST_COLUMNS = [
-    "id", "model_id", "model", "business_unit", "version", "target_stage", "status", "evidence_status",
-    "approvals", "required_approvals", "risk_tier", "overridden", "requested_by", "requested_at",
-    "decided_by", "decided_at", "justification",
+    "id",
+    "model_id",
+    "model",
+    "business_unit",
+    "version",
+    "target_stage",
+    "status",
+    "evidence_status",
+    "approvals",
+    "required_approvals",
+    "risk_tier",
+    "overridden",
+    "requested_by",
+    "requested_at",
+    "decided_by",
+    "decided_at",
+    "justification",
 ]
 
 
 def list_requests(
-    session: Session, *, status: str | None = None, model_id: int | None = None, requested_by_id: int | None = None,
-    business_unit: str | None = None, target_stage: str | None = None, limit: int = 500,
+    session: Session,
+    *,
+    status: str | None = None,
+    model_id: int | None = None,
+    requested_by_id: int | None = None,
+    business_unit: str | None = None,
+    target_stage: str | None = None,
+    limit: int = 500,
 ) -> pd.DataFrame:
     """Requests, newest first, as a table (one row per request)."""
-    query = select(PromotionRequest, Model.name, Model.business_unit, ModelVersion.version).join(
-        Model, Model.id == PromotionRequest.model_id  # type: ignore[arg-type]
-    ).join(ModelVersion, ModelVersion.id == PromotionRequest.model_version_id)  # type: ignore[arg-type]
+    query = (
+        select(PromotionRequest, Model.name, Model.business_unit, ModelVersion.version)
+        .join(
+            Model,
+            Model.id == PromotionRequest.model_id,  # type: ignore[arg-type]
+        )
+        .join(ModelVersion, ModelVersion.id == PromotionRequest.model_version_id)
+    )  # type: ignore[arg-type]
     if status:
         query = query.where(PromotionRequest.status == status)
     if model_id is not None:
@@ -367,13 +476,23 @@ def list_requests(
     counts = _approval_counts(session, [r[0].id for r in rows])
     records = [
         {
-            "id": req.id, "model_id": req.model_id, "model": name, "business_unit": unit, "version": number,
-            "target_stage": req.target_stage, "status": req.status, "evidence_status": req.evidence_status,
-            "approvals": counts.get(req.id or 0, 0), "required_approvals": req.required_approvals,
-            "risk_tier": req.risk_tier or "not assessed", "overridden": bool(req.override_reason),
-            "requested_by": names.get(req.requested_by_id, ""), "requested_at": req.requested_at,
+            "id": req.id,
+            "model_id": req.model_id,
+            "model": name,
+            "business_unit": unit,
+            "version": number,
+            "target_stage": req.target_stage,
+            "status": req.status,
+            "evidence_status": req.evidence_status,
+            "approvals": counts.get(req.id or 0, 0),
+            "required_approvals": req.required_approvals,
+            "risk_tier": req.risk_tier or "not assessed",
+            "overridden": bool(req.override_reason),
+            "requested_by": names.get(req.requested_by_id, ""),
+            "requested_at": req.requested_at,
             "decided_by": names.get(req.decided_by_id, "") if req.decided_by_id else "",
-            "decided_at": req.decided_at, "justification": req.justification,
+            "decided_at": req.decided_at,
+            "justification": req.justification,
         }
         for req, name, unit, number in rows
     ]
@@ -392,8 +511,10 @@ def waiting_for(session: Session, person_id: int) -> pd.DataFrame:
     keep = []
     for row in pending.itertuples():
         request = session.get(PromotionRequest, row.id)
-        keep.append(allowed(grants, "promotion.decide", row.business_unit)
-                    and approval_refusal(session, person_id, request) is None)  # type: ignore[arg-type]
+        keep.append(
+            allowed(grants, "promotion.decide", row.business_unit)
+            and approval_refusal(session, person_id, request) is None
+        )  # type: ignore[arg-type]
     return pending[keep].reset_index(drop=True)
 
 
@@ -458,26 +579,44 @@ def request_view(session: Session, request_id: int) -> RequestView:
     version = _get(session, ModelVersion, request.model_version_id, "model version")
     names = _names(session)
     decisions = session.exec(
-        select(PromotionDecision).where(PromotionDecision.request_id == request_id).order_by(PromotionDecision.id)  # type: ignore[arg-type]
+        select(PromotionDecision)
+        .where(PromotionDecision.request_id == request_id)
+        .order_by(PromotionDecision.id)  # type: ignore[arg-type]
     ).all()
     comments = session.exec(
-        select(PromotionComment).where(PromotionComment.request_id == request_id).order_by(PromotionComment.id)  # type: ignore[arg-type]
+        select(PromotionComment)
+        .where(PromotionComment.request_id == request_id)
+        .order_by(PromotionComment.id)  # type: ignore[arg-type]
     ).all()
     return RequestView(
-        id=request.id, model_id=model.id, model=model.name, business_unit=model.business_unit,  # type: ignore[arg-type]
-        version_id=version.id, version=version.version, version_created_by=names.get(version.created_by_id, ""),  # type: ignore[arg-type]
-        from_stage=request.from_stage, target_stage=request.target_stage, status=request.status,
-        justification=request.justification, requested_by=names.get(request.requested_by_id, ""),
-        requested_by_id=request.requested_by_id, requested_at=request.requested_at,
-        decided_by=names.get(request.decided_by_id, "") if request.decided_by_id else "", decided_at=request.decided_at,
+        id=request.id,
+        model_id=model.id,
+        model=model.name,
+        business_unit=model.business_unit,  # type: ignore[arg-type]
+        version_id=version.id,
+        version=version.version,
+        version_created_by=names.get(version.created_by_id, ""),  # type: ignore[arg-type]
+        from_stage=request.from_stage,
+        target_stage=request.target_stage,
+        status=request.status,
+        justification=request.justification,
+        requested_by=names.get(request.requested_by_id, ""),
+        requested_by_id=request.requested_by_id,
+        requested_at=request.requested_at,
+        decided_by=names.get(request.decided_by_id, "") if request.decided_by_id else "",
+        decided_at=request.decided_at,
         required_approvals=request.required_approvals,
         approvals=sum(1 for d in decisions if d.decision == "approve"),
-        risk_tier=request.risk_tier, evidence=dict(request.evidence), evidence_status=request.evidence_status,
+        risk_tier=request.risk_tier,
+        evidence=dict(request.evidence),
+        evidence_status=request.evidence_status,
         override_reason=request.override_reason,
         overridden_by=names.get(request.overridden_by_id, "") if request.overridden_by_id else "",
         row_version=request.row_version,
-        decisions=[DecisionView(names.get(d.person_id, ""), d.decision, d.comment, d.override_reason, d.decided_at)
-                   for d in decisions],
+        decisions=[
+            DecisionView(names.get(d.person_id, ""), d.decision, d.comment, d.override_reason, d.decided_at)
+            for d in decisions
+        ],
         comments=[CommentView(names.get(c.author_id, ""), c.body, c.created_at) for c in comments],
     )
 
@@ -491,19 +630,35 @@ def evidence_diff(evidence: dict[str, Any]) -> dict[str, pd.DataFrame]:
 
     def side_by_side(key: str) -> pd.DataFrame:
         left, right = candidate.get(key) or {}, production.get(key) or {}
-        rows = [{"name": k, cand_label: left.get(k), prod_label: right.get(k),
-                 "changed": (left.get(k) != right.get(k)) if production else None}
-                for k in sorted(set(left) | set(right))]
+        rows = [
+            {
+                "name": k,
+                cand_label: left.get(k),
+                prod_label: right.get(k),
+                "changed": (left.get(k) != right.get(k)) if production else None,
+            }
+            for k in sorted(set(left) | set(right))
+        ]
         return pd.DataFrame(rows, columns=["name", cand_label, prod_label, "changed"])
 
     def data_rows() -> pd.DataFrame:
         def row(name: str, left: Any, right: Any, changed: bool | None = None) -> dict[str, Any]:
             if production and changed is None:
                 changed = left != right
-            return {"name": name, cand_label: left, prod_label: right if production else None, "changed": changed}
+            return {
+                "name": name,
+                cand_label: left,
+                prod_label: right if production else None,
+                "changed": changed,
+            }
 
-        rows = [row(title, _ds_text(candidate.get(key)), _ds_text(production.get(key)))
-                for key, title in (("training_dataset", "training data"), ("evaluation_dataset", "evaluation data"))]
+        rows = [
+            row(title, _ds_text(candidate.get(key)), _ds_text(production.get(key)))
+            for key, title in (
+                ("training_dataset", "training data"),
+                ("evaluation_dataset", "evaluation data"),
+            )
+        ]
         cand_features = set(candidate.get("feature_names") or [])
         prod_features = set(production.get("feature_names") or [])
         rows.append(row("features", f"{len(cand_features)} features", f"{len(prod_features)} features"))
@@ -519,21 +674,45 @@ def evidence_diff(evidence: dict[str, Any]) -> dict[str, pd.DataFrame]:
 # --- internals ---------------------------------------------------------------------------------------
 
 
-def _close(session: Session, actor: Actor, request: PromotionRequest, status: str, decision: str, comment: str,
-           at: datetime | None) -> None:
+def _close(
+    session: Session,
+    actor: Actor,
+    request: PromotionRequest,
+    status: str,
+    decision: str,
+    comment: str,
+    at: datetime | None,
+) -> None:
     """Finish a claimed request as rejected or cancelled, with its decision row and event."""
     now = _when(at, after=request.requested_at)
     request.status, request.decided_by_id, request.decided_at = status, actor.id, now
     session.add(request)
-    session.add(PromotionDecision(request_id=request.id, person_id=actor.id, decision=decision,  # type: ignore[arg-type]
-                                  comment=comment, decided_at=now))
+    session.add(
+        PromotionDecision(
+            request_id=request.id,
+            person_id=actor.id,
+            decision=decision,  # type: ignore[arg-type]
+            comment=comment,
+            decided_at=now,
+        )
+    )
     session.flush()
-    audit.record(session, actor=actor, action=f"promotion.{status}", object_type="promotion_request",
-                 object_id=request.id, model_id=request.model_id, before={"status": "pending"},
-                 after={"status": status, "comment": comment}, reason=comment)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"promotion.{status}",
+        object_type="promotion_request",
+        object_id=request.id,
+        model_id=request.model_id,
+        before={"status": "pending"},
+        after={"status": status, "comment": comment},
+        reason=comment,
+    )
 
 
-def _claim(session: Session, request: PromotionRequest, expected_row_version: int | None, *, bump: bool = True) -> None:
+def _claim(
+    session: Session, request: PromotionRequest, expected_row_version: int | None, *, bump: bool = True
+) -> None:
     """Compare-and-set before anything else is checked or written:
 
         UPDATE promotion_request SET row_version = row_version + 1
@@ -549,8 +728,11 @@ def _claim(session: Session, request: PromotionRequest, expected_row_version: in
     expected = request.row_version if expected_row_version is None else expected_row_version
     result = session.execute(
         update(PromotionRequest)
-        .where(PromotionRequest.id == request.id, PromotionRequest.status == "pending",  # type: ignore[arg-type]
-               PromotionRequest.row_version == expected)  # type: ignore[arg-type]
+        .where(
+            PromotionRequest.id == request.id,
+            PromotionRequest.status == "pending",  # type: ignore[arg-type]
+            PromotionRequest.row_version == expected,
+        )  # type: ignore[arg-type]
         .values(row_version=PromotionRequest.row_version + (1 if bump else 0))
         .execution_options(synchronize_session=False)
     )
@@ -632,19 +814,25 @@ def _reason(value: str, what: str) -> str:
 
 
 def _approval_count(session: Session, request_id: int) -> int:
-    return int(session.exec(
-        select(func.count()).select_from(PromotionDecision).where(
-            PromotionDecision.request_id == request_id, PromotionDecision.decision == "approve")
-    ).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(PromotionDecision)
+            .where(PromotionDecision.request_id == request_id, PromotionDecision.decision == "approve")
+        ).one()
+    )
 
 
 def _approval_counts(session: Session, request_ids: list[Any]) -> dict[int, int]:
     if not request_ids:
         return {}
     rows = session.exec(
-        select(PromotionDecision.request_id, func.count()).where(
-            PromotionDecision.request_id.in_(request_ids), PromotionDecision.decision == "approve"  # type: ignore[attr-defined]
-        ).group_by(PromotionDecision.request_id)  # type: ignore[arg-type]
+        select(PromotionDecision.request_id, func.count())
+        .where(
+            PromotionDecision.request_id.in_(request_ids),
+            PromotionDecision.decision == "approve",  # type: ignore[attr-defined]
+        )
+        .group_by(PromotionDecision.request_id)  # type: ignore[arg-type]
     ).all()
     return {rid: int(n) for rid, n in rows}
 

@@ -212,27 +212,53 @@ def assess_model(
             raise InvalidInput(f"version id {model_version_id} does not belong to model '{model.name}'.")
     previous = _latest(session, model_id)
     when = _clean_when(assessed_at, previous)
-    tier, _ = tier_for(materiality=materiality, ai_act_class=ai_act_class,
-                       residual_scores=[s.residual_likelihood * s.residual_impact for s in cleaned])  # type: ignore[operator]
+    tier, _ = tier_for(
+        materiality=materiality,
+        ai_act_class=ai_act_class,
+        residual_scores=[s.residual_likelihood * s.residual_impact for s in cleaned],
+    )  # type: ignore[operator]
     row = RiskAssessment(
-        model_id=model_id, version=(previous.version + 1) if previous else 1, model_version_id=model_version_id,
-        materiality=materiality, exposure_amount=_clean_exposure(exposure_amount),
-        exposure_currency=_clean_currency(exposure_currency), ai_act_class=ai_act_class, annex_iii_area=annex,
-        rationale=rationale, human_oversight=clean_text(human_oversight, "human oversight"), tier=tier,
+        model_id=model_id,
+        version=(previous.version + 1) if previous else 1,
+        model_version_id=model_version_id,
+        materiality=materiality,
+        exposure_amount=_clean_exposure(exposure_amount),
+        exposure_currency=_clean_currency(exposure_currency),
+        ai_act_class=ai_act_class,
+        annex_iii_area=annex,
+        rationale=rationale,
+        human_oversight=clean_text(human_oversight, "human oversight"),
+        tier=tier,
         review_interval_months=REVIEW_INTERVAL_MONTHS[tier],
         next_review_due=add_months(when.date(), REVIEW_INTERVAL_MONTHS[tier]),
-        assessed_by_id=actor.id, assessed_at=when,
+        assessed_by_id=actor.id,
+        assessed_at=when,
     )
     session.add(row)
     session.flush()
     for s in cleaned:
-        session.add(RiskScore(assessment_id=row.id, category=s.category, likelihood=s.likelihood, impact=s.impact,  # type: ignore[arg-type]
-                              mitigations=s.mitigations, residual_likelihood=s.residual_likelihood,  # type: ignore[arg-type]
-                              residual_impact=s.residual_impact))  # type: ignore[arg-type]
+        session.add(
+            RiskScore(
+                assessment_id=row.id,
+                category=s.category,
+                likelihood=s.likelihood,
+                impact=s.impact,  # type: ignore[arg-type]
+                mitigations=s.mitigations,
+                residual_likelihood=s.residual_likelihood,  # type: ignore[arg-type]
+                residual_impact=s.residual_impact,
+            )
+        )  # type: ignore[arg-type]
     session.flush()
-    audit.record(session, actor=actor, action="risk.assessed", object_type="risk_assessment", object_id=row.id,
-                 model_id=model_id, before={"tier": previous.tier, "version": previous.version} if previous else None,
-                 after={**row.model_dump(), "scores": [s.__dict__ for s in cleaned]})
+    audit.record(
+        session,
+        actor=actor,
+        action="risk.assessed",
+        object_type="risk_assessment",
+        object_id=row.id,
+        model_id=model_id,
+        before={"tier": previous.tier, "version": previous.version} if previous else None,
+        after={**row.model_dump(), "scores": [s.__dict__ for s in cleaned]},
+    )
     return row.id  # type: ignore[return-value]
 
 
@@ -241,18 +267,27 @@ def _clean_scores(scores: Iterable[ScoreInput | dict[str, Any]]) -> list[ScoreIn
     by_category = {s.category: s for s in given}
     unknown = set(by_category) - set(RISK_CATEGORIES)
     if unknown:
-        raise InvalidInput(f"unknown risk categor{'ies' if len(unknown) > 1 else 'y'}: {', '.join(sorted(unknown))}; "
-                           f"use {', '.join(RISK_CATEGORIES)}.")
+        raise InvalidInput(
+            f"unknown risk categor{'ies' if len(unknown) > 1 else 'y'}: {', '.join(sorted(unknown))}; "
+            f"use {', '.join(RISK_CATEGORIES)}."
+        )
     if len(by_category) != len(given):
         raise InvalidInput("each risk category may be scored only once per assessment.")
     missing = [c for c in RISK_CATEGORIES if c not in by_category]
     if missing:
-        raise InvalidInput(f"every risk must be scored; missing: {', '.join(RISK_LABELS[c].lower() for c in missing)}.")
+        raise InvalidInput(
+            f"every risk must be scored; missing: {', '.join(RISK_LABELS[c].lower() for c in missing)}."
+        )
     return [_clean_score(by_category[c]) for c in RISK_CATEGORIES]
 
 
 def _level(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value or not 1 <= value <= 5:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or int(value) != value
+        or not 1 <= value <= 5
+    ):
         raise InvalidInput(f"{what} must be a whole number from 1 to 5, got {value!r}.")
     return int(value)
 
@@ -261,14 +296,24 @@ def _clean_score(s: ScoreInput) -> ScoreInput:
     label = RISK_LABELS[s.category].lower()
     likelihood = _level(s.likelihood, f"likelihood of '{label}'")
     impact = _level(s.impact, f"impact of '{label}'")
-    r_like = likelihood if s.residual_likelihood is None else _level(s.residual_likelihood, f"residual likelihood of '{label}'")
-    r_imp = impact if s.residual_impact is None else _level(s.residual_impact, f"residual impact of '{label}'")
+    r_like = (
+        likelihood
+        if s.residual_likelihood is None
+        else _level(s.residual_likelihood, f"residual likelihood of '{label}'")
+    )
+    r_imp = (
+        impact if s.residual_impact is None else _level(s.residual_impact, f"residual impact of '{label}'")
+    )
     if r_like > likelihood or r_imp > impact:
-        raise InvalidInput(f"residual risk of '{label}' ({r_like}×{r_imp}) cannot exceed the risk before mitigation "
-                           f"({likelihood}×{impact}).")
+        raise InvalidInput(
+            f"residual risk of '{label}' ({r_like}×{r_imp}) cannot exceed the risk before mitigation "
+            f"({likelihood}×{impact})."
+        )
     mitigations = clean_text(s.mitigations, f"mitigations of '{label}'")
     if (r_like, r_imp) != (likelihood, impact) and not mitigations:
-        raise InvalidInput(f"'{label}' is reduced from {likelihood}×{impact} to {r_like}×{r_imp}: name the mitigations.")
+        raise InvalidInput(
+            f"'{label}' is reduced from {likelihood}×{impact} to {r_like}×{r_imp}: name the mitigations."
+        )
     return ScoreInput(s.category, likelihood, impact, mitigations, r_like, r_imp)
 
 
@@ -276,10 +321,14 @@ def _clean_annex(ai_act_class: str, area: str) -> str:
     area = (area or "").strip()
     if ai_act_class == "high":
         if area not in ANNEX_III_AREAS:
-            raise InvalidInput(f"a high-risk system needs its Annex III area, one of: {', '.join(ANNEX_III_AREAS)}.")
+            raise InvalidInput(
+                f"a high-risk system needs its Annex III area, one of: {', '.join(ANNEX_III_AREAS)}."
+            )
         return area
     if area:
-        raise InvalidInput(f"Annex III area '{area}' applies only to the high-risk class, not '{ai_act_class}'.")
+        raise InvalidInput(
+            f"Annex III area '{area}' applies only to the high-risk class, not '{ai_act_class}'."
+        )
     return ""
 
 
@@ -308,7 +357,9 @@ def _clean_when(when: datetime | None, previous: RiskAssessment | None) -> datet
     if when > now:
         raise InvalidInput(f"an assessment cannot be dated in the future ({when:%Y-%m-%d}).")
     if previous is not None and when < previous.assessed_at:
-        raise InvalidInput(f"the current assessment is dated {previous.assessed_at:%Y-%m-%d}; a new one cannot be older.")
+        raise InvalidInput(
+            f"the current assessment is dated {previous.assessed_at:%Y-%m-%d}; a new one cannot be older."
+        )
     return when
 
 
@@ -368,8 +419,12 @@ class AssessmentView:
 
 
 def _latest(session: Session, model_id: int) -> RiskAssessment | None:
-    return session.exec(select(RiskAssessment).where(RiskAssessment.model_id == model_id)
-                        .order_by(col(RiskAssessment.version).desc()).limit(1)).first()
+    return session.exec(
+        select(RiskAssessment)
+        .where(RiskAssessment.model_id == model_id)
+        .order_by(col(RiskAssessment.version).desc())
+        .limit(1)
+    ).first()
 
 
 def _views(session: Session, rows: list[RiskAssessment]) -> list[AssessmentView]:
@@ -378,25 +433,58 @@ def _views(session: Session, rows: list[RiskAssessment]) -> list[AssessmentView]
     ids = [r.id for r in rows]
     scores: dict[int, list[ScoreView]] = {}
     for s in session.exec(select(RiskScore).where(col(RiskScore.assessment_id).in_(ids))):
-        scores.setdefault(s.assessment_id, []).append(ScoreView(
-            s.category, RISK_LABELS[s.category], s.likelihood, s.impact, s.mitigations,
-            s.residual_likelihood, s.residual_impact))
+        scores.setdefault(s.assessment_id, []).append(
+            ScoreView(
+                s.category,
+                RISK_LABELS[s.category],
+                s.likelihood,
+                s.impact,
+                s.mitigations,
+                s.residual_likelihood,
+                s.residual_impact,
+            )
+        )
     people = _names(session, {r.assessed_by_id for r in rows})
-    models = {m.id: m.name for m in session.exec(select(Model).where(col(Model.id).in_({r.model_id for r in rows})))}
-    versions = {v.id: v.version for v in session.exec(
-        select(ModelVersion).where(col(ModelVersion.id).in_({r.model_version_id for r in rows} - {None})))}
+    models = {
+        m.id: m.name for m in session.exec(select(Model).where(col(Model.id).in_({r.model_id for r in rows})))
+    }
+    versions = {
+        v.id: v.version
+        for v in session.exec(
+            select(ModelVersion).where(col(ModelVersion.id).in_({r.model_version_id for r in rows} - {None}))
+        )
+    }
     views = []
     for r in rows:
         ordered = sorted(scores.get(r.id, []), key=lambda s: RISK_CATEGORIES.index(s.category))  # type: ignore[arg-type]
-        _, reason = tier_for(materiality=r.materiality, ai_act_class=r.ai_act_class,
-                             residual_scores=[s.residual_score for s in ordered])
-        views.append(AssessmentView(
-            id=r.id, model_id=r.model_id, model_name=models.get(r.model_id, ""), version=r.version,  # type: ignore[arg-type]
-            model_version=versions.get(r.model_version_id), materiality=r.materiality,
-            exposure_amount=r.exposure_amount, exposure_currency=r.exposure_currency, ai_act_class=r.ai_act_class,
-            annex_iii_area=r.annex_iii_area, rationale=r.rationale, human_oversight=r.human_oversight, tier=r.tier,
-            tier_reason=reason, review_interval_months=r.review_interval_months, next_review_due=r.next_review_due,
-            assessed_by=people.get(r.assessed_by_id, ""), assessed_at=r.assessed_at, scores=ordered))
+        _, reason = tier_for(
+            materiality=r.materiality,
+            ai_act_class=r.ai_act_class,
+            residual_scores=[s.residual_score for s in ordered],
+        )
+        views.append(
+            AssessmentView(
+                id=r.id,
+                model_id=r.model_id,
+                model_name=models.get(r.model_id, ""),
+                version=r.version,  # type: ignore[arg-type]
+                model_version=versions.get(r.model_version_id),
+                materiality=r.materiality,
+                exposure_amount=r.exposure_amount,
+                exposure_currency=r.exposure_currency,
+                ai_act_class=r.ai_act_class,
+                annex_iii_area=r.annex_iii_area,
+                rationale=r.rationale,
+                human_oversight=r.human_oversight,
+                tier=r.tier,
+                tier_reason=reason,
+                review_interval_months=r.review_interval_months,
+                next_review_due=r.next_review_due,
+                assessed_by=people.get(r.assessed_by_id, ""),
+                assessed_at=r.assessed_at,
+                scores=ordered,
+            )
+        )
     return views
 
 
@@ -414,8 +502,13 @@ def current_assessment(session: Session, model_id: int) -> AssessmentView | None
 
 def assessment_history(session: Session, model_id: int) -> list[AssessmentView]:
     """Every assessment of the model, newest first."""
-    rows = list(session.exec(select(RiskAssessment).where(RiskAssessment.model_id == model_id)
-                             .order_by(col(RiskAssessment.version).desc())))
+    rows = list(
+        session.exec(
+            select(RiskAssessment)
+            .where(RiskAssessment.model_id == model_id)
+            .order_by(col(RiskAssessment.version).desc())
+        )
+    )
     return _views(session, rows)
 
 
@@ -427,23 +520,39 @@ def current_tier(session: Session, model_id: int) -> str | None:
 
 def _current_rows(session: Session, business_unit: str | None) -> list[tuple[Model, RiskAssessment | None]]:
     """Every model not retired, with its newest assessment (or None)."""
-    newest = (select(RiskAssessment.model_id, func.max(RiskAssessment.version).label("v"))
-              .group_by(col(RiskAssessment.model_id)).subquery())
-    query = (select(Model, RiskAssessment)
-             .outerjoin(newest, newest.c.model_id == Model.id)
-             .outerjoin(RiskAssessment, (col(RiskAssessment.model_id) == col(Model.id)) & (col(RiskAssessment.version) == newest.c.v))
-             .where(Model.status != "retired").order_by(Model.name))
+    newest = (
+        select(RiskAssessment.model_id, func.max(RiskAssessment.version).label("v"))
+        .group_by(col(RiskAssessment.model_id))
+        .subquery()
+    )
+    query = (
+        select(Model, RiskAssessment)
+        .outerjoin(newest, newest.c.model_id == Model.id)
+        .outerjoin(
+            RiskAssessment,
+            (col(RiskAssessment.model_id) == col(Model.id)) & (col(RiskAssessment.version) == newest.c.v),
+        )
+        .where(Model.status != "retired")
+        .order_by(Model.name)
+    )
     if business_unit:
         query = query.where(Model.business_unit == business_unit)
     return [(m, a) for m, a in session.exec(query)]  # type: ignore[call-overload]
 
 
-def portfolio(session: Session, *, business_unit: str | None = None) -> list[tuple[dict[str, Any], AssessmentView | None]]:
+def portfolio(
+    session: Session, *, business_unit: str | None = None
+) -> list[tuple[dict[str, Any], AssessmentView | None]]:
     """Every model not retired: a summary dict and its current assessment (None if never assessed)."""
     rows = _current_rows(session, business_unit)
     views = {v.model_id: v for v in _views(session, [a for _, a in rows if a is not None])}
-    return [({"model_id": m.id, "model": m.name, "business_unit": m.business_unit, "status": m.status}, views.get(m.id))  # type: ignore[misc,arg-type]
-            for m, _ in rows]
+    return [
+        (
+            {"model_id": m.id, "model": m.name, "business_unit": m.business_unit, "status": m.status},
+            views.get(m.id),
+        )  # type: ignore[misc,arg-type]
+        for m, _ in rows
+    ]
 
 
 # --- the portfolio matrix ------------------------------------------------------------------------------
@@ -451,8 +560,9 @@ def portfolio(session: Session, *, business_unit: str | None = None) -> list[tup
 WORST = "worst"  # heatmap "category": each model placed by its highest-scoring risk
 
 
-def heatmap(session: Session, *, category: str = WORST, basis: str = "residual",
-            business_unit: str | None = None) -> pd.DataFrame:
+def heatmap(
+    session: Session, *, category: str = WORST, basis: str = "residual", business_unit: str | None = None
+) -> pd.DataFrame:
     """The 5 x 5 likelihood x impact grid: per cell the count, names and ids of models there.
 
     ``category`` is one of the four risks or "worst" (each model at its highest score);
@@ -460,28 +570,51 @@ def heatmap(session: Session, *, category: str = WORST, basis: str = "residual",
     """
     clean_choice(category, "risk category", (*RISK_CATEGORIES, WORST))
     clean_choice(basis, "basis", ("residual", "inherent"))
-    cells: dict[tuple[int, int], list[tuple[int, str]]] = {(li, im): [] for li in range(1, 6) for im in range(1, 6)}
+    cells: dict[tuple[int, int], list[tuple[int, str]]] = {
+        (li, im): [] for li in range(1, 6) for im in range(1, 6)
+    }
     for summary, view in portfolio(session, business_unit=business_unit):
         if view is None:
             continue
         like, imp = _placement(view, category, basis)
         cells[(like, imp)].append((summary["model_id"], summary["model"]))
-    return pd.DataFrame([
-        {"likelihood": li, "impact": im, "score": li * im, "count": len(models),
-         "models": [n for _, n in models], "model_ids": [i for i, _ in models]}
-        for (li, im), models in sorted(cells.items())
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "likelihood": li,
+                "impact": im,
+                "score": li * im,
+                "count": len(models),
+                "models": [n for _, n in models],
+                "model_ids": [i for i, _ in models],
+            }
+            for (li, im), models in sorted(cells.items())
+        ]
+    )
 
 
-def cell_rows(rows: list[tuple[dict[str, Any], AssessmentView | None]], *, category: str, basis: str,
-              likelihood: int, impact: int) -> list[dict[str, Any]]:
+def cell_rows(
+    rows: list[tuple[dict[str, Any], AssessmentView | None]],
+    *,
+    category: str,
+    basis: str,
+    likelihood: int,
+    impact: int,
+) -> list[dict[str, Any]]:
     """The models of one matrix cell (from ``portfolio`` rows) with tier, score and next review."""
     found = []
     for summary, view in rows:
         if view is not None and _placement(view, category, basis) == (likelihood, impact):
-            found.append({**_ids(summary), "tier": view.tier, "score": likelihood * impact,
-                          "next_review_due": view.next_review_due, "assessed_by": view.assessed_by,
-                          "link": f"{model_link(summary['model_id'])}#{summary['model']}"})
+            found.append(
+                {
+                    **_ids(summary),
+                    "tier": view.tier,
+                    "score": likelihood * impact,
+                    "next_review_due": view.next_review_due,
+                    "assessed_by": view.assessed_by,
+                    "link": f"{model_link(summary['model_id'])}#{summary['model']}",
+                }
+            )
     return found
 
 
@@ -494,8 +627,9 @@ def _placement(view: AssessmentView, category: str, basis: str) -> tuple[int, in
     return max((pair(s) for s in view.scores), key=lambda p: (p[0] * p[1], p[1]))
 
 
-def overdue_reviews(session: Session, *, today: date | None = None,
-                    business_unit: str | None = None) -> pd.DataFrame:
+def overdue_reviews(
+    session: Session, *, today: date | None = None, business_unit: str | None = None
+) -> pd.DataFrame:
     """Models whose review is overdue, and models in validation or production never assessed.
 
     Columns: model_id, model, business_unit, tier, last_assessed, due, days_overdue, reason.
@@ -506,24 +640,58 @@ def overdue_reviews(session: Session, *, today: date | None = None,
     for summary, view in portfolio(session, business_unit=business_unit):
         if view is None:
             if summary["status"] in ("validation", "production"):
-                rows.append({**_ids(summary), "tier": "not assessed", "last_assessed": None, "due": None,
-                             "days_overdue": None, "reason": f"never assessed, yet in {summary['status']}"})
+                rows.append(
+                    {
+                        **_ids(summary),
+                        "tier": "not assessed",
+                        "last_assessed": None,
+                        "due": None,
+                        "days_overdue": None,
+                        "reason": f"never assessed, yet in {summary['status']}",
+                    }
+                )
         elif view.next_review_due < today:
-            rows.append({**_ids(summary), "tier": view.tier, "last_assessed": view.assessed_at.date(),
-                         "due": view.next_review_due, "days_overdue": (today - view.next_review_due).days,
-                         "reason": _overdue_reason(view)})
-    frame = pd.DataFrame(rows, columns=["model_id", "model", "business_unit", "tier", "last_assessed", "due",
-                                        "days_overdue", "reason"])
-    return frame.sort_values("days_overdue", ascending=False, na_position="first", kind="stable").reset_index(drop=True)
+            rows.append(
+                {
+                    **_ids(summary),
+                    "tier": view.tier,
+                    "last_assessed": view.assessed_at.date(),
+                    "due": view.next_review_due,
+                    "days_overdue": (today - view.next_review_due).days,
+                    "reason": _overdue_reason(view),
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "model_id",
+            "model",
+            "business_unit",
+            "tier",
+            "last_assessed",
+            "due",
+            "days_overdue",
+            "reason",
+        ],
+    )
+    return frame.sort_values("days_overdue", ascending=False, na_position="first", kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _ids(summary: dict[str, Any]) -> dict[str, Any]:
-    return {"model_id": summary["model_id"], "model": summary["model"], "business_unit": summary["business_unit"]}
+    return {
+        "model_id": summary["model_id"],
+        "model": summary["model"],
+        "business_unit": summary["business_unit"],
+    }
 
 
 def _overdue_reason(view: AssessmentView) -> str:
-    return (f"review due {view.next_review_due:%Y-%m-%d} (tier {view.tier}: every {view.review_interval_months} "
-            f"months); last assessed {view.assessed_at:%Y-%m-%d}")
+    return (
+        f"review due {view.next_review_due:%Y-%m-%d} (tier {view.tier}: every {view.review_interval_months} "
+        f"months); last assessed {view.assessed_at:%Y-%m-%d}"
+    )
 
 
 def tier_distribution(session: Session, *, business_unit: str | None = None) -> pd.DataFrame:
@@ -535,8 +703,9 @@ def tier_distribution(session: Session, *, business_unit: str | None = None) -> 
     order = {t: i for i, t in enumerate((*reversed(TIERS), "not assessed"))}
     rows = [{"business_unit": bu, "tier": tier, "models": n} for (bu, tier), n in counts.items()]
     frame = pd.DataFrame(rows, columns=["business_unit", "tier", "models"])
-    return frame.sort_values(["business_unit", "tier"], key=lambda s: s.map(order) if s.name == "tier" else s,
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["business_unit", "tier"], key=lambda s: s.map(order) if s.name == "tier" else s, kind="stable"
+    ).reset_index(drop=True)
 
 
 # --- living risk ----------------------------------------------------------------------------------------
@@ -560,9 +729,17 @@ class Flag:
         return RISK_LABELS.get(self.category, "Review")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "model": self.model, "business_unit": self.business_unit,
-                "category": self.category, "risk": self.category_label, "trigger": self.trigger,
-                "reason": self.reason, "since": self.since, "link": self.link}
+        return {
+            "model_id": self.model_id,
+            "model": self.model,
+            "business_unit": self.business_unit,
+            "category": self.category,
+            "risk": self.category_label,
+            "trigger": self.trigger,
+            "reason": self.reason,
+            "since": self.since,
+            "link": self.link,
+        }
 
 
 def model_link(model_id: int) -> str:
@@ -570,8 +747,13 @@ def model_link(model_id: int) -> str:
     return f"/model?model={model_id}"
 
 
-def reassessment_flags(session: Session, *, model_ids: Iterable[int] | None = None, business_unit: str | None = None,
-                       today: date | None = None) -> list[Flag]:
+def reassessment_flags(
+    session: Session,
+    *,
+    model_ids: Iterable[int] | None = None,
+    business_unit: str | None = None,
+    today: date | None = None,
+) -> list[Flag]:
     """Every re-assess flag the registry's evidence raises (see the module docstring for the rules).
 
     Restrict to ``model_ids`` or a ``business_unit``; retired models are never flagged.
@@ -604,8 +786,11 @@ class _Evidence:
     @classmethod
     def load(cls, session: Session, ids: list[int]) -> _Evidence:
         owners: dict[int, list[tuple[str, Person]]] = {}
-        for o, p in session.exec(select(Ownership, Person).join(Person, col(Person.id) == col(Ownership.person_id))  # type: ignore[arg-type]
-                                 .where(col(Ownership.model_id).in_(ids))):
+        for o, p in session.exec(
+            select(Ownership, Person)
+            .join(Person, col(Person.id) == col(Ownership.person_id))  # type: ignore[arg-type]
+            .where(col(Ownership.model_id).in_(ids))
+        ):
             owners.setdefault(o.model_id, []).append((o.role, p))
         versions: dict[int, list[ModelVersion]] = {}
         for v in session.exec(select(ModelVersion).where(col(ModelVersion.model_id).in_(ids))):
@@ -614,8 +799,12 @@ class _Evidence:
         for m in session.exec(select(Model).where(col(Model.id).in_(ids))):
             bound = (m.metric_thresholds or {}).get("fairness_gap", {})
             limits[m.id] = float(bound.get("max", FAIRNESS_GAP_LIMIT))
-        health = {h.model_id: h for h in session.exec(select(ModelHealth).where(col(ModelHealth.model_id).in_(ids)))}
-        return cls(alerts=_alerts(session, ids), owners=owners, health=health, versions=versions, limits=limits)  # type: ignore[arg-type]
+        health = {
+            h.model_id: h for h in session.exec(select(ModelHealth).where(col(ModelHealth.model_id).in_(ids)))
+        }
+        return cls(
+            alerts=_alerts(session, ids), owners=owners, health=health, versions=versions, limits=limits
+        )  # type: ignore[arg-type]
 
 
 def _alerts(session: Session, ids: list[int]) -> dict[int, list[Any]]:
@@ -625,8 +814,11 @@ def _alerts(session: Session, ids: list[int]) -> dict[int, list[Any]]:
     except ImportError:  # monitoring not installed in this build
         return {}
     found: dict[int, list[Any]] = {}
-    query = (select(Alert).where(col(Alert.model_id).in_(ids), col(Alert.kind).in_(("drift", "performance", "outage")))
-             .order_by(col(Alert.opened_at).desc()))
+    query = (
+        select(Alert)
+        .where(col(Alert.model_id).in_(ids), col(Alert.kind).in_(("drift", "performance", "outage")))
+        .order_by(col(Alert.opened_at).desc())
+    )
     for a in session.exec(query):
         found.setdefault(a.model_id, []).append(a)
     return found
@@ -635,54 +827,94 @@ def _alerts(session: Session, ids: list[int]) -> dict[int, list[Any]]:
 _ALERT_CATEGORY = {"drift": "decay", "performance": "decay", "outage": "unavailability"}
 
 
-def _flags_for(summary: dict[str, Any], view: AssessmentView | None, ev: _Evidence, today: date) -> list[Flag]:
+def _flags_for(
+    summary: dict[str, Any], view: AssessmentView | None, ev: _Evidence, today: date
+) -> list[Flag]:
     model_id = summary["model_id"]
     assessed = view.assessed_at if view else None
 
     def flag(category: str, trigger: str, reason: str, since: date | None) -> Flag:
-        return Flag(model_id, summary["model"], summary["business_unit"], category, trigger, reason, since,
-                    model_link(model_id))
+        return Flag(
+            model_id,
+            summary["model"],
+            summary["business_unit"],
+            category,
+            trigger,
+            reason,
+            since,
+            model_link(model_id),
+        )
 
     flags: list[Flag] = []
     if view is None and summary["status"] in ("validation", "production"):
         flags.append(flag("review", "not_assessed", f"Never assessed, yet in {summary['status']}.", None))
     elif view is not None and view.next_review_due < today:
-        flags.append(flag("review", "review_overdue", f"No review within the interval: {_overdue_reason(view)}.",
-                          view.next_review_due))
+        flags.append(
+            flag(
+                "review",
+                "review_overdue",
+                f"No review within the interval: {_overdue_reason(view)}.",
+                view.next_review_due,
+            )
+        )
     for kind in ("drift", "performance", "outage"):
-        newer = [a for a in ev.alerts.get(model_id, []) if a.kind == kind and (assessed is None or a.opened_at > assessed)]
+        newer = [
+            a
+            for a in ev.alerts.get(model_id, [])
+            if a.kind == kind and (assessed is None or a.opened_at > assessed)
+        ]
         if newer:
             last = newer[0]
             state = "open" if last.closed_at is None else f"closed {last.closed_at:%Y-%m-%d}"
             more = f" ({len(newer)} since the assessment)" if len(newer) > 1 else ""
-            flags.append(flag(_ALERT_CATEGORY[kind], f"{kind}_alert",
-                              f"{kind.capitalize()} {last.level} opened {last.opened_at:%Y-%m-%d} ({state}){more}: {last.message}",
-                              last.opened_at.date()))
+            flags.append(
+                flag(
+                    _ALERT_CATEGORY[kind],
+                    f"{kind}_alert",
+                    f"{kind.capitalize()} {last.level} opened {last.opened_at:%Y-%m-%d} ({state}){more}: {last.message}",
+                    last.opened_at.date(),
+                )
+            )
     flags.extend(flag(*f) for f in _fairness(model_id, assessed, ev))
     flags.extend(flag(*f) for f in _knowledge_loss(model_id, view, ev))
     return flags
 
 
-def _fairness(model_id: int, assessed: datetime | None, ev: _Evidence) -> list[tuple[str, str, str, date | None]]:
+def _fairness(
+    model_id: int, assessed: datetime | None, ev: _Evidence
+) -> list[tuple[str, str, str, date | None]]:
     limit = ev.limits.get(model_id, FAIRNESS_GAP_LIMIT)
     found: list[tuple[str, str, str, date | None]] = []
     for v in sorted(ev.versions.get(model_id, []), key=lambda v: v.version, reverse=True):
         gap = (v.metrics or {}).get("fairness_gap")
         if gap is not None and float(gap) > limit and (assessed is None or v.created_at > assessed):
-            found.append(("decay", "fairness_gap",
-                          f"Fairness gap {float(gap):.3f} measured on version {v.version} exceeds the limit {limit:g}.",
-                          v.created_at.date()))
+            found.append(
+                (
+                    "decay",
+                    "fairness_gap",
+                    f"Fairness gap {float(gap):.3f} measured on version {v.version} exceeds the limit {limit:g}.",
+                    v.created_at.date(),
+                )
+            )
             break
     health = ev.health.get(model_id)
     if health is not None and (assessed is None or health.updated_at > assessed):
         for reason in health.reasons or []:
             if reason.get("kind") == "fairness" and reason.get("level") in ("warning", "alert"):
-                found.append(("decay", "fairness_gap", f"Fairness {reason.get('level')}: {reason.get('message', '')}",
-                              health.updated_at.date()))
+                found.append(
+                    (
+                        "decay",
+                        "fairness_gap",
+                        f"Fairness {reason.get('level')}: {reason.get('message', '')}",
+                        health.updated_at.date(),
+                    )
+                )
     return found
 
 
-def _knowledge_loss(model_id: int, view: AssessmentView | None, ev: _Evidence) -> list[tuple[str, str, str, date | None]]:
+def _knowledge_loss(
+    model_id: int, view: AssessmentView | None, ev: _Evidence
+) -> list[tuple[str, str, str, date | None]]:
     found = []
     owners = ev.owners.get(model_id, [])
     assessed_on = view.assessed_at.date() if view else None
@@ -694,8 +926,14 @@ def _knowledge_loss(model_id: int, view: AssessmentView | None, ev: _Evidence) -
         left = person.left_on
         if assessed_on is None or left is None or left > assessed_on or not acknowledged:
             when = f" on {left:%Y-%m-%d}" if left else ""
-            found.append(("knowledge_loss", "owner_left",
-                          f"{role.replace('_', ' ').capitalize()} {person.name} left{when}.", left))
+            found.append(
+                (
+                    "knowledge_loss",
+                    "owner_left",
+                    f"{role.replace('_', ' ').capitalize()} {person.name} left{when}.",
+                    left,
+                )
+            )
     has_backup = any(role == "backup" and person.active for role, person in owners)
     if not has_backup and not acknowledged:
         how = f"; the assessment rates knowledge-loss likelihood only {rated}/5" if rated is not None else ""
@@ -706,7 +944,9 @@ def _knowledge_loss(model_id: int, view: AssessmentView | None, ev: _Evidence) -
 # --- the promotion gate -------------------------------------------------------------------------------------
 
 
-def promotion_gate(session: Session, *, model_id: int, version_id: int, today: date | None = None) -> dict[str, str] | None:
+def promotion_gate(
+    session: Session, *, model_id: int, version_id: int, today: date | None = None
+) -> dict[str, str] | None:
     """The "risk assessment current" gate of a promotion: pass, warn or fail with its figure and why.
 
     None when the model was never assessed (the promotion workflow decides what that means).
@@ -721,9 +961,13 @@ def promotion_gate(session: Session, *, model_id: int, version_id: int, today: d
         blocking.insert(0, "The model is classed as a prohibited practice under the EU AI Act.")
     warnings = [f.reason for f in flags if f.trigger != "review_overdue"]
     if version is not None and view.model_version is not None and view.model_version != version.version:
-        warnings.append(f"The assessment was made for version {view.model_version}, not version {version.version}.")
-    figure = (f"tier {view.tier}, assessed {view.assessed_at:%Y-%m-%d} (assessment {view.version}), "
-              f"next review {view.next_review_due:%Y-%m-%d}")
+        warnings.append(
+            f"The assessment was made for version {view.model_version}, not version {version.version}."
+        )
+    figure = (
+        f"tier {view.tier}, assessed {view.assessed_at:%Y-%m-%d} (assessment {view.version}), "
+        f"next review {view.next_review_due:%Y-%m-%d}"
+    )
     if blocking:
         return {"status": "fail", "figure": figure, "detail": " ".join(blocking + warnings)}
     if warnings:

@@ -87,7 +87,9 @@ class RuleView:
         """The status in words, with dates: in force, scheduled, superseded, proposed, ..."""
         now = now or utcnow()
         if self.status == "active":
-            return f"scheduled from {self.effective_from:%Y-%m-%d}" if self.effective_from > now else "in force"
+            return (
+                f"scheduled from {self.effective_from:%Y-%m-%d}" if self.effective_from > now else "in force"
+            )
         if self.status == "superseded":
             if self.effective_to is not None and self.effective_to > now:
                 return f"in force until {self.effective_to:%Y-%m-%d}"
@@ -101,8 +103,17 @@ class RuleView:
 
 
 def propose_rule(
-    session: Session, *, actor: Actor, model_id: int, name: str, operator: str, threshold: float, outcome: str,
-    model_version_id: int | None = None, description: str = "", effective_from: datetime | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    model_id: int,
+    name: str,
+    operator: str,
+    threshold: float,
+    outcome: str,
+    model_version_id: int | None = None,
+    description: str = "",
+    effective_from: datetime | None = None,
     at: datetime | None = None,
 ) -> int:
     """Propose the next version of rule ``name`` of a model. Returns the proposal's id.
@@ -120,30 +131,60 @@ def propose_rule(
         if effective_from.tzinfo is None:
             raise InvalidInput("effective date must carry a time zone (UTC).")
         if effective_from < now.replace(hour=0, minute=0, second=0, microsecond=0):
-            raise InvalidInput(f"effective date {effective_from:%Y-%m-%d} is in the past; a rule cannot apply "
-                               "before it is approved. Leave it empty to apply on approval.")
+            raise InvalidInput(
+                f"effective date {effective_from:%Y-%m-%d} is in the past; a rule cannot apply "
+                "before it is approved. Leave it empty to apply on approval."
+            )
     if model_version_id is not None:
         version = session.get(ModelVersion, model_version_id)
         if version is None or version.model_id != model_id:
             raise InvalidInput(f"version id {model_version_id} does not belong to model '{model.name}'.")
-    versions = list(session.exec(select(BusinessRule).where(BusinessRule.model_id == model_id, BusinessRule.name == name)))
+    versions = list(
+        session.exec(select(BusinessRule).where(BusinessRule.model_id == model_id, BusinessRule.name == name))
+    )
     pending = [r for r in versions if r.status == "proposed"]
     if pending:
-        raise Conflict(f"Rule '{name}' of '{model.name}' already has an open proposal (version {pending[0].version}); "
-                       "it must be decided or withdrawn first.")
-    rule = BusinessRule(model_id=model_id, model_version_id=model_version_id, name=name,
-                        version=max((r.version for r in versions), default=0) + 1, operator=operator,
-                        threshold=threshold, outcome=outcome, description=clean_text(description, "description"),
-                        status="proposed", effective_from=effective_from or now, created_by_id=actor.id, created_at=now)
+        raise Conflict(
+            f"Rule '{name}' of '{model.name}' already has an open proposal (version {pending[0].version}); "
+            "it must be decided or withdrawn first."
+        )
+    rule = BusinessRule(
+        model_id=model_id,
+        model_version_id=model_version_id,
+        name=name,
+        version=max((r.version for r in versions), default=0) + 1,
+        operator=operator,
+        threshold=threshold,
+        outcome=outcome,
+        description=clean_text(description, "description"),
+        status="proposed",
+        effective_from=effective_from or now,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     session.add(rule)
     session.flush()
-    audit.record(session, actor=actor, action="rule.proposed", object_type="business_rule", object_id=rule.id,
-                 model_id=model_id, after=rule.model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.proposed",
+        object_type="business_rule",
+        object_id=rule.id,
+        model_id=model_id,
+        after=rule.model_dump(),
+    )
     return rule.id  # type: ignore[return-value]
 
 
-def decide_rule(session: Session, *, actor: Actor, rule_id: int, approve: bool, comment: str = "",
-                at: datetime | None = None) -> None:
+def decide_rule(
+    session: Session,
+    *,
+    actor: Actor,
+    rule_id: int,
+    approve: bool,
+    comment: str = "",
+    at: datetime | None = None,
+) -> None:
     """Approve or reject a proposal. The proposer can never decide it; a decided rule never changes.
 
     ``at`` dates the decision in the past (imports, the demo); never before the proposal.
@@ -152,8 +193,10 @@ def decide_rule(session: Session, *, actor: Actor, rule_id: int, approve: bool, 
     model = _model(session, rule.model_id)
     require(session, actor, "rule.decide", business_unit=model.business_unit)
     if rule.created_by_id == actor.id:
-        raise PermissionDenied(f"Four-eyes: {actor.name} proposed rule '{rule.name}' version {rule.version} and "
-                               "cannot decide it; another approver must.")
+        raise PermissionDenied(
+            f"Four-eyes: {actor.name} proposed rule '{rule.name}' version {rule.version} and "
+            "cannot decide it; another approver must."
+        )
     _expect_proposed(rule)
     comment = clean_text(comment, "comment")
     if not approve and not comment:
@@ -162,15 +205,27 @@ def decide_rule(session: Session, *, actor: Actor, rule_id: int, approve: bool, 
     if now < rule.created_at:
         raise InvalidInput(f"a decision cannot predate the proposal ({rule.created_at:%Y-%m-%d}).")
     before = rule.model_dump()
-    values: dict[str, object] = {"status": "active" if approve else "rejected", "decided_by_id": actor.id,
-                                 "decided_at": now, "decision_comment": comment}
+    values: dict[str, object] = {
+        "status": "active" if approve else "rejected",
+        "decided_by_id": actor.id,
+        "decided_at": now,
+        "decision_comment": comment,
+    }
     if approve:
         values["effective_from"] = max(rule.effective_from, now)
         _supersede(session, rule, values["effective_from"])  # type: ignore[arg-type]
     _compare_and_set(session, rule, values)
-    audit.record(session, actor=actor, action="rule.approved" if approve else "rule.rejected",
-                 object_type="business_rule", object_id=rule.id, model_id=rule.model_id, before=before,
-                 after=rule.model_dump(), reason=comment)
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.approved" if approve else "rule.rejected",
+        object_type="business_rule",
+        object_id=rule.id,
+        model_id=rule.model_id,
+        before=before,
+        after=rule.model_dump(),
+        reason=comment,
+    )
 
 
 def withdraw_rule(session: Session, *, actor: Actor, rule_id: int, reason: str = "") -> None:
@@ -182,10 +237,22 @@ def withdraw_rule(session: Session, *, actor: Actor, rule_id: int, reason: str =
         raise PermissionDenied(f"Only the proposer may withdraw rule '{rule.name}' version {rule.version}.")
     _expect_proposed(rule)
     before = rule.model_dump()
-    _compare_and_set(session, rule, {"status": "withdrawn", "decided_at": utcnow(),
-                                     "decision_comment": clean_text(reason, "reason")})
-    audit.record(session, actor=actor, action="rule.withdrawn", object_type="business_rule", object_id=rule.id,
-                 model_id=rule.model_id, before=before, after=rule.model_dump(), reason=reason)
+    _compare_and_set(
+        session,
+        rule,
+        {"status": "withdrawn", "decided_at": utcnow(), "decision_comment": clean_text(reason, "reason")},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.withdrawn",
+        object_type="business_rule",
+        object_id=rule.id,
+        model_id=rule.model_id,
+        before=before,
+        after=rule.model_dump(),
+        reason=reason,
+    )
 
 
 def _moment(at: datetime | None) -> datetime:
@@ -202,29 +269,44 @@ def _moment(at: datetime | None) -> datetime:
 
 def _expect_proposed(rule: BusinessRule) -> None:
     if rule.status != "proposed":
-        raise Conflict(f"Rule '{rule.name}' version {rule.version} is already {rule.status}; a decided rule never changes.")
+        raise Conflict(
+            f"Rule '{rule.name}' version {rule.version} is already {rule.status}; a decided rule never changes."
+        )
 
 
 def _supersede(session: Session, rule: BusinessRule, effective: datetime) -> None:
     """End the currently approved version of the same rule at ``effective``."""
-    current = session.exec(select(BusinessRule).where(BusinessRule.model_id == rule.model_id,
-                                                      BusinessRule.name == rule.name,
-                                                      BusinessRule.status == "active")).first()
+    current = session.exec(
+        select(BusinessRule).where(
+            BusinessRule.model_id == rule.model_id,
+            BusinessRule.name == rule.name,
+            BusinessRule.status == "active",
+        )
+    ).first()
     if current is None:
         return
     if effective < current.effective_from:
-        raise Conflict(f"Version {current.version} of rule '{rule.name}' is scheduled from "
-                       f"{current.effective_from:%Y-%m-%d}; this proposal would take effect before it. "
-                       "Propose an effective date on or after that one.")
+        raise Conflict(
+            f"Version {current.version} of rule '{rule.name}' is scheduled from "
+            f"{current.effective_from:%Y-%m-%d}; this proposal would take effect before it. "
+            "Propose an effective date on or after that one."
+        )
     _compare_and_set(session, current, {"status": "superseded", "effective_to": effective}, expected="active")
 
 
-def _compare_and_set(session: Session, rule: BusinessRule, values: dict[str, object], expected: str = "proposed") -> None:
+def _compare_and_set(
+    session: Session, rule: BusinessRule, values: dict[str, object], expected: str = "proposed"
+) -> None:
     """Update the rule only if its status is still ``expected``: two deciders cannot both win."""
-    result = session.execute(update(BusinessRule).where(col(BusinessRule.id) == rule.id,
-                                                        col(BusinessRule.status) == expected).values(**values))
+    result = session.execute(
+        update(BusinessRule)
+        .where(col(BusinessRule.id) == rule.id, col(BusinessRule.status) == expected)
+        .values(**values)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"Rule '{rule.name}' version {rule.version} was decided meanwhile; reload and look again.")
+        raise Conflict(
+            f"Rule '{rule.name}' version {rule.version} was decided meanwhile; reload and look again."
+        )
     session.refresh(rule)
 
 
@@ -246,32 +328,72 @@ def _model(session: Session, model_id: int) -> Model:
 
 
 def _views(session: Session, rows: list[BusinessRule]) -> list[RuleView]:
-    people = {p.id: p.name for p in session.exec(select(Person).where(
-        col(Person.id).in_({r.created_by_id for r in rows} | {r.decided_by_id for r in rows if r.decided_by_id})))}
-    models = {m.id: m for m in session.exec(select(Model).where(col(Model.id).in_({r.model_id for r in rows})))}
-    versions = {v.id: v.version for v in session.exec(select(ModelVersion).where(
-        col(ModelVersion.id).in_({r.model_version_id for r in rows if r.model_version_id})))}
-    return [RuleView(
-        id=r.id, model_id=r.model_id, model=models[r.model_id].name, business_unit=models[r.model_id].business_unit,  # type: ignore[arg-type]
-        name=r.name, version=r.version, operator=r.operator, threshold=r.threshold, outcome=r.outcome,
-        description=r.description, status=r.status, model_version=versions.get(r.model_version_id),  # type: ignore[arg-type]
-        effective_from=r.effective_from, effective_to=r.effective_to, proposed_by=people.get(r.created_by_id, ""),
-        proposed_by_id=r.created_by_id, proposed_at=r.created_at, decided_by=people.get(r.decided_by_id, ""),  # type: ignore[arg-type]
-        decided_at=r.decided_at, decision_comment=r.decision_comment,
-    ) for r in rows]
+    people = {
+        p.id: p.name
+        for p in session.exec(
+            select(Person).where(
+                col(Person.id).in_(
+                    {r.created_by_id for r in rows} | {r.decided_by_id for r in rows if r.decided_by_id}
+                )
+            )
+        )
+    }
+    models = {
+        m.id: m for m in session.exec(select(Model).where(col(Model.id).in_({r.model_id for r in rows})))
+    }
+    versions = {
+        v.id: v.version
+        for v in session.exec(
+            select(ModelVersion).where(
+                col(ModelVersion.id).in_({r.model_version_id for r in rows if r.model_version_id})
+            )
+        )
+    }
+    return [
+        RuleView(
+            id=r.id,
+            model_id=r.model_id,
+            model=models[r.model_id].name,
+            business_unit=models[r.model_id].business_unit,  # type: ignore[arg-type]
+            name=r.name,
+            version=r.version,
+            operator=r.operator,
+            threshold=r.threshold,
+            outcome=r.outcome,
+            description=r.description,
+            status=r.status,
+            model_version=versions.get(r.model_version_id),  # type: ignore[arg-type]
+            effective_from=r.effective_from,
+            effective_to=r.effective_to,
+            proposed_by=people.get(r.created_by_id, ""),
+            proposed_by_id=r.created_by_id,
+            proposed_at=r.created_at,
+            decided_by=people.get(r.decided_by_id, ""),  # type: ignore[arg-type]
+            decided_at=r.decided_at,
+            decision_comment=r.decision_comment,
+        )
+        for r in rows
+    ]
 
 
-def rules_in_force(session: Session, *, model_id: int, at: datetime | None = None,
-                   version_id: int | None = None) -> list[RuleView]:
+def rules_in_force(
+    session: Session, *, model_id: int, at: datetime | None = None, version_id: int | None = None
+) -> list[RuleView]:
     """Every rule of the model that applied at ``at`` (default now), one per rule name.
 
     With ``version_id``, rules tied to another model version are left out.
     """
     at = at or utcnow()
-    rows = session.exec(select(BusinessRule).where(
-        BusinessRule.model_id == model_id, col(BusinessRule.status).in_(_APPROVED), BusinessRule.effective_from <= at,
-        (col(BusinessRule.effective_to).is_(None)) | (col(BusinessRule.effective_to) > at),
-    ).order_by(BusinessRule.name, col(BusinessRule.version).desc()))
+    rows = session.exec(
+        select(BusinessRule)
+        .where(
+            BusinessRule.model_id == model_id,
+            col(BusinessRule.status).in_(_APPROVED),
+            BusinessRule.effective_from <= at,
+            (col(BusinessRule.effective_to).is_(None)) | (col(BusinessRule.effective_to) > at),
+        )
+        .order_by(BusinessRule.name, col(BusinessRule.version).desc())
+    )
     chosen: dict[str, BusinessRule] = {}
     for r in rows:
         if version_id is not None and r.model_version_id not in (None, version_id):
@@ -280,48 +402,102 @@ def rules_in_force(session: Session, *, model_id: int, at: datetime | None = Non
     return _views(session, list(chosen.values()))
 
 
-def rule_in_force(session: Session, *, model_id: int, name: str | None = None, at: datetime | None = None,
-                  version_id: int | None = None) -> RuleView | None:
+def rule_in_force(
+    session: Session,
+    *,
+    model_id: int,
+    name: str | None = None,
+    at: datetime | None = None,
+    version_id: int | None = None,
+) -> RuleView | None:
     """The rule that applied at ``at``: the one named ``name``, or, unnamed, the model's only
     rule (the alphabetically first if it has several). None if no rule applied."""
-    rules = [r for r in rules_in_force(session, model_id=model_id, at=at, version_id=version_id)
-             if name is None or r.name == name]
+    rules = [
+        r
+        for r in rules_in_force(session, model_id=model_id, at=at, version_id=version_id)
+        if name is None or r.name == name
+    ]
     return rules[0] if rules else None
 
 
 def rule_history(session: Session, *, model_id: int) -> pd.DataFrame:
     """Every version of every rule of the model, newest first per rule, with its state in words."""
-    rows = list(session.exec(select(BusinessRule).where(BusinessRule.model_id == model_id)
-                             .order_by(BusinessRule.name, col(BusinessRule.version).desc())))
+    rows = list(
+        session.exec(
+            select(BusinessRule)
+            .where(BusinessRule.model_id == model_id)
+            .order_by(BusinessRule.name, col(BusinessRule.version).desc())
+        )
+    )
     now = utcnow()
-    return pd.DataFrame([{
-        "id": v.id, "rule": v.name, "version": v.version, "condition": v.condition, "state": v.state(now),
-        "status": v.status, "effective_from": v.effective_from, "effective_to": v.effective_to,
-        "model_version": v.model_version, "proposed_by": v.proposed_by, "proposed_at": v.proposed_at,
-        "decided_by": v.decided_by, "decided_at": v.decided_at, "comment": v.decision_comment,
-        "description": v.description,
-    } for v in _views(session, rows)], columns=[
-        "id", "rule", "version", "condition", "state", "status", "effective_from", "effective_to", "model_version",
-        "proposed_by", "proposed_at", "decided_by", "decided_at", "comment", "description"])
+    return pd.DataFrame(
+        [
+            {
+                "id": v.id,
+                "rule": v.name,
+                "version": v.version,
+                "condition": v.condition,
+                "state": v.state(now),
+                "status": v.status,
+                "effective_from": v.effective_from,
+                "effective_to": v.effective_to,
+                "model_version": v.model_version,
+                "proposed_by": v.proposed_by,
+                "proposed_at": v.proposed_at,
+                "decided_by": v.decided_by,
+                "decided_at": v.decided_at,
+                "comment": v.decision_comment,
+                "description": v.description,
+            }
+            for v in _views(session, rows)
+        ],
+        columns=[
+            "id",
+            "rule",
+            "version",
+            "condition",
+            "state",
+            "status",
+            "effective_from",
+            "effective_to",
+            "model_version",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "comment",
+            "description",
+        ],
+    )
 
 
 def pending_proposals(session: Session, *, business_unit: str | None = None) -> list[RuleView]:
     """Every undecided proposal, oldest first."""
-    query = select(BusinessRule).join(Model, col(Model.id) == col(BusinessRule.model_id)).where(BusinessRule.status == "proposed")
+    query = (
+        select(BusinessRule)
+        .join(Model, col(Model.id) == col(BusinessRule.model_id))
+        .where(BusinessRule.status == "proposed")
+    )
     if business_unit:
         query = query.where(Model.business_unit == business_unit)
     return _views(session, list(session.exec(query.order_by(col(BusinessRule.created_at)))))
 
 
-def rule_changes_between(session: Session, *, start: datetime | None, end: datetime,
-                         business_unit: str | None = None) -> list[RuleView]:
+def rule_changes_between(
+    session: Session, *, start: datetime | None, end: datetime, business_unit: str | None = None
+) -> list[RuleView]:
     """Rule versions decided (approved, rejected) in [start, end), oldest first."""
-    query = (select(BusinessRule).join(Model, col(Model.id) == col(BusinessRule.model_id))
-             .where(col(BusinessRule.status).in_(("active", "superseded", "rejected")),
-                    col(BusinessRule.decided_at).is_not(None), col(BusinessRule.decided_at) < end))
+    query = (
+        select(BusinessRule)
+        .join(Model, col(Model.id) == col(BusinessRule.model_id))
+        .where(
+            col(BusinessRule.status).in_(("active", "superseded", "rejected")),
+            col(BusinessRule.decided_at).is_not(None),
+            col(BusinessRule.decided_at) < end,
+        )
+    )
     if start is not None:
         query = query.where(col(BusinessRule.decided_at) >= start)
     if business_unit:
         query = query.where(Model.business_unit == business_unit)
     return _views(session, list(session.exec(query.order_by(col(BusinessRule.decided_at)))))
-

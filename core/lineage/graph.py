@@ -33,12 +33,20 @@ from core.db.types import utcnow
 
 LAYERS = LINEAGE_NODE_TYPES  # left to right
 TYPE_LABELS = {
-    "data_source": "Data source", "dataset": "Dataset", "feature": "Feature", "model_version": "Model version",
-    "deployment": "Deployment", "business_process": "Business process",
+    "data_source": "Data source",
+    "dataset": "Dataset",
+    "feature": "Feature",
+    "model_version": "Model version",
+    "deployment": "Deployment",
+    "business_process": "Business process",
 }
 PLURAL_LABELS = {
-    "data_source": "Data sources", "dataset": "Datasets", "feature": "Features", "model_version": "Model versions",
-    "deployment": "Deployments", "business_process": "Business processes",
+    "data_source": "Data sources",
+    "dataset": "Datasets",
+    "feature": "Features",
+    "model_version": "Model versions",
+    "deployment": "Deployments",
+    "business_process": "Business processes",
 }
 LIVE_STAGES = ("production", "staging")
 
@@ -96,9 +104,14 @@ def build_graph(session: Session, *, now: datetime | None = None) -> LineageGrap
     datasets = {int(d.id): d for d in session.exec(select(Dataset)) if d.id is not None}
     nodes: dict[str, Node] = {}
     for node in [
-        *_source_nodes(session), *_dataset_nodes(datasets), *_feature_nodes(session, datasets),
-        *_version_nodes(versions, models, health, {d.model_version_id for d in deployments if _deployment_live(d, now)}),
-        *_deployment_nodes(deployments, versions, models, now), *_process_nodes(session),
+        *_source_nodes(session),
+        *_dataset_nodes(datasets),
+        *_feature_nodes(session, datasets),
+        *_version_nodes(
+            versions, models, health, {d.model_version_id for d in deployments if _deployment_live(d, now)}
+        ),
+        *_deployment_nodes(deployments, versions, models, now),
+        *_process_nodes(session),
     ]:
         nodes[node.key] = node
     edges = tuple(
@@ -115,8 +128,12 @@ def _node(node_type: str, node_id: int | None, label: str, details: dict[str, st
 
 
 def _source_nodes(session: Session) -> list[Node]:
-    return [_node("data_source", s.id, s.name, {"kind": s.kind, "location": s.location, "owner team": s.owner_team})
-            for s in session.exec(select(DataSource))]
+    return [
+        _node(
+            "data_source", s.id, s.name, {"kind": s.kind, "location": s.location, "owner team": s.owner_team}
+        )
+        for s in session.exec(select(DataSource))
+    ]
 
 
 def _dataset_nodes(datasets: dict[int, Dataset]) -> list[Node]:
@@ -127,45 +144,82 @@ def _feature_nodes(session: Session, datasets: dict[int, Dataset]) -> list[Node]
     nodes = []
     for f in session.exec(select(Feature)):
         owner = datasets.get(f.dataset_id)
-        nodes.append(_node("feature", f.id, f.name,
-                           {"type": f.dtype, "dataset": f"{owner.name} v{owner.version}" if owner else ""}))
+        nodes.append(
+            _node(
+                "feature",
+                f.id,
+                f.name,
+                {"type": f.dtype, "dataset": f"{owner.name} v{owner.version}" if owner else ""},
+            )
+        )
     return nodes
 
 
-def _version_nodes(versions: dict[int, ModelVersion], models: dict[int, Model], health: dict[int, str],
-                   deployed: set[int]) -> list[Node]:
+def _version_nodes(
+    versions: dict[int, ModelVersion], models: dict[int, Model], health: dict[int, str], deployed: set[int]
+) -> list[Node]:
     nodes = []
     for version_id, v in versions.items():
         model = models[v.model_id]
         status = health.get(v.model_id, "unknown")
-        nodes.append(_node(
-            "model_version", version_id, f"{model.name} v{v.version}",
-            {"model": model.name, "stage": v.stage, "business unit": model.business_unit, "health": status,
-             "status": model.status},
-            business_units=frozenset({model.business_unit}), health=status, model_id=v.model_id,
-            live=v.stage in LIVE_STAGES or version_id in deployed))
+        nodes.append(
+            _node(
+                "model_version",
+                version_id,
+                f"{model.name} v{v.version}",
+                {
+                    "model": model.name,
+                    "stage": v.stage,
+                    "business unit": model.business_unit,
+                    "health": status,
+                    "status": model.status,
+                },
+                business_units=frozenset({model.business_unit}),
+                health=status,
+                model_id=v.model_id,
+                live=v.stage in LIVE_STAGES or version_id in deployed,
+            )
+        )
     return nodes
 
 
-def _deployment_nodes(deployments: list[Deployment], versions: dict[int, ModelVersion], models: dict[int, Model],
-                      now: datetime) -> list[Node]:
+def _deployment_nodes(
+    deployments: list[Deployment], versions: dict[int, ModelVersion], models: dict[int, Model], now: datetime
+) -> list[Node]:
     nodes = []
     for d in deployments:
         v = versions[d.model_version_id]
         model = models[v.model_id]
-        nodes.append(_node(
-            "deployment", d.id, f"{model.name} v{v.version} ({d.environment})",
-            {"environment": d.environment, "endpoint": d.endpoint, "since": d.since.date().isoformat(),
-             "until": d.until.date().isoformat() if d.until else "running"},
-            business_units=frozenset({model.business_unit}), model_id=v.model_id, live=_deployment_live(d, now)))
+        nodes.append(
+            _node(
+                "deployment",
+                d.id,
+                f"{model.name} v{v.version} ({d.environment})",
+                {
+                    "environment": d.environment,
+                    "endpoint": d.endpoint,
+                    "since": d.since.date().isoformat(),
+                    "until": d.until.date().isoformat() if d.until else "running",
+                },
+                business_units=frozenset({model.business_unit}),
+                model_id=v.model_id,
+                live=_deployment_live(d, now),
+            )
+        )
     return nodes
 
 
 def _process_nodes(session: Session) -> list[Node]:
-    return [_node("business_process", p.id, p.name,
-                  {"business unit": p.business_unit, "KPI": f"{p.kpi} ({p.kpi_unit})" if p.kpi_unit else p.kpi},
-                  business_units=frozenset({p.business_unit}))
-            for p in session.exec(select(BusinessProcess))]
+    return [
+        _node(
+            "business_process",
+            p.id,
+            p.name,
+            {"business unit": p.business_unit, "KPI": f"{p.kpi} ({p.kpi_unit})" if p.kpi_unit else p.kpi},
+            business_units=frozenset({p.business_unit}),
+        )
+        for p in session.exec(select(BusinessProcess))
+    ]
 
 
 def _deployment_live(deployment: Deployment, now: datetime) -> bool:
@@ -173,7 +227,11 @@ def _deployment_live(deployment: Deployment, now: datetime) -> bool:
 
 
 def _dataset_details(d: Dataset) -> dict[str, str]:
-    details = {"version": d.version, "rows": f"{d.row_count:,}", "hash": (d.content_hash[:12] + "…") if d.content_hash else "none"}
+    details = {
+        "version": d.version,
+        "rows": f"{d.row_count:,}",
+        "hash": (d.content_hash[:12] + "…") if d.content_hash else "none",
+    }
     if d.date_from and d.date_to:
         details["period"] = f"{d.date_from.isoformat()} to {d.date_to.isoformat()}"
     return details
@@ -187,7 +245,9 @@ def _with_upstream_units(graph: LineageGraph) -> LineageGraph:
             for upstream_key in walk(graph, [node.key], direction="up"):
                 units[upstream_key] |= node.business_units
     nodes = {
-        k: replace(n, business_units=frozenset(units[k])) if n.type in ("data_source", "dataset", "feature") else n
+        k: replace(n, business_units=frozenset(units[k]))
+        if n.type in ("data_source", "dataset", "feature")
+        else n
         for k, n in graph.nodes.items()
     }
     return LineageGraph(nodes, graph.edges)
@@ -210,8 +270,13 @@ def walk(graph: LineageGraph, start: Iterable[str], *, direction: str) -> set[st
 # --- filters ---------------------------------------------------------------------------------
 
 
-def filtered(graph: LineageGraph, *, business_unit: str | None = None, hidden_types: Iterable[str] = (),
-             live_only: bool = False) -> LineageGraph:
+def filtered(
+    graph: LineageGraph,
+    *,
+    business_unit: str | None = None,
+    hidden_types: Iterable[str] = (),
+    live_only: bool = False,
+) -> LineageGraph:
     """A smaller graph for reading: one business unit, some layers collapsed, only live objects.
 
     Collapsing a layer keeps the paths through it: with features hidden, a dataset links
@@ -226,7 +291,9 @@ def filtered(graph: LineageGraph, *, business_unit: str | None = None, hidden_ty
     for src in visible:
         for dst, relation in _visible_successors(graph, src, keep, visible):
             edges.setdefault((src, dst), relation)
-    return LineageGraph({k: graph.nodes[k] for k in visible}, tuple((s, d, r) for (s, d), r in sorted(edges.items())))
+    return LineageGraph(
+        {k: graph.nodes[k] for k in visible}, tuple((s, d, r) for (s, d), r in sorted(edges.items()))
+    )
 
 
 def _kept(node: Node, business_unit: str | None, live_only: bool) -> bool:
@@ -243,10 +310,14 @@ def _drop_dead_inputs(graph: LineageGraph, keep: set[str]) -> set[str]:
     for k in keep:
         if graph.nodes[k].type == "model_version":
             feeding |= walk(graph, [k], direction="up")
-    return {k for k in keep if graph.nodes[k].type not in ("data_source", "dataset", "feature") or k in feeding}
+    return {
+        k for k in keep if graph.nodes[k].type not in ("data_source", "dataset", "feature") or k in feeding
+    }
 
 
-def _visible_successors(graph: LineageGraph, src: str, keep: set[str], visible: set[str]) -> list[tuple[str, str]]:
+def _visible_successors(
+    graph: LineageGraph, src: str, keep: set[str], visible: set[str]
+) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     frontier = [(src, "")]
     seen = {src}

@@ -43,9 +43,13 @@ def impact(graph: LineageGraph, start_key: str) -> Reach:
     """Everything downstream of a data source or dataset: models, deployments, decisions."""
     start = _node(graph, start_key)
     if start.type not in IMPACT_START_TYPES + ("feature",):
-        raise InvalidInput(f"impact analysis starts from a data source, dataset or feature, not a {TYPE_LABELS[start.type].lower()}.")
+        raise InvalidInput(
+            f"impact analysis starts from a data source, dataset or feature, not a {TYPE_LABELS[start.type].lower()}."
+        )
     keys = frozenset(walk(graph, [start_key], direction="down"))
-    return Reach(start, "down", keys, _impact_sentence(graph, start, keys), _table(graph, keys, decisions_first=True))
+    return Reach(
+        start, "down", keys, _impact_sentence(graph, start, keys), _table(graph, keys, decisions_first=True)
+    )
 
 
 def trace_back(graph: LineageGraph, start_key: str) -> Reach:
@@ -66,21 +70,30 @@ def _labels(graph: LineageGraph, keys: frozenset[str], node_type: str) -> list[s
 
 
 def _models(graph: LineageGraph, keys: frozenset[str]) -> list[str]:
-    return sorted({graph.nodes[k].details.get("model", "") for k in keys if graph.nodes[k].type == "model_version"})
+    return sorted(
+        {graph.nodes[k].details.get("model", "") for k in keys if graph.nodes[k].type == "model_version"}
+    )
 
 
 def _impact_sentence(graph: LineageGraph, start: Node, keys: frozenset[str]) -> str:
-    processes = [f"{graph.nodes[k].label} ({graph.nodes[k].details.get('business unit', '')})"
-                 for k in keys if graph.nodes[k].type == "business_process"]
+    processes = [
+        f"{graph.nodes[k].label} ({graph.nodes[k].details.get('business unit', '')})"
+        for k in keys
+        if graph.nodes[k].type == "business_process"
+    ]
     models = _models(graph, keys)
     deployments = _labels(graph, keys, "deployment")
     if not models:
         return f"If {start.label} breaks, no model in this view depends on it."
-    through = (f"through {len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models)}) "
-               f"and {len(deployments)} deployment{'s' if len(deployments) != 1 else ''}")
+    through = (
+        f"through {len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models)}) "
+        f"and {len(deployments)} deployment{'s' if len(deployments) != 1 else ''}"
+    )
     if not processes:
         return f"If {start.label} breaks, no recorded business decision is affected, but it feeds {through}."
-    return f"If {start.label} breaks, these decisions are affected: {', '.join(sorted(processes))} — {through}."
+    return (
+        f"If {start.label} breaks, these decisions are affected: {', '.join(sorted(processes))} — {through}."
+    )
 
 
 def _trace_sentence(graph: LineageGraph, start: Node, keys: frozenset[str]) -> str:
@@ -89,9 +102,11 @@ def _trace_sentence(graph: LineageGraph, start: Node, keys: frozenset[str]) -> s
     models = _models(graph, keys)
     if not keys:
         return f"{start.label} has no recorded inputs in this view."
-    return (f"{start.label} depends on {len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models) or 'none'}), "
-            f"{len(datasets)} dataset{'s' if len(datasets) != 1 else ''} and "
-            f"{len(sources)} data source{'s' if len(sources) != 1 else ''} ({', '.join(sources) or 'none'}).")
+    return (
+        f"{start.label} depends on {len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models) or 'none'}), "
+        f"{len(datasets)} dataset{'s' if len(datasets) != 1 else ''} and "
+        f"{len(sources)} data source{'s' if len(sources) != 1 else ''} ({', '.join(sources) or 'none'})."
+    )
 
 
 def _table(graph: LineageGraph, keys: frozenset[str], *, decisions_first: bool = False) -> pd.DataFrame:
@@ -99,15 +114,17 @@ def _table(graph: LineageGraph, keys: frozenset[str], *, decisions_first: bool =
     rows = []
     for k in keys:
         node = graph.nodes[k]
-        rows.append({
-            "type": TYPE_LABELS[node.type],
-            "name": node.label,
-            "business unit": ", ".join(sorted(node.business_units)),
-            "detail": _detail(node),
-            "health": node.health or "",
-            "layer": node.layer,
-            "key": node.key,
-        })
+        rows.append(
+            {
+                "type": TYPE_LABELS[node.type],
+                "name": node.label,
+                "business unit": ", ".join(sorted(node.business_units)),
+                "detail": _detail(node),
+                "health": node.health or "",
+                "layer": node.layer,
+                "key": node.key,
+            }
+        )
     frame = pd.DataFrame(rows, columns=["type", "name", "business unit", "detail", "health", "layer", "key"])
     frame = frame.sort_values(["layer", "name"], ascending=[not decisions_first, True])
     return frame.drop(columns="layer").reset_index(drop=True)

@@ -57,19 +57,33 @@ class Thresholds:
 def current_thresholds(session: Session, *, model_id: int) -> Thresholds:
     """The newest thresholds version of a model, or the defaults when none was ever set."""
     row = session.execute(
-        select(MonitoringThresholds).where(MonitoringThresholds.model_id == model_id)
-        .order_by(MonitoringThresholds.version.desc()).limit(1)  # type: ignore[attr-defined]
+        select(MonitoringThresholds)
+        .where(MonitoringThresholds.model_id == model_id)
+        .order_by(MonitoringThresholds.version.desc())
+        .limit(1)  # type: ignore[attr-defined]
     ).scalar_one_or_none()
     if row is None:
         return Thresholds(model_id=model_id, version=0, **DEFAULTS)  # type: ignore[arg-type]
-    return Thresholds(model_id=model_id, version=row.version, drift_share=row.drift_share,
-                      performance_drop=row.performance_drop, outage_days=row.outage_days,
-                      min_label_coverage=row.min_label_coverage)
+    return Thresholds(
+        model_id=model_id,
+        version=row.version,
+        drift_share=row.drift_share,
+        performance_drop=row.performance_drop,
+        outage_days=row.outage_days,
+        min_label_coverage=row.min_label_coverage,
+    )
 
 
 def set_thresholds(
-    session: Session, *, actor: Actor, model_id: int, reason: str, drift_share: float | None = None,
-    performance_drop: float | None = None, outage_days: int | None = None, min_label_coverage: float | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    model_id: int,
+    reason: str,
+    drift_share: float | None = None,
+    performance_drop: float | None = None,
+    outage_days: int | None = None,
+    min_label_coverage: float | None = None,
 ) -> Thresholds:
     """Store a new thresholds version; values not given are carried over from the current one."""
     model = session.get(Model, model_id)
@@ -81,17 +95,29 @@ def set_thresholds(
         "drift_share": _fraction(drift_share, "drift share", current.drift_share, allow_zero=False),
         "performance_drop": _non_negative(performance_drop, "performance drop", current.performance_drop),
         "outage_days": _days(outage_days, current.outage_days),
-        "min_label_coverage": _fraction(min_label_coverage, "minimum label coverage", current.min_label_coverage),
+        "min_label_coverage": _fraction(
+            min_label_coverage, "minimum label coverage", current.min_label_coverage
+        ),
     }
     reason = clean_text(reason, "reason", max_len=2000)
     if not reason:
         raise InvalidInput("reason must not be empty: say why the thresholds change.")
-    row = MonitoringThresholds(model_id=model_id, version=current.version + 1, reason=reason, created_by_id=actor.id, **values)
+    row = MonitoringThresholds(
+        model_id=model_id, version=current.version + 1, reason=reason, created_by_id=actor.id, **values
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="thresholds.set", object_type="model", object_id=model_id, model_id=model_id,
-                 before={k: getattr(current, k) for k in values} | {"version": current.version},
-                 after=values | {"version": row.version}, reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="thresholds.set",
+        object_type="model",
+        object_id=model_id,
+        model_id=model_id,
+        before={k: getattr(current, k) for k in values} | {"version": current.version},
+        after=values | {"version": row.version},
+        reason=reason,
+    )
     return current_thresholds(session, model_id=model_id)
 
 
@@ -137,13 +163,30 @@ def _days(value: Any, default: int) -> int:
 
 def thresholds_history(session: Session, *, model_id: int) -> pd.DataFrame:
     rows = session.execute(
-        select(MonitoringThresholds.version, MonitoringThresholds.drift_share, MonitoringThresholds.performance_drop,
-               MonitoringThresholds.outage_days, MonitoringThresholds.min_label_coverage, MonitoringThresholds.reason,
-               MonitoringThresholds.created_at)
-        .where(MonitoringThresholds.model_id == model_id).order_by(MonitoringThresholds.version.desc())  # type: ignore[attr-defined]
+        select(
+            MonitoringThresholds.version,
+            MonitoringThresholds.drift_share,
+            MonitoringThresholds.performance_drop,
+            MonitoringThresholds.outage_days,
+            MonitoringThresholds.min_label_coverage,
+            MonitoringThresholds.reason,
+            MonitoringThresholds.created_at,
+        )
+        .where(MonitoringThresholds.model_id == model_id)
+        .order_by(MonitoringThresholds.version.desc())  # type: ignore[attr-defined]
     ).all()
-    return pd.DataFrame(rows, columns=["version", "drift_share", "performance_drop", "outage_days",
-                                       "min_label_coverage", "reason", "created_at"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "version",
+            "drift_share",
+            "performance_drop",
+            "outage_days",
+            "min_label_coverage",
+            "reason",
+            "created_at",
+        ],
+    )
 
 
 # --- findings --------------------------------------------------------------------------------------
@@ -159,8 +202,9 @@ class Finding:
         return {"kind": self.kind, "level": self.level, "message": self.message}
 
 
-def outage_findings(days: list[date], last_ts: datetime | None, since: datetime | None, as_of: datetime,
-                    outage_days: int) -> list[Finding]:
+def outage_findings(
+    days: list[date], last_ts: datetime | None, since: datetime | None, as_of: datetime, outage_days: int
+) -> list[Finding]:
     """Alert when no prediction arrived for ``outage_days`` days or more; a recovered gap of that
     length in the last GAP_WINDOW_DAYS days is a warning."""
     start = last_ts or since
@@ -168,16 +212,31 @@ def outage_findings(days: list[date], last_ts: datetime | None, since: datetime 
         return []
     silent = (as_of - start).total_seconds() / 86400
     if silent >= outage_days:
-        what = f"since {last_ts:%Y-%m-%d %H:%M} UTC" if last_ts else f"since it went into production on {since:%Y-%m-%d}"
-        return [Finding("outage", "alert", f"No predictions for {int(silent)} days ({what}); the limit is {outage_days} days.")]
+        what = (
+            f"since {last_ts:%Y-%m-%d %H:%M} UTC"
+            if last_ts
+            else f"since it went into production on {since:%Y-%m-%d}"
+        )
+        return [
+            Finding(
+                "outage",
+                "alert",
+                f"No predictions for {int(silent)} days ({what}); the limit is {outage_days} days.",
+            )
+        ]
     window_start = (as_of - timedelta(days=GAP_WINDOW_DAYS)).date()
     recent = sorted(d for d in days if d >= window_start)
     for before, after in zip(recent, recent[1:], strict=False):
         gap = (after - before).days - 1
         if gap >= outage_days:
-            return [Finding("outage", "warning",
-                            f"Outage: no predictions for {gap} days ({before + timedelta(days=1)} to "
-                            f"{after - timedelta(days=1)}); predictions resumed on {after}.")]
+            return [
+                Finding(
+                    "outage",
+                    "warning",
+                    f"Outage: no predictions for {gap} days ({before + timedelta(days=1)} to "
+                    f"{after - timedelta(days=1)}); predictions resumed on {after}.",
+                )
+            ]
     return []
 
 
@@ -187,9 +246,14 @@ def coverage_finding(n: int, n_labelled: int, minimum: float) -> list[Finding]:
     share = n_labelled / n
     if share >= minimum:
         return []
-    return [Finding("label_coverage", "warning",
-                    f"Only {share:.1%} of the {n:,} predictions of the last {COVERAGE_WINDOW_DAYS} days are labelled "
-                    f"({n_labelled:,}); the minimum is {minimum:.0%}, too few to measure realised performance.")]
+    return [
+        Finding(
+            "label_coverage",
+            "warning",
+            f"Only {share:.1%} of the {n:,} predictions of the last {COVERAGE_WINDOW_DAYS} days are labelled "
+            f"({n_labelled:,}); the minimum is {minimum:.0%}, too few to measure realised performance.",
+        )
+    ]
 
 
 def performance_findings(verdicts: list[performance.Verdict]) -> list[Finding]:
@@ -200,7 +264,11 @@ def performance_findings(verdicts: list[performance.Verdict]) -> list[Finding]:
         return []
     level = "alert" if any(v.level == "alert" for v in bad) else "warning"
     shown = [v for v in bad if v.level == level]
-    head = "Concept drift: realised performance dropped significantly. " if level == "alert" else "Realised performance worse than the limit (not yet significant). "
+    head = (
+        "Concept drift: realised performance dropped significantly. "
+        if level == "alert"
+        else "Realised performance worse than the limit (not yet significant). "
+    )
     return [Finding("performance", level, head + "; ".join(v.message for v in shown) + ".")]
 
 
@@ -214,7 +282,9 @@ def drift_findings(run: dict[str, Any] | None, drift_share_limit: float) -> list
     period = f" in {run['period']}" if run.get("period") else ""
     names = list(run.get("drifted_features") or [])
     listed = f" ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if names else ""
-    text = f"Data drift{period}: {share:.0%} of features drifted{listed}; the limit is {drift_share_limit:.0%}."
+    text = (
+        f"Data drift{period}: {share:.0%} of features drifted{listed}; the limit is {drift_share_limit:.0%}."
+    )
     if share >= drift_share_limit:
         return [Finding("drift", "alert", text)]
     if share >= drift_share_limit / 2:
@@ -261,13 +331,16 @@ def _promoted_at(session: Session, version: ModelVersion) -> datetime:
     from core.db.models import StageChange
 
     changed = session.execute(
-        select(func.max(StageChange.changed_at)).where(StageChange.model_version_id == version.id,
-                                                        StageChange.to_stage == "production")
+        select(func.max(StageChange.changed_at)).where(
+            StageChange.model_version_id == version.id, StageChange.to_stage == "production"
+        )
     ).scalar_one_or_none()
     return changed or version.created_at
 
 
-def findings_for(session: Session, model: Model, as_of: datetime, drift_runs: dict[int, dict[str, Any]] | None) -> list[Finding] | None:
+def findings_for(
+    session: Session, model: Model, as_of: datetime, drift_runs: dict[int, dict[str, Any]] | None
+) -> list[Finding] | None:
     """Everything wrong with one model now; None when the model has no production version."""
     version = _production_version(session, model.id)  # type: ignore[arg-type]
     if version is None:
@@ -275,14 +348,20 @@ def findings_for(session: Session, model: Model, as_of: datetime, drift_runs: di
     limits = current_thresholds(session, model_id=model.id)  # type: ignore[arg-type]
     version_ids = select(ModelVersion.id).where(ModelVersion.model_id == model.id)
     rollup = session.execute(
-        select(PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled, PredictionDaily.last_ts)
-        .where(PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
-               PredictionDaily.day >= (as_of - timedelta(days=max(COVERAGE_WINDOW_DAYS, GAP_WINDOW_DAYS))).date(),
-               PredictionDaily.day <= as_of.date())
+        select(
+            PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled, PredictionDaily.last_ts
+        ).where(
+            PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
+            PredictionDaily.day
+            >= (as_of - timedelta(days=max(COVERAGE_WINDOW_DAYS, GAP_WINDOW_DAYS))).date(),
+            PredictionDaily.day <= as_of.date(),
+        )
     ).all()
     last_ts = session.execute(
-        select(func.max(PredictionDaily.last_ts)).where(PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
-                                                        PredictionDaily.last_ts <= as_of)
+        select(func.max(PredictionDaily.last_ts)).where(
+            PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
+            PredictionDaily.last_ts <= as_of,
+        )
     ).scalar_one_or_none()
     days = sorted({r.day for r in rollup if r.n > 0})
     findings = outage_findings(days, last_ts, _promoted_at(session, version), as_of, limits.outage_days)
@@ -291,17 +370,23 @@ def findings_for(session: Session, model: Model, as_of: datetime, drift_runs: di
     n_labelled = sum(r.n_labelled for r in rollup if r.day >= window)
     findings += coverage_finding(n, n_labelled, limits.min_label_coverage)
     labelled = performance.labelled_predictions(session, version.id)  # type: ignore[arg-type]
-    verdicts = performance.judge(labelled, model.task, performance.validation_metrics(version), limits.performance_drop,
-                                 primary_metric=model.primary_metric,
-                                 validation_n=performance.validation_rows(session, version))
+    verdicts = performance.judge(
+        labelled,
+        model.task,
+        performance.validation_metrics(version),
+        limits.performance_drop,
+        primary_metric=model.primary_metric,
+        validation_n=performance.validation_rows(session, version),
+    )
     findings += performance_findings(verdicts)
     if drift_runs is not None:
         findings += drift_findings(drift_runs.get(model.id), limits.drift_share)  # type: ignore[arg-type]
     return sorted(findings, key=lambda f: (-LEVEL_ORDER[f.level], KIND_ORDER.index(f.kind)))
 
 
-def evaluate_health(session: Session, *, actor: Actor, model_ids: list[int] | None = None,
-                    as_of: datetime | None = None) -> list[HealthResult]:
+def evaluate_health(
+    session: Session, *, actor: Actor, model_ids: list[int] | None = None, as_of: datetime | None = None
+) -> list[HealthResult]:
     """Recompute health and alerts of the given models (default: all) and write them with audit."""
     require(session, actor, "monitoring.run")
     as_of = as_of or utcnow()
@@ -325,7 +410,9 @@ def _status(findings: list[Finding] | None) -> str:
     return max((f.level for f in findings), key=LEVEL_ORDER.__getitem__)
 
 
-def _store(session: Session, actor: Actor, model: Model, findings: list[Finding] | None, as_of: datetime) -> HealthResult:
+def _store(
+    session: Session, actor: Actor, model: Model, findings: list[Finding] | None, as_of: datetime
+) -> HealthResult:
     status = _status(findings)
     reasons = [f.as_reason() for f in findings or []]
     row = session.get(ModelHealth, model.id)
@@ -339,51 +426,106 @@ def _store(session: Session, actor: Actor, model: Model, findings: list[Finding]
     session.flush()
     _sync_alerts(session, actor, model, findings or [], as_of)
     if previous != status:
-        audit.record(session, actor=actor, action="health.changed", object_type="model", object_id=model.id,
-                     model_id=model.id, before=before, after={"status": status, "reasons": reasons})
-    return HealthResult(model_id=model.id, model_name=model.name, status=status, previous_status=previous, reasons=reasons)  # type: ignore[arg-type]
+        audit.record(
+            session,
+            actor=actor,
+            action="health.changed",
+            object_type="model",
+            object_id=model.id,
+            model_id=model.id,
+            before=before,
+            after={"status": status, "reasons": reasons},
+        )
+    return HealthResult(
+        model_id=model.id, model_name=model.name, status=status, previous_status=previous, reasons=reasons
+    )  # type: ignore[arg-type]
 
 
-def _sync_alerts(session: Session, actor: Actor, model: Model, findings: list[Finding], as_of: datetime) -> None:
+def _sync_alerts(
+    session: Session, actor: Actor, model: Model, findings: list[Finding], as_of: datetime
+) -> None:
     """Open an alert per new finding, update changed ones, close those whose condition cleared."""
-    open_alerts = {a.kind: a for a in session.execute(
-        select(Alert).where(Alert.model_id == model.id, Alert.closed_at.is_(None))  # type: ignore[union-attr]
-    ).scalars()}
+    open_alerts = {
+        a.kind: a
+        for a in session.execute(
+            select(Alert).where(Alert.model_id == model.id, Alert.closed_at.is_(None))  # type: ignore[union-attr]
+        ).scalars()
+    }
     now = utcnow()
     for finding in findings:
         alert = open_alerts.pop(finding.kind, None)
         if alert is None:
-            alert = Alert(model_id=model.id, kind=finding.kind, level=finding.level, message=finding.message,  # type: ignore[arg-type]
-                          opened_at=now, updated_at=now)
+            alert = Alert(
+                model_id=model.id,
+                kind=finding.kind,
+                level=finding.level,
+                message=finding.message,  # type: ignore[arg-type]
+                opened_at=now,
+                updated_at=now,
+            )
             session.add(alert)
             session.flush()
-            audit.record(session, actor=actor, action="alert.opened", object_type="alert", object_id=alert.id,
-                         model_id=model.id, after=finding.as_reason())
+            audit.record(
+                session,
+                actor=actor,
+                action="alert.opened",
+                object_type="alert",
+                object_id=alert.id,
+                model_id=model.id,
+                after=finding.as_reason(),
+            )
         elif (alert.level, alert.message) != (finding.level, finding.message):
             before = {"level": alert.level, "message": alert.message}
             alert.level, alert.message, alert.updated_at = finding.level, finding.message, now
             session.add(alert)
             session.flush()
-            audit.record(session, actor=actor, action="alert.updated", object_type="alert", object_id=alert.id,
-                         model_id=model.id, before=before, after=finding.as_reason())
+            audit.record(
+                session,
+                actor=actor,
+                action="alert.updated",
+                object_type="alert",
+                object_id=alert.id,
+                model_id=model.id,
+                before=before,
+                after=finding.as_reason(),
+            )
     for alert in open_alerts.values():
         alert.closed_at = now
         alert.updated_at = now
         session.add(alert)
         session.flush()
-        audit.record(session, actor=actor, action="alert.closed", object_type="alert", object_id=alert.id,
-                     model_id=model.id, before={"kind": alert.kind, "level": alert.level, "message": alert.message},
-                     after={"closed_at": now}, reason="condition no longer holds")
+        audit.record(
+            session,
+            actor=actor,
+            action="alert.closed",
+            object_type="alert",
+            object_id=alert.id,
+            model_id=model.id,
+            before={"kind": alert.kind, "level": alert.level, "message": alert.message},
+            after={"closed_at": now},
+            reason="condition no longer holds",
+        )
 
 
 # --- reads -------------------------------------------------------------------------------------------
 
 
-def alerts_table(session: Session, *, model_id: int | None = None, include_closed: bool = False, limit: int = 500) -> pd.DataFrame:
+def alerts_table(
+    session: Session, *, model_id: int | None = None, include_closed: bool = False, limit: int = 500
+) -> pd.DataFrame:
     """Alerts (open first, newest first) with the model's name."""
     query = (
-        select(Alert.id, Model.name.label("model"), Alert.model_id, Alert.kind, Alert.level, Alert.message,  # type: ignore[attr-defined]
-               Alert.opened_at, Alert.updated_at, Alert.closed_at)
+        select(
+            Alert.id,
+            Model.name.label("model"),
+            Alert.model_id,
+            Alert.kind,
+            Alert.level,
+            Alert.message,  # type: ignore[attr-defined]
+            Alert.opened_at,
+            Alert.updated_at,
+            Alert.closed_at,
+        )
         .join(Model, Model.id == Alert.model_id)  # type: ignore[arg-type]
         .order_by(Alert.closed_at.is_not(None), Alert.opened_at.desc())  # type: ignore[union-attr,attr-defined]
         .limit(limit)
@@ -393,7 +535,20 @@ def alerts_table(session: Session, *, model_id: int | None = None, include_close
     if not include_closed:
         query = query.where(Alert.closed_at.is_(None))  # type: ignore[union-attr]
     rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=["id", "model", "model_id", "kind", "level", "message", "opened_at", "updated_at", "closed_at"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "model",
+            "model_id",
+            "kind",
+            "level",
+            "message",
+            "opened_at",
+            "updated_at",
+            "closed_at",
+        ],
+    )
 
 
 def health_table(session: Session) -> pd.DataFrame:

@@ -81,8 +81,11 @@ def _recent_inputs(session: Session, version_id: int, last_day: date) -> pd.Data
     start = end - timedelta(days=GATE_DAYS)
     rows = session.execute(
         select(PredictionLog.features, PredictionLog.prediction, PredictionLog.score, PredictionLog.ts)
-        .where(PredictionLog.model_version_id == version_id, PredictionLog.ts >= start, PredictionLog.ts < end)
-        .order_by(PredictionLog.ts.desc()).limit(GATE_MAX_ROWS)  # type: ignore[attr-defined]
+        .where(
+            PredictionLog.model_version_id == version_id, PredictionLog.ts >= start, PredictionLog.ts < end
+        )
+        .order_by(PredictionLog.ts.desc())
+        .limit(GATE_MAX_ROWS)  # type: ignore[attr-defined]
     ).all()
     frame = log_frame(rows)
     frame.attrs["first"] = rows[-1][3].date() if rows else None
@@ -90,17 +93,29 @@ def _recent_inputs(session: Session, version_id: int, last_day: date) -> pd.Data
     return frame
 
 
-def _verdict(outcome: DriftOutcome, candidate: ModelVersion, source: ModelVersion, reference: str,
-             current: pd.DataFrame) -> dict[str, str]:
-    compared = (f"Compared the {reference} of v{candidate.version} with the latest {len(current):,} predictions of "
-                f"v{source.version} ({current.attrs.get('first')} to {current.attrs.get('last')}).")
+def _verdict(
+    outcome: DriftOutcome,
+    candidate: ModelVersion,
+    source: ModelVersion,
+    reference: str,
+    current: pd.DataFrame,
+) -> dict[str, str]:
+    compared = (
+        f"Compared the {reference} of v{candidate.version} with the latest {len(current):,} predictions of "
+        f"v{source.version} ({current.attrs.get('first')} to {current.attrs.get('last')})."
+    )
     if outcome.n_computed == 0:
-        return {"status": "warn", "figure": "no feature compared",
-                "detail": f"{compared} No feature could be compared: {_reasons(outcome)}"}
+        return {
+            "status": "warn",
+            "figure": "no feature compared",
+            "detail": f"{compared} No feature could be compared: {_reasons(outcome)}",
+        }
     share = outcome.drift_share or 0.0
     figure = f"{outcome.n_drifted} of {outcome.n_computed} features drifted ({share:.0%})"
     drifted = [c for c in outcome.features() if c.drifted]
-    named = "; ".join(f"{c.column} ({c.statistic} {c.score:.3g}, threshold {c.threshold:g})" for c in drifted[:6])
+    named = "; ".join(
+        f"{c.column} ({c.statistic} {c.score:.3g}, threshold {c.threshold:g})" for c in drifted[:6]
+    )
     status = "fail" if share >= FAIL_SHARE else "warn" if drifted else "pass"
     detail = f"{compared} " + (f"Drifted: {named}." if drifted else "No feature drifted.")
     skipped = [c for c in outcome.features() if not c.computed]

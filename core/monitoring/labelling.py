@@ -142,7 +142,9 @@ def question(model: Model) -> str:
     return f"What was the true value: **{target}**?" if target else "What was the true value?"
 
 
-def rule_in_force(session: Session, model_id: int, version_id: int | None, at: datetime | None = None) -> BusinessRule | None:
+def rule_in_force(
+    session: Session, model_id: int, version_id: int | None, at: datetime | None = None
+) -> BusinessRule | None:
     """The business rule acting on the model's output at ``at``, if any: of the rules in force
     (``core.governance.rules``, which knows superseded and scheduled versions), the newest."""
     from core.governance.rules import rules_in_force
@@ -156,9 +158,15 @@ def rule_in_force(session: Session, model_id: int, version_id: int | None, at: d
 
 def _default_version(session: Session, model: Model) -> ModelVersion:
     """The production version, else the newest version that has logged predictions."""
-    versions = session.execute(
-        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
-    ).scalars().all()
+    versions = (
+        session.execute(
+            select(ModelVersion)
+            .where(ModelVersion.model_id == model.id)
+            .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
     for version in versions:
         if version.stage == "production":
             return version
@@ -175,10 +183,21 @@ def _default_version(session: Session, model: Model) -> ModelVersion:
 
 
 def create_campaign(
-    session: Session, *, actor: Actor, model_id: int, size: int, strategy: str, name: str = "",
-    labels_per_item: int = 1, hide_prediction: bool = True, segment_feature: str = "",
-    version_id: int | None = None, period_from: date | None = None, period_to: date | None = None,
-    instructions: str = "", seed: int | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    model_id: int,
+    size: int,
+    strategy: str,
+    name: str = "",
+    labels_per_item: int = 1,
+    hide_prediction: bool = True,
+    segment_feature: str = "",
+    version_id: int | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    instructions: str = "",
+    seed: int | None = None,
 ) -> CampaignCreated:
     """Sample ``size`` unlabelled predictions of one version into a new open campaign.
 
@@ -195,16 +214,24 @@ def create_campaign(
         raise InvalidInput(f"labels per item must be 1, 2 or 3, got {labels_per_item!r}.")
     if period_from and period_to and period_from > period_to:
         raise InvalidInput(f"period: 'from' ({period_from}) lies after 'to' ({period_to}).")
-    version = _get(session, ModelVersion, version_id, "model version") if version_id else _default_version(session, model)
+    version = (
+        _get(session, ModelVersion, version_id, "model version")
+        if version_id
+        else _default_version(session, model)
+    )
     if version.model_id != model.id:
         raise InvalidInput(f"version id {version.id} belongs to another model than '{model.name}'.")
-    name = clean_name(name or f"{model.name} v{version.version}: {strategy} sample of {utcnow():%Y-%m-%d}", "campaign name")
+    name = clean_name(
+        name or f"{model.name} v{version.version}: {strategy} sample of {utcnow():%Y-%m-%d}", "campaign name"
+    )
     segment_feature = (segment_feature or "").strip()
     if segment_feature and strategy != "stratified":
         raise InvalidInput("a segment feature only applies to the 'stratified' strategy.")
     if segment_feature and version.feature_names and segment_feature not in version.feature_names:
-        raise InvalidInput(f"segment feature '{segment_feature}' is not a feature of {model.name} v{version.version} "
-                           f"({', '.join(version.feature_names[:15])}).")
+        raise InvalidInput(
+            f"segment feature '{segment_feature}' is not a feature of {model.name} v{version.version} "
+            f"({', '.join(version.feature_names[:15])})."
+        )
     seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
     rule = rule_in_force(session, model.id, version.id)  # type: ignore[arg-type]
@@ -217,16 +244,31 @@ def create_campaign(
         )
     note = ""
     if len(chosen) < size:
-        note = (f"Only {len(chosen)} predictions qualify (unlabelled, not in another campaign{condition}"
-                f"{_period_text(period_from, period_to)}); the campaign holds {len(chosen)} of the {size} requested.")
+        note = (
+            f"Only {len(chosen)} predictions qualify (unlabelled, not in another campaign{condition}"
+            f"{_period_text(period_from, period_to)}); the campaign holds {len(chosen)} of the {size} requested."
+        )
     order = rng.permutation(len(chosen))  # shuffled, so labellers never see one class or segment in a block
     campaign = LabellingCampaign(
-        model_id=model.id, model_version_id=version.id, name=name,  # type: ignore[arg-type]
-        instructions=clean_text(instructions, "instructions", max_len=5000), strategy=strategy,
-        segment_feature=segment_feature, decision_threshold=threshold,
-        business_rule_id=rule.id if rule is not None and strategy in ("uncertainty", "disagreement") else None,
-        period_from=period_from, period_to=period_to, size_requested=size, size=len(chosen), sampling_note=note,
-        seed=seed, labels_per_item=labels_per_item, hide_prediction=bool(hide_prediction), created_by_id=actor.id,
+        model_id=model.id,
+        model_version_id=version.id,
+        name=name,  # type: ignore[arg-type]
+        instructions=clean_text(instructions, "instructions", max_len=5000),
+        strategy=strategy,
+        segment_feature=segment_feature,
+        decision_threshold=threshold,
+        business_rule_id=rule.id
+        if rule is not None and strategy in ("uncertainty", "disagreement")
+        else None,
+        period_from=period_from,
+        period_to=period_to,
+        size_requested=size,
+        size=len(chosen),
+        sampling_note=note,
+        seed=seed,
+        labels_per_item=labels_per_item,
+        hide_prediction=bool(hide_prediction),
+        created_by_id=actor.id,
     )
     session.add(campaign)
     session.flush()
@@ -235,8 +277,15 @@ def create_campaign(
         for pos, i in enumerate(order)
     )
     session.flush()
-    audit.record(session, actor=actor, action="campaign.created", object_type="labelling_campaign",
-                 object_id=campaign.id, model_id=model.id, after={**campaign.model_dump(), "strategy_text": STRATEGY_TEXT[strategy]})
+    audit.record(
+        session,
+        actor=actor,
+        action="campaign.created",
+        object_type="labelling_campaign",
+        object_id=campaign.id,
+        model_id=model.id,
+        after={**campaign.model_dump(), "strategy_text": STRATEGY_TEXT[strategy]},
+    )
     return CampaignCreated(campaign_id=campaign.id, size=len(chosen), size_requested=size, note=note)  # type: ignore[arg-type]
 
 
@@ -250,18 +299,22 @@ def _period_text(period_from: date | None, period_to: date | None) -> str:
     return ""
 
 
-def _candidates(session: Session, version_id: int, period_from: date | None, period_to: date | None,
-                segment_feature: str) -> pd.DataFrame:
+def _candidates(
+    session: Session, version_id: int, period_from: date | None, period_to: date | None, segment_feature: str
+) -> pd.DataFrame:
     """Unlabelled predictions of one version not yet in any campaign of that version."""
     query = candidate_query(version_id, period_from, period_to, segment_feature)
     rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["id", "prediction", "score"] + (["segment"] if segment_feature else []))
+    frame = pd.DataFrame(
+        rows, columns=["id", "prediction", "score"] + (["segment"] if segment_feature else [])
+    )
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
     return frame
 
 
-def candidate_query(version_id: int, period_from: date | None = None, period_to: date | None = None,
-                    segment_feature: str = "") -> Any:
+def candidate_query(
+    version_id: int, period_from: date | None = None, period_to: date | None = None, segment_feature: str = ""
+) -> Any:
     """The sampling query; its filter on ``model_version_id`` (and ``ts``) is served by the
     index ``ix_prediction_log_version_ts``, so it reads one version's rows, not the whole log."""
     in_campaign = (
@@ -278,15 +331,24 @@ def candidate_query(version_id: int, period_from: date | None = None, period_to:
         PredictionLog.id.not_in(in_campaign),  # type: ignore[union-attr]
     )
     if period_from:
-        query = query.where(PredictionLog.ts >= datetime.combine(period_from, datetime.min.time()).replace(tzinfo=UTC))
+        query = query.where(
+            PredictionLog.ts >= datetime.combine(period_from, datetime.min.time()).replace(tzinfo=UTC)
+        )
     if period_to:
         end = datetime.combine(period_to + timedelta(days=1), datetime.min.time()).replace(tzinfo=UTC)
         query = query.where(PredictionLog.ts < end)
     return query.order_by(PredictionLog.id)
 
 
-def _sample(candidates: pd.DataFrame, strategy: str, size: int, task: str, rule: BusinessRule | None,
-            rng: np.random.Generator, segment_feature: str) -> tuple[list[int], float | None, str]:
+def _sample(
+    candidates: pd.DataFrame,
+    strategy: str,
+    size: int,
+    task: str,
+    rule: BusinessRule | None,
+    rng: np.random.Generator,
+    segment_feature: str,
+) -> tuple[list[int], float | None, str]:
     """Prediction ids drawn by ``strategy``; the threshold used; the extra condition, for messages."""
     if candidates.empty:
         return [], None, ""
@@ -299,28 +361,42 @@ def _sample(candidates: pd.DataFrame, strategy: str, size: int, task: str, rule:
     value = _rule_value(candidates, task)
     if strategy == "uncertainty":
         if task != "binary_classification" and rule is None:
-            raise InvalidInput("uncertainty sampling of a regressor needs a business rule with a threshold on its prediction.")
+            raise InvalidInput(
+                "uncertainty sampling of a regressor needs a business rule with a threshold on its prediction."
+            )
         threshold = float(rule.threshold) if rule is not None else DEFAULT_THRESHOLD
         usable = value.notna()
         if not usable.any():
             return [], threshold, ", with a score"
         distance = (value[usable] - threshold).abs()
         # Nearest first; ties broken by id so the sample is reproducible.
-        ranked = pd.DataFrame({"id": candidates.loc[usable, "id"], "d": distance}).sort_values(["d", "id"], kind="mergesort")
+        ranked = pd.DataFrame({"id": candidates.loc[usable, "id"], "d": distance}).sort_values(
+            ["d", "id"], kind="mergesort"
+        )
         return [int(i) for i in ranked["id"].head(size)], threshold, ", with a score"
     # disagreement
     if task != "binary_classification":
-        raise InvalidInput("model-vs-rule disagreement sampling needs a classifier (a class prediction to compare).")
+        raise InvalidInput(
+            "model-vs-rule disagreement sampling needs a classifier (a class prediction to compare)."
+        )
     if rule is None:
-        raise InvalidInput("no business rule is in force for this model; disagreement sampling compares the model with one.")
+        raise InvalidInput(
+            "no business rule is in force for this model; disagreement sampling compares the model with one."
+        )
     usable = value.notna()
     rule_says = _OPS[rule.operator](value[usable], rule.threshold)
     model_says = candidates.loc[usable, "prediction"] >= 0.5
     ids = candidates.loc[usable, "id"][rule_says.to_numpy() != model_says.to_numpy()].to_numpy()
-    condition = f", where the model and rule '{rule.name}' (score {rule.operator} {rule.threshold:g}) disagree"
+    condition = (
+        f", where the model and rule '{rule.name}' (score {rule.operator} {rule.threshold:g}) disagree"
+    )
     if len(ids) == 0:
         return [], float(rule.threshold), condition
-    return [int(i) for i in rng.choice(ids, size=min(size, len(ids)), replace=False)], float(rule.threshold), condition
+    return (
+        [int(i) for i in rng.choice(ids, size=min(size, len(ids)), replace=False)],
+        float(rule.threshold),
+        condition,
+    )
 
 
 def _rule_value(candidates: pd.DataFrame, task: str) -> pd.Series:
@@ -377,9 +453,17 @@ def close_campaign(session: Session, *, actor: Actor, campaign_id: int, reason: 
     campaign.closed_at = utcnow()
     session.add(campaign)
     session.flush()
-    audit.record(session, actor=actor, action="campaign.closed", object_type="labelling_campaign", object_id=campaign_id,
-                 model_id=campaign.model_id, before={"status": "open"}, after={"status": "closed"},
-                 reason=clean_text(reason, "reason", max_len=2000))
+    audit.record(
+        session,
+        actor=actor,
+        action="campaign.closed",
+        object_type="labelling_campaign",
+        object_id=campaign_id,
+        model_id=campaign.model_id,
+        before={"status": "open"},
+        after={"status": "closed"},
+        reason=clean_text(reason, "reason", max_len=2000),
+    )
 
 
 # --- labelling -------------------------------------------------------------------------------------
@@ -394,18 +478,28 @@ def _open_for(labeller_id: int, lpi: Any) -> Any:
 def progress(session: Session, *, campaign_id: int, labeller_id: int) -> Progress:
     campaign = _get(session, LabellingCampaign, campaign_id, "labelling campaign")
     answered = session.execute(
-        select(func.count()).select_from(Label).where(Label.campaign_id == campaign_id, Label.labeller_id == labeller_id)
+        select(func.count())
+        .select_from(Label)
+        .where(Label.campaign_id == campaign_id, Label.labeller_id == labeller_id)
     ).scalar_one()
     remaining = 0
     if campaign.status == "open":
         remaining = session.execute(
-            select(func.count()).select_from(CampaignItem).where(
-                CampaignItem.campaign_id == campaign_id, _open_for(labeller_id, campaign.labels_per_item))
+            select(func.count())
+            .select_from(CampaignItem)
+            .where(CampaignItem.campaign_id == campaign_id, _open_for(labeller_id, campaign.labels_per_item))
         ).scalar_one()
     done = session.execute(
-        select(func.count()).select_from(CampaignItem).where(CampaignItem.campaign_id == campaign_id, CampaignItem.status != "open")
+        select(func.count())
+        .select_from(CampaignItem)
+        .where(CampaignItem.campaign_id == campaign_id, CampaignItem.status != "open")
     ).scalar_one()
-    return Progress(answered_by_me=int(answered), remaining_for_me=int(remaining), items_done=int(done), size=campaign.size)
+    return Progress(
+        answered_by_me=int(answered),
+        remaining_for_me=int(remaining),
+        items_done=int(done),
+        size=campaign.size,
+    )
 
 
 def next_case(session: Session, *, campaign_id: int, labeller_id: int) -> Case | None:
@@ -430,18 +524,33 @@ def next_case(session: Session, *, campaign_id: int, labeller_id: int) -> Case |
     order = list(version.feature_names) + sorted(k for k in log.features if k not in version.feature_names)
     features = [(name, log.features.get(name)) for name in order if name in log.features]
     return Case(
-        item_id=item.id, campaign_id=campaign.id, campaign_name=campaign.name, model_name=model.name,  # type: ignore[arg-type]
-        task=model.task, position=item.position, size=campaign.size, ts=log.ts, features=features,
+        item_id=item.id,
+        campaign_id=campaign.id,
+        campaign_name=campaign.name,
+        model_name=model.name,  # type: ignore[arg-type]
+        task=model.task,
+        position=item.position,
+        size=campaign.size,
+        ts=log.ts,
+        features=features,
         prediction=None if campaign.hide_prediction else log.prediction,
         score=None if campaign.hide_prediction else log.score,
-        class_names=class_names(model), question=question(model), instructions=campaign.instructions,
+        class_names=class_names(model),
+        question=question(model),
+        instructions=campaign.instructions,
         progress=progress(session, campaign_id=campaign_id, labeller_id=labeller_id),
     )
 
 
 def submit_label(
-    session: Session, *, actor: Actor, item_id: int, value: float | None = None, unsure: bool = False,
-    skip: bool = False, comment: str = "",
+    session: Session,
+    *,
+    actor: Actor,
+    item_id: int,
+    value: float | None = None,
+    unsure: bool = False,
+    skip: bool = False,
+    comment: str = "",
 ) -> LabelOutcome:
     """Record one labeller's answer to one item: a value, or 'unsure', or 'skip'.
 
@@ -459,41 +568,79 @@ def submit_label(
     value = _clean_answer(model, value, unsure, skip)
     comment = clean_text(comment, "comment", max_len=MAX_COMMENT)
     if _already_answered(session, item_id, actor.id):
-        raise Conflict(f"You already answered case {item.position} of '{campaign.name}' (perhaps in another tab).")
+        raise Conflict(
+            f"You already answered case {item.position} of '{campaign.name}' (perhaps in another tab)."
+        )
     if value is not None:
         counted = session.execute(
             update(CampaignItem)
-            .where(CampaignItem.id == item_id, CampaignItem.status == "open", CampaignItem.n_labels < campaign.labels_per_item)
+            .where(
+                CampaignItem.id == item_id,
+                CampaignItem.status == "open",
+                CampaignItem.n_labels < campaign.labels_per_item,
+            )
             .values(n_labels=CampaignItem.n_labels + 1)
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if counted != 1:
-            raise Conflict(f"Case {item.position} of '{campaign.name}' got its {campaign.labels_per_item} label(s) from "
-                           "other labellers meanwhile; your answer was not needed. Here is the next case.")
-    label = Label(item_id=item_id, campaign_id=campaign.id, labeller_id=actor.id, value=value,  # type: ignore[arg-type]
-                  unsure=bool(unsure) and value is None, skipped=bool(skip), comment=comment)
+            raise Conflict(
+                f"Case {item.position} of '{campaign.name}' got its {campaign.labels_per_item} label(s) from "
+                "other labellers meanwhile; your answer was not needed. Here is the next case."
+            )
+    label = Label(
+        item_id=item_id,
+        campaign_id=campaign.id,
+        labeller_id=actor.id,
+        value=value,  # type: ignore[arg-type]
+        unsure=bool(unsure) and value is None,
+        skipped=bool(skip),
+        comment=comment,
+    )
     session.add(label)
     try:
         session.flush()
     except IntegrityError:
         # Two tabs of one labeller racing on PostgreSQL: the unique (item, labeller) decides.
-        raise Conflict(f"You already answered case {item.position} of '{campaign.name}' (perhaps in another tab).") from None
+        raise Conflict(
+            f"You already answered case {item.position} of '{campaign.name}' (perhaps in another tab)."
+        ) from None
     session.refresh(item)
     if value is not None and item.n_labels >= campaign.labels_per_item:
         _finalise(session, actor, campaign, model, item)
-    audit.record(session, actor=actor, action="label.submitted", object_type="campaign_item", object_id=item_id,
-                 model_id=model.id, after={"campaign_id": campaign.id, "position": item.position,
-                                           "prediction_log_id": item.prediction_log_id, "value": value,
-                                           "unsure": label.unsure, "skipped": label.skipped, "comment": comment,
-                                           "item_status": item.status, "final_label": item.final_label})
-    return LabelOutcome(label_id=label.id, item_status=item.status, final_label=item.final_label,  # type: ignore[arg-type]
-                        progress=progress(session, campaign_id=campaign.id, labeller_id=actor.id))  # type: ignore[arg-type]
+    audit.record(
+        session,
+        actor=actor,
+        action="label.submitted",
+        object_type="campaign_item",
+        object_id=item_id,
+        model_id=model.id,
+        after={
+            "campaign_id": campaign.id,
+            "position": item.position,
+            "prediction_log_id": item.prediction_log_id,
+            "value": value,
+            "unsure": label.unsure,
+            "skipped": label.skipped,
+            "comment": comment,
+            "item_status": item.status,
+            "final_label": item.final_label,
+        },
+    )
+    return LabelOutcome(
+        label_id=label.id,
+        item_status=item.status,
+        final_label=item.final_label,  # type: ignore[arg-type]
+        progress=progress(session, campaign_id=campaign.id, labeller_id=actor.id),
+    )  # type: ignore[arg-type]
 
 
 def _already_answered(session: Session, item_id: int, labeller_id: int) -> bool:
-    return session.execute(
-        select(Label.id).where(Label.item_id == item_id, Label.labeller_id == labeller_id)
-    ).first() is not None
+    return (
+        session.execute(
+            select(Label.id).where(Label.item_id == item_id, Label.labeller_id == labeller_id)
+        ).first()
+        is not None
+    )
 
 
 def _clean_answer(model: Model, value: Any, unsure: bool, skip: bool) -> float | None:
@@ -513,11 +660,16 @@ def _clean_answer(model: Model, value: Any, unsure: bool, skip: bool) -> float |
     return number
 
 
-def _finalise(session: Session, actor: Actor, campaign: LabellingCampaign, model: Model, item: CampaignItem) -> None:
+def _finalise(
+    session: Session, actor: Actor, campaign: LabellingCampaign, model: Model, item: CampaignItem
+) -> None:
     """Decide an item's label from its values and, when decided, write it to the prediction log."""
-    values = [v for (v,) in session.execute(
-        select(Label.value).where(Label.item_id == item.id, Label.value.is_not(None)).order_by(Label.id)  # type: ignore[union-attr]
-    ).all()]
+    values = [
+        v
+        for (v,) in session.execute(
+            select(Label.value).where(Label.item_id == item.id, Label.value.is_not(None)).order_by(Label.id)  # type: ignore[union-attr]
+        ).all()
+    ]
     final = consensus(values, model.task)
     if final is None:
         item.status = "disagreement"
@@ -549,8 +701,15 @@ def _write_final(session: Session, actor: Actor, model: Model, item: CampaignIte
     log.labelled_at = utcnow()
     session.add(log)
     session.flush()
-    add_label_to_rollup(session, version_id=log.model_version_id, task=model.task, day=log.ts.date(),
-                        prediction=log.prediction, label=final, previous_label=previous)
+    add_label_to_rollup(
+        session,
+        version_id=log.model_version_id,
+        task=model.task,
+        day=log.ts.date(),
+        prediction=log.prediction,
+        label=final,
+        previous_label=previous,
+    )
 
 
 def resolve_disagreement(session: Session, *, actor: Actor, item_id: int, value: float, reason: str) -> None:
@@ -566,26 +725,48 @@ def resolve_disagreement(session: Session, *, actor: Actor, item_id: int, value:
     final = _clean_answer(model, value, False, False)
     reason = clean_name(reason, "reason", max_len=2000)
     _write_final(session, actor, model, item, final)  # type: ignore[arg-type]
-    audit.record(session, actor=actor, action="label.resolved", object_type="campaign_item", object_id=item_id,
-                 model_id=model.id, before={"status": "disagreement"}, after={"status": "final", "final_label": final},
-                 reason=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="label.resolved",
+        object_type="campaign_item",
+        object_id=item_id,
+        model_id=model.id,
+        before={"status": "disagreement"},
+        after={"status": "final", "final_label": final},
+        reason=reason,
+    )
 
 
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def list_campaigns(session: Session, *, model_id: int | None = None, status: str | None = None) -> pd.DataFrame:
+def list_campaigns(
+    session: Session, *, model_id: int | None = None, status: str | None = None
+) -> pd.DataFrame:
     """Campaigns with their model, strategy, size and how many items are done."""
     done = (
         select(CampaignItem.campaign_id, func.count().label("done"))
-        .where(CampaignItem.status != "open").group_by(CampaignItem.campaign_id).subquery()
+        .where(CampaignItem.status != "open")
+        .group_by(CampaignItem.campaign_id)
+        .subquery()
     )
     query = (
-        select(LabellingCampaign.id, LabellingCampaign.name, Model.name.label("model"), ModelVersion.version,  # type: ignore[attr-defined]
-               LabellingCampaign.strategy, LabellingCampaign.size, LabellingCampaign.labels_per_item,
-               LabellingCampaign.hide_prediction, LabellingCampaign.status, LabellingCampaign.created_at,
-               LabellingCampaign.sampling_note, func.coalesce(done.c.done, 0).label("items_done"),
-               LabellingCampaign.model_id)
+        select(
+            LabellingCampaign.id,
+            LabellingCampaign.name,
+            Model.name.label("model"),
+            ModelVersion.version,  # type: ignore[attr-defined]
+            LabellingCampaign.strategy,
+            LabellingCampaign.size,
+            LabellingCampaign.labels_per_item,
+            LabellingCampaign.hide_prediction,
+            LabellingCampaign.status,
+            LabellingCampaign.created_at,
+            LabellingCampaign.sampling_note,
+            func.coalesce(done.c.done, 0).label("items_done"),
+            LabellingCampaign.model_id,
+        )
         .join(Model, Model.id == LabellingCampaign.model_id)  # type: ignore[arg-type]
         .join(ModelVersion, ModelVersion.id == LabellingCampaign.model_version_id)  # type: ignore[arg-type]
         .outerjoin(done, done.c.campaign_id == LabellingCampaign.id)
@@ -596,8 +777,21 @@ def list_campaigns(session: Session, *, model_id: int | None = None, status: str
     if status is not None:
         query = query.where(LabellingCampaign.status == status)
     rows = session.execute(query).all()
-    columns = ["id", "name", "model", "version", "strategy", "size", "labels_per_item", "hide_prediction", "status",
-               "created_at", "sampling_note", "items_done", "model_id"]
+    columns = [
+        "id",
+        "name",
+        "model",
+        "version",
+        "strategy",
+        "size",
+        "labels_per_item",
+        "hide_prediction",
+        "status",
+        "created_at",
+        "sampling_note",
+        "items_done",
+        "model_id",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -616,16 +810,42 @@ def campaigns_for_labeller(session: Session, *, labeller_id: int) -> pd.DataFram
 def campaign_labels(session: Session, *, campaign_id: int) -> pd.DataFrame:
     """Every answer in a campaign: item position, labeller, value/unsure/skip, comment, when."""
     rows = session.execute(
-        select(CampaignItem.position, CampaignItem.id, CampaignItem.prediction_log_id, CampaignItem.status,
-               CampaignItem.final_label, Person.name, Label.labeller_id, Label.value, Label.unsure, Label.skipped,
-               Label.comment, Label.created_at)
+        select(
+            CampaignItem.position,
+            CampaignItem.id,
+            CampaignItem.prediction_log_id,
+            CampaignItem.status,
+            CampaignItem.final_label,
+            Person.name,
+            Label.labeller_id,
+            Label.value,
+            Label.unsure,
+            Label.skipped,
+            Label.comment,
+            Label.created_at,
+        )
         .join(CampaignItem, CampaignItem.id == Label.item_id)  # type: ignore[arg-type]
         .join(Person, Person.id == Label.labeller_id)  # type: ignore[arg-type]
         .where(Label.campaign_id == campaign_id)
         .order_by(CampaignItem.position, Label.id)
     ).all()
-    return pd.DataFrame(rows, columns=["position", "item_id", "prediction_log_id", "item_status", "final_label",
-                                       "labeller", "labeller_id", "value", "unsure", "skipped", "comment", "created_at"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "position",
+            "item_id",
+            "prediction_log_id",
+            "item_status",
+            "final_label",
+            "labeller",
+            "labeller_id",
+            "value",
+            "unsure",
+            "skipped",
+            "comment",
+            "created_at",
+        ],
+    )
 
 
 # --- agreement -------------------------------------------------------------------------------------
@@ -676,13 +896,22 @@ def agreement(session: Session, *, campaign_id: int) -> AgreementReport:
     labellers = int(multi["labeller_id"].nunique()) if not multi.empty else 0
     disagreements = _disagreements(answers, multi, model.task)
     if multi.empty:
-        note = ("each item needs one label in this campaign, so agreement is not measured"
-                if campaign.labels_per_item == 1 else "no item has two labels yet")
+        note = (
+            "each item needs one label in this campaign, so agreement is not measured"
+            if campaign.labels_per_item == 1
+            else "no item has two labels yet"
+        )
         return AgreementReport("", None, 0, labellers, note, disagreements)
     if model.task != "binary_classification":
         spread = multi.groupby("item_id")["value"].agg(_mean_pairwise_difference)
-        return AgreementReport("mean_abs_difference", float(spread.mean()), int(spread.size), labellers,
-                               "mean absolute difference between two labellers' values", disagreements)
+        return AgreementReport(
+            "mean_abs_difference",
+            float(spread.mean()),
+            int(spread.size),
+            labellers,
+            "mean absolute difference between two labellers' values",
+            disagreements,
+        )
     return _kappa_report(multi, labellers, disagreements)
 
 
@@ -696,13 +925,17 @@ def _kappa_report(multi: pd.DataFrame, labellers: int, disagreements: pd.DataFra
     if labellers == 2 and bool((sizes == 2).all()):
         wide = multi.pivot(index="item_id", columns="labeller_id", values="value")
         value = cohen_kappa(wide.iloc[:, 0].to_numpy(), wide.iloc[:, 1].to_numpy())
-        note = "Cohen's kappa of the two labellers" + ("" if value is not None else ": undefined, every label is the same class")
+        note = "Cohen's kappa of the two labellers" + (
+            "" if value is not None else ": undefined, every label is the same class"
+        )
         return AgreementReport("cohen", value, int(len(wide)), labellers, note, disagreements)
     raters = int(sizes.mode().iloc[0])
     used = multi[multi["item_id"].isin(sizes[sizes == raters].index)]
     table = pd.crosstab(used["item_id"], used["value"]).to_numpy()
     value = fleiss_kappa(table)
-    note = f"Fleiss' kappa over items with {raters} labels" + ("" if value is not None else ": undefined, every label is the same class")
+    note = f"Fleiss' kappa over items with {raters} labels" + (
+        "" if value is not None else ": undefined, every label is the same class"
+    )
     return AgreementReport("fleiss", value, int(len(table)), labellers, note, disagreements)
 
 
@@ -714,14 +947,20 @@ def _disagreements(answers: pd.DataFrame, multi: pd.DataFrame, task: str) -> pd.
     differing = set(multi.groupby("item_id")["value"].nunique().loc[lambda s: s > 1].index)
     flagged = set(answers.loc[answers["item_status"] == "disagreement", "item_id"])
     rows = []
-    for item_id, group in answers[answers["item_id"].isin(differing | flagged)].groupby("item_id", sort=False):
+    for item_id, group in answers[answers["item_id"].isin(differing | flagged)].groupby(
+        "item_id", sort=False
+    ):
         first = group.iloc[0]
-        rows.append({
-            "position": int(first["position"]), "item_id": int(item_id), "prediction_log_id": int(first["prediction_log_id"]),
-            "status": first["item_status"],
-            "answers": "; ".join(f"{r.labeller}: {_answer_text(r)}" for r in group.itertuples()),
-            "comments": " | ".join(f"{r.labeller}: {r.comment}" for r in group.itertuples() if r.comment),
-        })
+        rows.append(
+            {
+                "position": int(first["position"]),
+                "item_id": int(item_id),
+                "prediction_log_id": int(first["prediction_log_id"]),
+                "status": first["item_status"],
+                "answers": "; ".join(f"{r.labeller}: {_answer_text(r)}" for r in group.itertuples()),
+                "comments": " | ".join(f"{r.labeller}: {r.comment}" for r in group.itertuples() if r.comment),
+            }
+        )
     return pd.DataFrame(rows, columns=columns).sort_values("position").reset_index(drop=True)
 
 

@@ -26,7 +26,9 @@ CONFIDENCE = 0.95
 Z_95 = 1.959963984540054
 N_BOOT = 1000
 SEED = 20240601
-MIN_LABELS_FOR_VERDICT = 100  # a month with fewer labels (e.g. the current, partly labelled one) is not judged
+MIN_LABELS_FOR_VERDICT = (
+    100  # a month with fewer labels (e.g. the current, partly labelled one) is not judged
+)
 # A classifier is judged only on a window holding this many labels of each class: ROC AUC, recall and
 # precision rest on the minority class, and an interval from a handful of positives is not to be trusted
 # (the usual rule of thumb of ~20 events; more would pool so many months that a ramping drift is diluted).
@@ -37,13 +39,28 @@ CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSOR_METRICS = ("mae", "rmse")
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 METRIC_LABELS = {
-    "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1", "roc_auc": "ROC AUC",
-    "mae": "MAE", "rmse": "RMSE",
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "mae": "MAE",
+    "rmse": "RMSE",
 }
 METRIC_ALIASES = {
-    "accuracy": "accuracy", "acc": "accuracy", "precision": "precision", "recall": "recall", "f1": "f1",
-    "f1_score": "f1", "roc_auc": "roc_auc", "auc": "roc_auc", "rocauc": "roc_auc", "mae": "mae",
-    "mean_absolute_error": "mae", "rmse": "rmse", "root_mean_squared_error": "rmse",
+    "accuracy": "accuracy",
+    "acc": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "f1_score": "f1",
+    "roc_auc": "roc_auc",
+    "auc": "roc_auc",
+    "rocauc": "roc_auc",
+    "mae": "mae",
+    "mean_absolute_error": "mae",
+    "rmse": "rmse",
+    "root_mean_squared_error": "rmse",
 }
 
 
@@ -147,8 +164,9 @@ def _bootstrap(stat_rows: Any, arrays: tuple[np.ndarray, ...], n_boot: int, seed
     return (float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha)))
 
 
-def classifier_metrics(y: np.ndarray, pred: np.ndarray, score: np.ndarray | None, *, n_boot: int = N_BOOT,
-                       seed: int = SEED) -> list[dict[str, Any]]:
+def classifier_metrics(
+    y: np.ndarray, pred: np.ndarray, score: np.ndarray | None, *, n_boot: int = N_BOOT, seed: int = SEED
+) -> list[dict[str, Any]]:
     """Accuracy, precision, recall (Wilson), F1 and ROC AUC (bootstrap) with 95% intervals."""
     y = np.asarray(y, dtype=float)
     pred = (np.asarray(pred, dtype=float) >= 0.5).astype(float)
@@ -167,18 +185,39 @@ def classifier_metrics(y: np.ndarray, pred: np.ndarray, score: np.ndarray | None
         ys, ss = y[mask], np.asarray(score, dtype=float)[mask]
         auc = roc_auc(ys, ss) if len(ys) else math.nan
         resampled = (np.arange(len(ys)),)  # the statistic receives the resample indices themselves
-        lo, hi = (_bootstrap(_resampled_auc(ys, ss), resampled, n_boot, seed) if len(ys) and not math.isnan(auc)
-                  else (math.nan, math.nan))
-        rows.append({"metric": "roc_auc", "value": auc, "lower": lo, "upper": hi, "n": int(len(ys)), "method": "bootstrap"})
+        lo, hi = (
+            _bootstrap(_resampled_auc(ys, ss), resampled, n_boot, seed)
+            if len(ys) and not math.isnan(auc)
+            else (math.nan, math.nan)
+        )
+        rows.append(
+            {
+                "metric": "roc_auc",
+                "value": auc,
+                "lower": lo,
+                "upper": hi,
+                "n": int(len(ys)),
+                "method": "bootstrap",
+            }
+        )
     return rows
 
 
 def _row(metric: str, successes: int, n: int, method: str) -> dict[str, Any]:
     lo, hi = wilson_interval(successes, n)
-    return {"metric": metric, "value": successes / n if n else math.nan, "lower": lo, "upper": hi, "n": n, "method": method}
+    return {
+        "metric": metric,
+        "value": successes / n if n else math.nan,
+        "lower": lo,
+        "upper": hi,
+        "n": n,
+        "method": method,
+    }
 
 
-def regressor_metrics(y: np.ndarray, pred: np.ndarray, *, n_boot: int = N_BOOT, seed: int = SEED) -> list[dict[str, Any]]:
+def regressor_metrics(
+    y: np.ndarray, pred: np.ndarray, *, n_boot: int = N_BOOT, seed: int = SEED
+) -> list[dict[str, Any]]:
     """MAE and RMSE with percentile bootstrap 95% intervals."""
     err = np.asarray(pred, dtype=float) - np.asarray(y, dtype=float)
     n = len(err)
@@ -193,8 +232,20 @@ def regressor_metrics(y: np.ndarray, pred: np.ndarray, *, n_boot: int = N_BOOT, 
 
     nan2 = (math.nan, math.nan)
     return [
-        {"metric": "mae", "value": mae, **_bounds(_bootstrap(mae_rows, (err,), n_boot, seed) if n else nan2), "n": n, "method": "bootstrap"},
-        {"metric": "rmse", "value": rmse, **_bounds(_bootstrap(rmse_rows, (err,), n_boot, seed) if n else nan2), "n": n, "method": "bootstrap"},
+        {
+            "metric": "mae",
+            "value": mae,
+            **_bounds(_bootstrap(mae_rows, (err,), n_boot, seed) if n else nan2),
+            "n": n,
+            "method": "bootstrap",
+        },
+        {
+            "metric": "rmse",
+            "value": rmse,
+            **_bounds(_bootstrap(rmse_rows, (err,), n_boot, seed) if n else nan2),
+            "n": n,
+            "method": "bootstrap",
+        },
     ]
 
 
@@ -208,9 +259,13 @@ def _bounds(interval: tuple[float, float]) -> dict[str, float]:
 def labelled_predictions(session: Session, version_id: int) -> pd.DataFrame:
     """The labelled predictions of one version (served by the partial index on labelled rows)."""
     rows = session.execute(
-        select(PredictionLog.ts, PredictionLog.prediction, PredictionLog.score, PredictionLog.label,
-               PredictionLog.labelled_by_id)
-        .where(PredictionLog.model_version_id == version_id, PredictionLog.label.is_not(None))  # type: ignore[union-attr]
+        select(
+            PredictionLog.ts,
+            PredictionLog.prediction,
+            PredictionLog.score,
+            PredictionLog.label,
+            PredictionLog.labelled_by_id,
+        ).where(PredictionLog.model_version_id == version_id, PredictionLog.label.is_not(None))  # type: ignore[union-attr]
     ).all()
     frame = pd.DataFrame(rows, columns=["ts", "prediction", "score", "label", "labelled_by_id"])
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
@@ -218,7 +273,9 @@ def labelled_predictions(session: Session, version_id: int) -> pd.DataFrame:
     return frame
 
 
-def monthly_metrics(labelled: pd.DataFrame, task: str, *, n_boot: int = N_BOOT, seed: int = SEED) -> pd.DataFrame:
+def monthly_metrics(
+    labelled: pd.DataFrame, task: str, *, n_boot: int = N_BOOT, seed: int = SEED
+) -> pd.DataFrame:
     """One row per month and metric: value, 95% interval, sample size, method."""
     columns = ["month", "metric", "value", "lower", "upper", "n", "method"]
     if labelled.empty:
@@ -229,7 +286,9 @@ def monthly_metrics(labelled: pd.DataFrame, task: str, *, n_boot: int = N_BOOT, 
         y, pred = group["label"].to_numpy(dtype=float), group["prediction"].to_numpy(dtype=float)
         if task == "binary_classification":
             score = group["score"].to_numpy(dtype=float)
-            found = classifier_metrics(y, pred, score if not np.isnan(score).all() else None, n_boot=n_boot, seed=seed)
+            found = classifier_metrics(
+                y, pred, score if not np.isnan(score).all() else None, n_boot=n_boot, seed=seed
+            )
         else:
             found = regressor_metrics(y, pred, n_boot=n_boot, seed=seed)
         rows.extend({"month": month, **r} for r in found)
@@ -269,7 +328,9 @@ class Verdict:
     validation: float
     limit: float
     message: str
-    bound: float = math.nan  # the decision's bound: the interval's side nearest the limit, widened for validation error
+    bound: float = (
+        math.nan
+    )  # the decision's bound: the interval's side nearest the limit, widened for validation error
     validation_n: int | None = None  # size of the validation sample, when known
 
 
@@ -296,8 +357,14 @@ def validation_widening(n: int, validation_n: int | None) -> float:
     return math.sqrt(1 + n / validation_n) if validation_n and validation_n > 0 else 1.0
 
 
-def judge_rows(rows: pd.DataFrame, period: str, validation: dict[str, float], tolerance: float,
-               primary_metric: str = "", validation_n: int | None = None) -> list[Verdict]:
+def judge_rows(
+    rows: pd.DataFrame,
+    period: str,
+    validation: dict[str, float],
+    tolerance: float,
+    primary_metric: str = "",
+    validation_n: int | None = None,
+) -> list[Verdict]:
     """Judge metric rows (metric, value, lower, upper, n) of one period against validation.
 
     alert: the realised interval's side nearest the limit, widened by the validation value's own
@@ -316,16 +383,34 @@ def judge_rows(rows: pd.DataFrame, period: str, validation: dict[str, float], to
         else:
             bound = r.value + (r.upper - r.value) * widen
             level = "alert" if bound < limit else ("warning" if r.value < limit else "ok")
-        message = (f"{METRIC_LABELS[r.metric]} in {period}: {r.value:.3f} (95% CI {r.lower:.3f}-{r.upper:.3f}, "
-                   f"n={r.n}) against {validation[r.metric]:.3f} at validation"
-                   + (f" (n={validation_n:,})" if validation_n else "") + f"; limit {limit:.3f}")
-        verdicts.append(Verdict(r.metric, period, level, float(r.value), float(r.lower), float(r.upper), int(r.n),
-                                validation[r.metric], limit, message, float(bound), validation_n))
+        message = (
+            f"{METRIC_LABELS[r.metric]} in {period}: {r.value:.3f} (95% CI {r.lower:.3f}-{r.upper:.3f}, "
+            f"n={r.n}) against {validation[r.metric]:.3f} at validation"
+            + (f" (n={validation_n:,})" if validation_n else "")
+            + f"; limit {limit:.3f}"
+        )
+        verdicts.append(
+            Verdict(
+                r.metric,
+                period,
+                level,
+                float(r.value),
+                float(r.lower),
+                float(r.upper),
+                int(r.n),
+                validation[r.metric],
+                limit,
+                message,
+                float(bound),
+                validation_n,
+            )
+        )
     return verdicts
 
 
-def recent_window(labelled: pd.DataFrame, min_labels: int = MIN_LABELS_FOR_VERDICT, *,
-                  min_per_class: int = 0) -> tuple[pd.DataFrame, str] | None:
+def recent_window(
+    labelled: pd.DataFrame, min_labels: int = MIN_LABELS_FOR_VERDICT, *, min_per_class: int = 0
+) -> tuple[pd.DataFrame, str] | None:
     """The newest labelled months, pooled back from the latest until they hold ``min_labels``
     labels and at least ``min_per_class`` of each class (labels arrive late, so the current month
     alone is often too thin); None if never."""
@@ -347,9 +432,17 @@ def recent_window(labelled: pd.DataFrame, min_labels: int = MIN_LABELS_FOR_VERDI
     return None
 
 
-def judge(labelled: pd.DataFrame, task: str, validation: dict[str, float], tolerance: float, *,
-          primary_metric: str = "", min_labels: int = MIN_LABELS_FOR_VERDICT, n_boot: int = N_BOOT,
-          validation_n: int | None = None) -> list[Verdict]:
+def judge(
+    labelled: pd.DataFrame,
+    task: str,
+    validation: dict[str, float],
+    tolerance: float,
+    *,
+    primary_metric: str = "",
+    min_labels: int = MIN_LABELS_FOR_VERDICT,
+    n_boot: int = N_BOOT,
+    validation_n: int | None = None,
+) -> list[Verdict]:
     """Concept-drift verdicts on the most recent labels (see ``recent_window`` and ``judge_rows``)."""
     per_class = MIN_LABELS_PER_CLASS if task == "binary_classification" else 0
     window = recent_window(labelled, min_labels, min_per_class=per_class)
@@ -387,9 +480,15 @@ def _version_for(session: Session, model: Model, version_id: int | None) -> Mode
         if version is None or version.model_id != model.id:
             raise NotFound(f"No version with id {version_id} of '{model.name}'.")
         return version
-    versions = session.execute(
-        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
-    ).scalars().all()
+    versions = (
+        session.execute(
+            select(ModelVersion)
+            .where(ModelVersion.model_id == model.id)
+            .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
     if not versions:
         raise InvalidInput(f"'{model.name}' has no versions yet.")
     return next((v for v in versions if v.stage == "production"), versions[0])
@@ -398,7 +497,9 @@ def _version_for(session: Session, model: Model, version_id: int | None) -> Mode
 def monthly_coverage(session: Session, version_id: int) -> pd.DataFrame:
     """Predictions and labelled predictions per month, from the daily rollup."""
     rows = session.execute(
-        select(PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled).where(PredictionDaily.model_version_id == version_id)
+        select(PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled).where(
+            PredictionDaily.model_version_id == version_id
+        )
     ).all()
     frame = pd.DataFrame(rows, columns=["day", "n", "n_labelled"])
     if frame.empty:
@@ -410,8 +511,14 @@ def monthly_coverage(session: Session, version_id: int) -> pd.DataFrame:
     return out
 
 
-def performance_report(session: Session, *, model_id: int, version_id: int | None = None,
-                       tolerance: float | None = None, n_boot: int = N_BOOT) -> PerformanceReport:
+def performance_report(
+    session: Session,
+    *,
+    model_id: int,
+    version_id: int | None = None,
+    tolerance: float | None = None,
+    n_boot: int = N_BOOT,
+) -> PerformanceReport:
     """Realised metrics per month of one version (default: production, else newest) with the verdict."""
     model = session.get(Model, model_id)
     if model is None:
@@ -425,14 +532,31 @@ def performance_report(session: Session, *, model_id: int, version_id: int | Non
     table = monthly_metrics(labelled, model.task, n_boot=n_boot)
     validation = validation_metrics(version)
     table["validation"] = table["metric"].map(validation)
-    table["limit"] = [limit_for(m, validation[m], tolerance) if m in validation else math.nan for m in table["metric"]]
+    table["limit"] = [
+        limit_for(m, validation[m], tolerance) if m in validation else math.nan for m in table["metric"]
+    ]
     from_campaigns = campaign_label_count(session, version.id)  # type: ignore[arg-type]
     return PerformanceReport(
-        model_id=model_id, model_name=model.name, version_id=version.id, version=version.version,  # type: ignore[arg-type]
-        task=model.task, validation=validation, table=table, coverage=monthly_coverage(session, version.id),  # type: ignore[arg-type]
-        n_labelled=len(labelled), n_from_campaigns=from_campaigns, n_from_pipelines=len(labelled) - from_campaigns,
-        verdicts=judge(labelled, model.task, validation, tolerance, primary_metric=model.primary_metric, n_boot=n_boot,
-                       validation_n=validation_rows(session, version)),
+        model_id=model_id,
+        model_name=model.name,
+        version_id=version.id,
+        version=version.version,  # type: ignore[arg-type]
+        task=model.task,
+        validation=validation,
+        table=table,
+        coverage=monthly_coverage(session, version.id),  # type: ignore[arg-type]
+        n_labelled=len(labelled),
+        n_from_campaigns=from_campaigns,
+        n_from_pipelines=len(labelled) - from_campaigns,
+        verdicts=judge(
+            labelled,
+            model.task,
+            validation,
+            tolerance,
+            primary_metric=model.primary_metric,
+            n_boot=n_boot,
+            validation_n=validation_rows(session, version),
+        ),
     )
 
 
@@ -440,11 +564,14 @@ def campaign_label_count(session: Session, version_id: int) -> int:
     """How many of a version's labels came from labelling campaigns (items with a final label)."""
     from core.db.models import CampaignItem, LabellingCampaign
 
-    return int(session.execute(
-        select(func.count()).select_from(CampaignItem)
-        .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
-        .where(LabellingCampaign.model_version_id == version_id, CampaignItem.status == "final")
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(CampaignItem)
+            .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
+            .where(LabellingCampaign.model_version_id == version_id, CampaignItem.status == "final")
+        ).scalar_one()
+    )
 
 
 def version_options(session: Session) -> pd.DataFrame:
@@ -452,11 +579,34 @@ def version_options(session: Session) -> pd.DataFrame:
     selectors: model id, name, task, business unit, primary metric, target, version id, number, stage, features."""
     logged = select(PredictionDaily.model_version_id).distinct()
     rows = session.execute(
-        select(Model.id, Model.name, Model.task, Model.business_unit, Model.primary_metric, Model.target, ModelVersion.id,
-               ModelVersion.version, ModelVersion.stage, ModelVersion.feature_names)
+        select(
+            Model.id,
+            Model.name,
+            Model.task,
+            Model.business_unit,
+            Model.primary_metric,
+            Model.target,
+            ModelVersion.id,
+            ModelVersion.version,
+            ModelVersion.stage,
+            ModelVersion.feature_names,
+        )
         .join(ModelVersion, ModelVersion.model_id == Model.id)  # type: ignore[arg-type]
         .where((ModelVersion.stage == "production") | ModelVersion.id.in_(logged))  # type: ignore[union-attr]
         .order_by(Model.name, ModelVersion.version.desc())  # type: ignore[attr-defined]
     ).all()
-    return pd.DataFrame(rows, columns=["model_id", "model", "task", "business_unit", "primary_metric", "target",
-                                       "version_id", "version", "stage", "feature_names"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model_id",
+            "model",
+            "task",
+            "business_unit",
+            "primary_metric",
+            "target",
+            "version_id",
+            "version",
+            "stage",
+            "feature_names",
+        ],
+    )

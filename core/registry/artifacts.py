@@ -60,7 +60,9 @@ def store_artifact(source: Path, *, model_name: str, version: int) -> tuple[str,
     stored = sha256_of(partial)
     if stored != digest:
         partial.unlink(missing_ok=True)
-        raise IntegrityViolation(f"artifact file '{source}' changed while it was copied into the store; try again.")
+        raise IntegrityViolation(
+            f"artifact file '{source}' changed while it was copied into the store; try again."
+        )
     partial.replace(target)
     return relative.as_posix(), stored
 

@@ -40,14 +40,18 @@ def _numeric(frame: pd.DataFrame, column: str, *, required: bool) -> pd.Series:
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     huge = bad & _too_large(raw)
     if huge.any():
-        raise InvalidInput(f"column '{column}': '{str(raw[huge].iloc[0])[:40]}' is too large a number (row {_row_list(huge)}).")
+        raise InvalidInput(
+            f"column '{column}': '{str(raw[huge].iloc[0])[:40]}' is too large a number (row {_row_list(huge)})."
+        )
     if bad.any():
         first = raw[bad].iloc[0]
         raise InvalidInput(f"column '{column}': '{first}' is not a number (row {_row_list(bad)}).")
     if required and values.isna().any():
         raise InvalidInput(f"column '{column}' is empty in row {_row_list(values.isna())}.")
     if np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
-        raise InvalidInput(f"column '{column}' holds an infinite value in row {_row_list(pd.Series(np.isinf(values.astype(float))))}.")
+        raise InvalidInput(
+            f"column '{column}' holds an infinite value in row {_row_list(pd.Series(np.isinf(values.astype(float))))}."
+        )
     return values.astype(float)
 
 
@@ -66,7 +70,9 @@ def _timestamps(frame: pd.DataFrame, column: str = "ts") -> pd.Series:
         raise InvalidInput(f"column '{column}': '{first}' {why} (row {_row_list(bad)}).")
     future = ts > pd.Timestamp.now(tz=UTC) + pd.Timedelta(days=1)
     if future.any():
-        raise InvalidInput(f"column '{column}': {ts[future].iloc[0]} lies in the future (row {_row_list(future)}).")
+        raise InvalidInput(
+            f"column '{column}': {ts[future].iloc[0]} lies in the future (row {_row_list(future)})."
+        )
     return ts
 
 
@@ -95,18 +101,36 @@ def log_predictions(session: Session, *, actor: Actor, model_version_id: int, fr
         missing = [c for c in expected if c not in features]
         extra = [c for c in features if c not in expected]
         if missing:
-            raise InvalidInput(f"missing feature column(s) of {model.name} v{version.version}: {', '.join(missing)}.")
+            raise InvalidInput(
+                f"missing feature column(s) of {model.name} v{version.version}: {', '.join(missing)}."
+            )
         if extra:
-            raise InvalidInput(f"unexpected column(s) not among {model.name} v{version.version}'s features: {', '.join(extra[:10])}.")
+            raise InvalidInput(
+                f"unexpected column(s) not among {model.name} v{version.version}'s features: {', '.join(extra[:10])}."
+            )
     ts = _timestamps(frame)
     prediction = _numeric(frame, "prediction", required=True)
-    score = _numeric(frame, "score", required=False) if "score" in columns else pd.Series(np.nan, index=frame.index)
-    label = _numeric(frame, "label", required=False) if "label" in columns else pd.Series(np.nan, index=frame.index)
+    score = (
+        _numeric(frame, "score", required=False)
+        if "score" in columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    label = (
+        _numeric(frame, "label", required=False)
+        if "label" in columns
+        else pd.Series(np.nan, index=frame.index)
+    )
     if model.task == "binary_classification":
         out_of_range = score.notna() & ((score < 0) | (score > 1))
         if out_of_range.any():
-            raise InvalidInput(f"column 'score' must lie between 0 and 1 for a classifier (row {_row_list(out_of_range)}).")
-    request_ids = frame["request_id"].fillna("").astype(str) if "request_id" in columns else pd.Series("", index=frame.index)
+            raise InvalidInput(
+                f"column 'score' must lie between 0 and 1 for a classifier (row {_row_list(out_of_range)})."
+            )
+    request_ids = (
+        frame["request_id"].fillna("").astype(str)
+        if "request_id" in columns
+        else pd.Series("", index=frame.index)
+    )
     too_long = request_ids.str.len() > 120
     if too_long.any():
         raise InvalidInput(f"column 'request_id' is longer than 120 characters (row {_row_list(too_long)}).")
@@ -130,9 +154,18 @@ def log_predictions(session: Session, *, actor: Actor, model_version_id: int, fr
         session.execute(insert(PredictionLog), rows[start : start + 5000])
     _update_rollup(session, model_version_id, model.task, ts, prediction, score, label)
     audit.record(
-        session, actor=actor, action="predictions.logged", object_type="model_version", object_id=model_version_id,
-        model_id=model.id, after={"rows": len(rows), "from": ts.min().isoformat(), "to": ts.max().isoformat(),
-                                  "labelled": int(label.notna().sum())},
+        session,
+        actor=actor,
+        action="predictions.logged",
+        object_type="model_version",
+        object_id=model_version_id,
+        model_id=model.id,
+        after={
+            "rows": len(rows),
+            "from": ts.min().isoformat(),
+            "to": ts.max().isoformat(),
+            "labelled": int(label.notna().sum()),
+        },
     )
     return len(rows)
 
@@ -143,8 +176,11 @@ _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 def _too_large(values: pd.Series) -> pd.Series:
     """True where a value is written as a number but does not fit a float (e.g. 400 digits, 1e400)."""
     if values.dtype != object:
-        return pd.Series(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)), index=values.index) \
-            if values.dtype.kind in "fc" else pd.Series(False, index=values.index)
+        return (
+            pd.Series(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)), index=values.index)
+            if values.dtype.kind in "fc"
+            else pd.Series(False, index=values.index)
+        )
     text = values.astype(str)
     looks_numeric = text.str.match(_NUMBER)
     return looks_numeric & text.where(looks_numeric, "0").map(lambda v: math.isinf(float(v)))
@@ -154,7 +190,9 @@ def _refuse_unstorable_numbers(values: pd.Series, column: str) -> None:
     """Numbers too large for a float would be stored as text or infinity: refuse them."""
     infinite = _too_large(values)
     if infinite.any():
-        raise InvalidInput(f"feature column '{column}' holds a number too large to store, or infinity (row {_row_list(infinite)}).")
+        raise InvalidInput(
+            f"feature column '{column}' holds a number too large to store, or infinity (row {_row_list(infinite)})."
+        )
 
 
 def _feature_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -166,18 +204,29 @@ def _feature_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             if isinstance(value, np.generic):
                 value = record[key] = value.item()
             if isinstance(value, bytes | bytearray):
-                raise InvalidInput(f"feature column '{key}' holds binary data; features must be numbers, text or dates.")
+                raise InvalidInput(
+                    f"feature column '{key}' holds binary data; features must be numbers, text or dates."
+                )
             if hasattr(value, "isoformat"):  # dates and timestamps are stored as ISO text
                 record[key] = value.isoformat()
             elif not isinstance(value, str | int | float | bool) and value is not None:
-                raise InvalidInput(f"feature column '{key}' holds a {type(value).__name__}; features must be numbers, text or dates.")
+                raise InvalidInput(
+                    f"feature column '{key}' holds a {type(value).__name__}; features must be numbers, text or dates."
+                )
             if isinstance(value, float) and not math.isfinite(value):
                 raise InvalidInput(f"feature column '{key}' holds an infinite value.")
     return records
 
 
-def _update_rollup(session: Session, version_id: int, task: str, ts: pd.Series, prediction: pd.Series,
-                   score: pd.Series, label: pd.Series) -> None:
+def _update_rollup(
+    session: Session,
+    version_id: int,
+    task: str,
+    ts: pd.Series,
+    prediction: pd.Series,
+    score: pd.Series,
+    label: pd.Series,
+) -> None:
     """Add this batch's per-day aggregates to ``prediction_daily``."""
     day = ts.dt.tz_convert(UTC).dt.date
     frame = pd.DataFrame({"day": day, "ts": ts, "prediction": prediction, "score": score, "label": label})
@@ -186,10 +235,14 @@ def _update_rollup(session: Session, version_id: int, task: str, ts: pd.Series, 
     frame["abs_err"] = (frame["prediction"] - frame["label"]).abs().where(labelled, 0.0)
     frame["sq_err"] = ((frame["prediction"] - frame["label"]) ** 2).where(labelled, 0.0)
     has_score = frame["score"].notna()
-    frame["bin"] = np.where(has_score, np.clip((frame["score"].fillna(0) * SCORE_BINS).astype(int), 0, SCORE_BINS - 1), -1)
+    frame["bin"] = np.where(
+        has_score, np.clip((frame["score"].fillna(0) * SCORE_BINS).astype(int), 0, SCORE_BINS - 1), -1
+    )
     for day_value, group in frame.groupby("day", sort=True):
         existing = session.execute(
-            select(PredictionDaily).where(PredictionDaily.model_version_id == version_id, PredictionDaily.day == day_value)
+            select(PredictionDaily).where(
+                PredictionDaily.model_version_id == version_id, PredictionDaily.day == day_value
+            )
         ).scalar_one_or_none()
         row = existing or PredictionDaily(model_version_id=version_id, day=day_value)
         hist = list(row.score_hist or [0] * SCORE_BINS)
@@ -211,11 +264,21 @@ def _update_rollup(session: Session, version_id: int, task: str, ts: pd.Series, 
     session.flush()
 
 
-def add_label_to_rollup(session: Session, *, version_id: int, task: str, day: Any, prediction: float, label: float,
-                        previous_label: float | None = None) -> None:
+def add_label_to_rollup(
+    session: Session,
+    *,
+    version_id: int,
+    task: str,
+    day: Any,
+    prediction: float,
+    label: float,
+    previous_label: float | None = None,
+) -> None:
     """Keep the rollup's label counts right when a single prediction is labelled (or relabelled)."""
     row = session.execute(
-        select(PredictionDaily).where(PredictionDaily.model_version_id == version_id, PredictionDaily.day == day)
+        select(PredictionDaily).where(
+            PredictionDaily.model_version_id == version_id, PredictionDaily.day == day
+        )
     ).scalar_one_or_none()
     if row is None:
         return
@@ -252,11 +315,15 @@ def log_costs(session: Session, *, actor: Actor, frame: pd.DataFrame) -> int:
         raise InvalidInput(f"missing column(s) {', '.join(missing)}; expected {', '.join(COST_COLUMNS)}.")
     extra = [c for c in columns if c not in COST_COLUMNS]
     if extra:
-        raise InvalidInput(f"unexpected column(s): {', '.join(extra[:10])}; expected {', '.join(COST_COLUMNS)}.")
+        raise InvalidInput(
+            f"unexpected column(s): {', '.join(extra[:10])}; expected {', '.join(COST_COLUMNS)}."
+        )
     days = pd.to_datetime(frame["day"], errors="coerce", format="mixed")
     if days.isna().any():
         bad = days.isna()
-        raise InvalidInput(f"column 'day': '{frame['day'][bad].iloc[0]}' is not a date (row {_row_list(bad)}).")
+        raise InvalidInput(
+            f"column 'day': '{frame['day'][bad].iloc[0]}' is not a date (row {_row_list(bad)})."
+        )
     days = days.dt.date
     amount = _numeric(frame, "amount", required=True)
     negative = amount < 0
@@ -265,18 +332,26 @@ def log_costs(session: Session, *, actor: Actor, frame: pd.DataFrame) -> int:
     currency = frame["currency"].fillna("").astype(str).str.strip().str.upper()
     unknown_ccy = ~currency.isin(CURRENCIES)
     if unknown_ccy.any():
-        raise InvalidInput(f"column 'currency': unknown currency '{currency[unknown_ccy].iloc[0]}' (row {_row_list(unknown_ccy)}); "
-                           f"known: {', '.join(CURRENCIES)}.")
+        raise InvalidInput(
+            f"column 'currency': unknown currency '{currency[unknown_ccy].iloc[0]}' (row {_row_list(unknown_ccy)}); "
+            f"known: {', '.join(CURRENCIES)}."
+        )
     category = frame["category"].fillna("").astype(str).str.strip().str.lower()
     bad_cat = ~category.isin(COST_CATEGORIES)
     if bad_cat.any():
-        raise InvalidInput(f"column 'category': '{category[bad_cat].iloc[0]}' is not one of {', '.join(COST_CATEGORIES)} "
-                           f"(row {_row_list(bad_cat)}).")
+        raise InvalidInput(
+            f"column 'category': '{category[bad_cat].iloc[0]}' is not one of {', '.join(COST_CATEGORIES)} "
+            f"(row {_row_list(bad_cat)})."
+        )
     names = frame["model"].fillna("").astype(str).str.strip()
-    known = dict(session.execute(select(Model.name, Model.id).where(Model.name.in_(sorted(set(names))))).all())  # type: ignore[attr-defined]
+    known = dict(
+        session.execute(select(Model.name, Model.id).where(Model.name.in_(sorted(set(names))))).all()
+    )  # type: ignore[attr-defined]
     unknown = ~names.isin(list(known))
     if unknown.any():
-        raise InvalidInput(f"column 'model': unknown model '{names[unknown].iloc[0]}' (row {_row_list(unknown)}).")
+        raise InvalidInput(
+            f"column 'model': unknown model '{names[unknown].iloc[0]}' (row {_row_list(unknown)})."
+        )
     keyed = pd.DataFrame({"day": days, "model": names, "category": category})
     dup = keyed.duplicated(keep=False)
     if dup.any():
@@ -285,23 +360,40 @@ def log_costs(session: Session, *, actor: Actor, frame: pd.DataFrame) -> int:
     existing = _existing_cost_keys(session, set(model_ids), min(days), max(days))
     clash = pd.Series([(d, m, c) in existing for d, m, c in zip(days, model_ids, category, strict=True)])
     if clash.any():
-        raise InvalidInput(f"row {_row_list(clash)}: a cost for that day, model and category is already recorded.")
+        raise InvalidInput(
+            f"row {_row_list(clash)}: a cost for that day, model and category is already recorded."
+        )
     rows = [
         {"day": d, "model_id": int(m), "category": c, "amount": float(a), "currency": ccy}
         for d, m, c, a, ccy in zip(days, model_ids, category, amount, currency, strict=True)
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(CostRecord), rows[start : start + 5000])
-    audit.record(session, actor=actor, action="costs.logged", object_type="cost_record", object_id="batch",
-                 after={"rows": len(rows), "from": str(min(days)), "to": str(max(days)),
-                        "total": round(float(amount.sum()), 2), "models": sorted(set(names))})
+    audit.record(
+        session,
+        actor=actor,
+        action="costs.logged",
+        object_type="cost_record",
+        object_id="batch",
+        after={
+            "rows": len(rows),
+            "from": str(min(days)),
+            "to": str(max(days)),
+            "total": round(float(amount.sum()), 2),
+            "models": sorted(set(names)),
+        },
+    )
     return len(rows)
 
 
-def _existing_cost_keys(session: Session, model_ids: Iterable[int], start: Any, end: Any) -> set[tuple[Any, int, str]]:
+def _existing_cost_keys(
+    session: Session, model_ids: Iterable[int], start: Any, end: Any
+) -> set[tuple[Any, int, str]]:
     result = session.execute(
         select(CostRecord.day, CostRecord.model_id, CostRecord.category).where(
-            CostRecord.model_id.in_([int(m) for m in model_ids]), CostRecord.day >= start, CostRecord.day <= end  # type: ignore[attr-defined]
+            CostRecord.model_id.in_([int(m) for m in model_ids]),
+            CostRecord.day >= start,
+            CostRecord.day <= end,  # type: ignore[attr-defined]
         )
     ).all()
     return {(d, m, c) for d, m, c in result}

@@ -84,9 +84,22 @@ def _dates(frame: pd.DataFrame, *columns: str) -> None:
 # --- inventory --------------------------------------------------------------------------------
 
 INVENTORY_COLUMNS = [
-    "model_id", "name", "business_unit", "business_process", "accountable_owner", "technical_owner",
-    "stage", "production_version", "version_count", "last_retrained", "last_prediction",
-    "monthly_cost", "cost_currency", "health", "health_reason", "status",
+    "model_id",
+    "name",
+    "business_unit",
+    "business_process",
+    "accountable_owner",
+    "technical_owner",
+    "stage",
+    "production_version",
+    "version_count",
+    "last_retrained",
+    "last_prediction",
+    "monthly_cost",
+    "cost_currency",
+    "health",
+    "health_reason",
+    "status",
 ]
 
 
@@ -122,8 +135,9 @@ class InventorySnapshot:
 
 def inventory_snapshot(session: Session, *, today: date | None = None) -> InventorySnapshot:
     frame, kpis = inventory_and_kpis(session, today=today)
-    return InventorySnapshot(frame=frame, kpis=kpis, options=inventory_options(frame),
-                             search_text=inventory_search_text(frame))
+    return InventorySnapshot(
+        frame=frame, kpis=kpis, options=inventory_options(frame), search_text=inventory_search_text(frame)
+    )
 
 
 def monthly_costs(session: Session, *, today: date | None = None) -> pd.DataFrame:
@@ -159,10 +173,23 @@ def _inventory_frame(session: Session, costs: pd.DataFrame) -> pd.DataFrame:
     m, bp, h = _table(Model), _table(BusinessProcess), _table(ModelHealth)
     stmt = (
         select(
-            m.c.id, m.c.name, m.c.business_unit, bp.c.name, business.c.name, business.c.left,
-            technical.c.name, technical.c.left, versions.c.production_version, versions.c.has_staging,
-            versions.c.has_archived, versions.c.version_count, as_stored(versions.c.last_retrained),
-            as_stored(seen.c.last_prediction), h.c.status, as_stored(h.c.reasons), m.c.status,
+            m.c.id,
+            m.c.name,
+            m.c.business_unit,
+            bp.c.name,
+            business.c.name,
+            business.c.left,
+            technical.c.name,
+            technical.c.left,
+            versions.c.production_version,
+            versions.c.has_staging,
+            versions.c.has_archived,
+            versions.c.version_count,
+            as_stored(versions.c.last_retrained),
+            as_stored(seen.c.last_prediction),
+            h.c.status,
+            as_stored(h.c.reasons),
+            m.c.status,
         )
         .select_from(m)
         .outerjoin(bp, bp.c.id == m.c.business_process_id)
@@ -173,11 +200,28 @@ def _inventory_frame(session: Session, costs: pd.DataFrame) -> pd.DataFrame:
         .outerjoin(h, h.c.model_id == m.c.id)
         .order_by(m.c.name)
     )
-    raw = _frame(session.execute(stmt), [
-        "model_id", "name", "business_unit", "business_process", "accountable_owner", "accountable_left",
-        "technical_owner", "technical_left", "production_version", "has_staging", "has_archived",
-        "version_count", "last_retrained", "last_prediction", "health", "reasons", "status",
-    ])
+    raw = _frame(
+        session.execute(stmt),
+        [
+            "model_id",
+            "name",
+            "business_unit",
+            "business_process",
+            "accountable_owner",
+            "accountable_left",
+            "technical_owner",
+            "technical_left",
+            "production_version",
+            "has_staging",
+            "has_archived",
+            "version_count",
+            "last_retrained",
+            "last_prediction",
+            "health",
+            "reasons",
+            "status",
+        ],
+    )
     return _shape_inventory(raw, costs)
 
 
@@ -250,12 +294,16 @@ def _shape_inventory(raw: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
 def _cost_per_model(costs: pd.DataFrame) -> pd.DataFrame:
     """Per model id: amount and currency; a model with costs in several currencies gets no
     amount (they cannot be added) and its currencies listed, e.g. "EUR, USD"."""
-    per_model = costs.groupby("model_id").agg(amount=("amount", "sum"), currencies=("currency", "size"),
-                                              currency=("currency", "first"))
+    per_model = costs.groupby("model_id").agg(
+        amount=("amount", "sum"), currencies=("currency", "size"), currency=("currency", "first")
+    )
     mixed = per_model.index[per_model["currencies"] > 1]
     if len(mixed):
-        listed = costs[costs["model_id"].isin(mixed)].groupby("model_id")["currency"].agg(
-            lambda c: ", ".join(sorted(c)))
+        listed = (
+            costs[costs["model_id"].isin(mixed)]
+            .groupby("model_id")["currency"]
+            .agg(lambda c: ", ".join(sorted(c)))
+        )
         per_model.loc[mixed, "amount"] = np.nan
         per_model.loc[mixed, "currency"] = listed
     return per_model
@@ -267,7 +315,11 @@ def _reason_text(reasons: Any) -> str:
         reasons = json.loads(reasons)
     if not reasons:
         return ""
-    messages = (str(r.get("message") or r.get("kind") or "").strip().rstrip(".") for r in reasons if isinstance(r, dict))
+    messages = (
+        str(r.get("message") or r.get("kind") or "").strip().rstrip(".")
+        for r in reasons
+        if isinstance(r, dict)
+    )
     return "; ".join(m for m in messages if m)
 
 
@@ -305,8 +357,9 @@ def inventory_search_text(frame: pd.DataFrame) -> pd.Series:
     return text
 
 
-def filter_inventory(frame: pd.DataFrame, wanted: InventoryFilter, *, search_text: pd.Series | None = None
-                     ) -> pd.DataFrame:
+def filter_inventory(
+    frame: pd.DataFrame, wanted: InventoryFilter, *, search_text: pd.Series | None = None
+) -> pd.DataFrame:
     """The rows of an ``inventory()`` frame (in its name order) that match ``wanted``, sorted as asked.
 
     Search is a case-insensitive substring over name, business unit, process and owners
@@ -319,11 +372,17 @@ def filter_inventory(frame: pd.DataFrame, wanted: InventoryFilter, *, search_tex
     if needle:
         text = search_text if search_text is not None else inventory_search_text(frame)
         keep &= text.str.contains(needle, regex=False).to_numpy()
-    for column, values in (("business_unit", wanted.units), ("stage", wanted.stages), ("status", wanted.statuses)):
+    for column, values in (
+        ("business_unit", wanted.units),
+        ("stage", wanted.stages),
+        ("status", wanted.statuses),
+    ):
         if values:
             keep &= frame[column].isin(values).to_numpy()
     if wanted.owners:
-        keep &= (frame["accountable_owner"].isin(wanted.owners) | frame["technical_owner"].isin(wanted.owners)).to_numpy()
+        keep &= (
+            frame["accountable_owner"].isin(wanted.owners) | frame["technical_owner"].isin(wanted.owners)
+        ).to_numpy()
     view = frame[keep]
     by, ascending = INVENTORY_SORTS.get(wanted.sort, (None, True))
     if by is not None:
@@ -382,12 +441,19 @@ def _risk_kpis(session: Session, today: date) -> tuple[int | None, int | None]:
     core.governance.risk.overdue_reviews: review date passed, or never assessed although in
     validation or production."""
     m, ra = _table(Model), _table(RiskAssessment)
-    newest = select(ra.c.model_id, func.max(ra.c.version).label("v")).group_by(ra.c.model_id).subquery("newest")
+    newest = (
+        select(ra.c.model_id, func.max(ra.c.version).label("v")).group_by(ra.c.model_id).subquery("newest")
+    )
     high, overdue, assessed = session.execute(
         select(
             func.sum(case((ra.c.tier == "high", 1), else_=0)),
-            func.sum(case((ra.c.next_review_due < today, 1),
-                          (ra.c.id.is_(None) & m.c.status.in_(("validation", "production")), 1), else_=0)),
+            func.sum(
+                case(
+                    (ra.c.next_review_due < today, 1),
+                    (ra.c.id.is_(None) & m.c.status.in_(("validation", "production")), 1),
+                    else_=0,
+                )
+            ),
             func.count(ra.c.id),
         )
         .select_from(m)
@@ -407,15 +473,21 @@ def _kpis(session: Session, costs: pd.DataFrame, today: date) -> InventoryKpis:
         select(func.count(func.distinct(v.c.model_id))).where(v.c.stage == "production")
     ).scalar_one()
     health: dict[str, int] = {
-        str(status): int(n) for status, n in session.execute(
-            select(h.c.status, func.count()).where(h.c.status.in_(("alert", "warning"))).group_by(h.c.status))
+        str(status): int(n)
+        for status, n in session.execute(
+            select(h.c.status, func.count()).where(h.c.status.in_(("alert", "warning"))).group_by(h.c.status)
+        )
     }
     cost = costs.groupby("currency")["amount"].sum()
     high_risk, overdue = _risk_kpis(session, today)
     return InventoryKpis(
-        models=int(models), in_production=int(in_production), with_alerts=int(health.get("alert", 0)),
-        with_warnings=int(health.get("warning", 0)), monthly_cost={str(k): float(a) for k, a in cost.items()},
-        high_risk=high_risk, overdue_reviews=overdue,
+        models=int(models),
+        in_production=int(in_production),
+        with_alerts=int(health.get("alert", 0)),
+        with_warnings=int(health.get("warning", 0)),
+        monthly_cost={str(k): float(a) for k, a in cost.items()},
+        high_risk=high_risk,
+        overdue_reviews=overdue,
     )
 
 
@@ -474,7 +546,9 @@ class ModelDetail:
     metric_names: list[str]
     params: dict[int, dict[str, Any]]  # version -> hyper-parameters
     cards: list[ModelCard]  # newest version first
-    datasets: pd.DataFrame  # used_as, versions, dataset, dataset_version, rows, date_from, date_to, source, ...
+    datasets: (
+        pd.DataFrame
+    )  # used_as, versions, dataset, dataset_version, rows, date_from, date_to, source, ...
     deployments: pd.DataFrame  # version, environment, endpoint, business_process, since, until, active
     rules: pd.DataFrame  # rule, version, condition, outcome, status, effective_from, created_by, ...
     stage_history: pd.DataFrame  # changed_at, version, from_stage, to_stage, changed_by, reason
@@ -492,18 +566,42 @@ def model_detail(session: Session, model_id: int) -> ModelDetail:
     versions, metric_names, params, cards = _versions(session, model_id)
     production = versions.loc[versions["stage"] == "production", "version"]
     return ModelDetail(
-        id=model_id, name=model.name, business_unit=model.business_unit, purpose=model.purpose,
-        intended_use=model.intended_use, out_of_scope_uses=model.out_of_scope_uses, kpi=model.kpi, task=model.task,
-        methodology=model.methodology, target=model.target, status=model.status, is_vendor=model.is_vendor,
-        vendor_name=model.vendor_name, primary_metric=model.primary_metric,
-        metric_thresholds=dict(model.metric_thresholds or {}), created_at=model.created_at, retired_at=model.retired_at,
-        business_process=ProcessInfo(process.name, process.business_unit, process.description, process.kpi,
-                                     process.kpi_unit) if process else None,
-        health=HealthInfo(health.status, [m for m in _reason_text(health.reasons).split("; ") if m], health.updated_at)
-        if health else HealthInfo("unknown", [], None),
-        owners=model_owners(session, model_id), versions=versions, metric_names=metric_names, params=params,
-        cards=cards, datasets=_datasets(session, model_id), deployments=_deployments(session, model_id),
-        rules=_rules(session, model_id), stage_history=stage_history(session, model_id),
+        id=model_id,
+        name=model.name,
+        business_unit=model.business_unit,
+        purpose=model.purpose,
+        intended_use=model.intended_use,
+        out_of_scope_uses=model.out_of_scope_uses,
+        kpi=model.kpi,
+        task=model.task,
+        methodology=model.methodology,
+        target=model.target,
+        status=model.status,
+        is_vendor=model.is_vendor,
+        vendor_name=model.vendor_name,
+        primary_metric=model.primary_metric,
+        metric_thresholds=dict(model.metric_thresholds or {}),
+        created_at=model.created_at,
+        retired_at=model.retired_at,
+        business_process=ProcessInfo(
+            process.name, process.business_unit, process.description, process.kpi, process.kpi_unit
+        )
+        if process
+        else None,
+        health=HealthInfo(
+            health.status, [m for m in _reason_text(health.reasons).split("; ") if m], health.updated_at
+        )
+        if health
+        else HealthInfo("unknown", [], None),
+        owners=model_owners(session, model_id),
+        versions=versions,
+        metric_names=metric_names,
+        params=params,
+        cards=cards,
+        datasets=_datasets(session, model_id),
+        deployments=_deployments(session, model_id),
+        rules=_rules(session, model_id),
+        stage_history=stage_history(session, model_id),
         production_version=int(production.iloc[0]) if len(production) else None,
         latest_version=int(versions["version"].max()) if len(versions) else None,
     )
@@ -525,34 +623,64 @@ def model_owners(session: Session, model_id: int) -> pd.DataFrame:
     return frame
 
 
-def _versions(session: Session, model_id: int) -> tuple[pd.DataFrame, list[str], dict[int, dict[str, Any]], list[ModelCard]]:
+def _versions(
+    session: Session, model_id: int
+) -> tuple[pd.DataFrame, list[str], dict[int, dict[str, Any]], list[ModelCard]]:
     v, p = _table(ModelVersion), _table(Person)
     train, evaluation = _table(Dataset).alias("train"), _table(Dataset).alias("eval")
-    rows = session.execute(
-        select(v, p.c.name.label("created_by"), train.c.name.label("train_name"), train.c.version.label("train_version"),
-               evaluation.c.name.label("eval_name"), evaluation.c.version.label("eval_version"))
-        .join(p, p.c.id == v.c.created_by_id)
-        .outerjoin(train, train.c.id == v.c.training_dataset_id)
-        .outerjoin(evaluation, evaluation.c.id == v.c.evaluation_dataset_id)
-        .where(v.c.model_id == model_id)
-        .order_by(v.c.version.desc())
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(
+                v,
+                p.c.name.label("created_by"),
+                train.c.name.label("train_name"),
+                train.c.version.label("train_version"),
+                evaluation.c.name.label("eval_name"),
+                evaluation.c.version.label("eval_version"),
+            )
+            .join(p, p.c.id == v.c.created_by_id)
+            .outerjoin(train, train.c.id == v.c.training_dataset_id)
+            .outerjoin(evaluation, evaluation.c.id == v.c.evaluation_dataset_id)
+            .where(v.c.model_id == model_id)
+            .order_by(v.c.version.desc())
+        )
+        .mappings()
+        .all()
+    )
     metric_names = sorted({k for r in rows for k in (r["metrics"] or {})})
     records = []
     for r in rows:
         record = {
-            "version_id": r["id"], "version": r["version"], "stage": r["stage"], "created_by": r["created_by"],
-            "created_at": r["created_at"], "description": r["description"], "git_commit": r["git_commit"],
-            "artifact_uri": r["artifact_uri"], "artifact_format": r["artifact_format"],
+            "version_id": r["id"],
+            "version": r["version"],
+            "stage": r["stage"],
+            "created_by": r["created_by"],
+            "created_at": r["created_at"],
+            "description": r["description"],
+            "git_commit": r["git_commit"],
+            "artifact_uri": r["artifact_uri"],
+            "artifact_format": r["artifact_format"],
             "artifact_sha256": r["artifact_sha256"],
             "training_data": _dataset_label(r["train_name"], r["train_version"]),
             "evaluation_data": _dataset_label(r["eval_name"], r["eval_version"]),
         }
         record.update({f"metric:{k}": _number(r["metrics"].get(k)) for k in metric_names})
         records.append(record)
-    columns = ["version_id", "version", "stage", "created_by", "created_at", "description", "git_commit",
-               "artifact_uri", "artifact_format", "artifact_sha256", "training_data", "evaluation_data",
-               *[f"metric:{k}" for k in metric_names]]
+    columns = [
+        "version_id",
+        "version",
+        "stage",
+        "created_by",
+        "created_at",
+        "description",
+        "git_commit",
+        "artifact_uri",
+        "artifact_format",
+        "artifact_sha256",
+        "training_data",
+        "evaluation_data",
+        *[f"metric:{k}" for k in metric_names],
+    ]
     frame = pd.DataFrame(records, columns=columns)
     _dates(frame, "created_at")
     params = {int(r["version"]): dict(r["params"] or {}) for r in rows}
@@ -573,8 +701,12 @@ def _dataset_label(name: str | None, version: str | None) -> str:
 
 def _card(row: Any) -> ModelCard:
     sections = {title: (row[key] or "").strip() for key, title in CARD_SECTION_TITLES.items()}
-    return ModelCard(version=int(row["version"]), stage=row["stage"], sections=sections,
-                     missing=[t for t, text in sections.items() if not text])
+    return ModelCard(
+        version=int(row["version"]),
+        stage=row["stage"],
+        sections=sections,
+        missing=[t for t, text in sections.items() if not text],
+    )
 
 
 def _datasets(session: Session, model_id: int) -> pd.DataFrame:
@@ -583,25 +715,54 @@ def _datasets(session: Session, model_id: int) -> pd.DataFrame:
     frames = []
     for used_as, column in (("Training", v.c.training_dataset_id), ("Evaluation", v.c.evaluation_dataset_id)):
         rows = session.execute(
-            select(v.c.version, d.c.name, d.c.version, d.c.row_count, d.c.date_from, d.c.date_to, s.c.name,
-                   d.c.content_hash, d.c.uri)
+            select(
+                v.c.version,
+                d.c.name,
+                d.c.version,
+                d.c.row_count,
+                d.c.date_from,
+                d.c.date_to,
+                s.c.name,
+                d.c.content_hash,
+                d.c.uri,
+            )
             .join(d, d.c.id == column)
             .outerjoin(s, s.c.id == d.c.data_source_id)
             .where(v.c.model_id == model_id)
         )
-        frame = _frame(rows, ["model_version", "dataset", "dataset_version", "rows", "date_from", "date_to",
-                              "source", "content_hash", "uri"])
+        frame = _frame(
+            rows,
+            [
+                "model_version",
+                "dataset",
+                "dataset_version",
+                "rows",
+                "date_from",
+                "date_to",
+                "source",
+                "content_hash",
+                "uri",
+            ],
+        )
         frame.insert(0, "used_as", used_as)
         frames.append(frame)
     both = pd.concat(frames, ignore_index=True)
     if both.empty:
         return both.drop(columns=["model_version"]).assign(versions=pd.Series(dtype=str))
     keys = ["used_as", "dataset", "dataset_version"]
-    grouped = both.groupby(keys, sort=False, dropna=False).agg(
-        versions=("model_version", lambda s: ", ".join(f"v{x}" for x in sorted(set(s)))),
-        rows=("rows", "first"), date_from=("date_from", "first"), date_to=("date_to", "first"),
-        source=("source", "first"), content_hash=("content_hash", "first"), uri=("uri", "first"),
-    ).reset_index()
+    grouped = (
+        both.groupby(keys, sort=False, dropna=False)
+        .agg(
+            versions=("model_version", lambda s: ", ".join(f"v{x}" for x in sorted(set(s)))),
+            rows=("rows", "first"),
+            date_from=("date_from", "first"),
+            date_to=("date_to", "first"),
+            source=("source", "first"),
+            content_hash=("content_hash", "first"),
+            uri=("uri", "first"),
+        )
+        .reset_index()
+    )
     return grouped
 
 
@@ -624,17 +785,50 @@ def _rules(session: Session, model_id: int) -> pd.DataFrame:
     """Every version of every business rule of the model, newest version of each rule first."""
     r, p, v = _table(BusinessRule), _table(Person), _table(ModelVersion)
     rows = session.execute(
-        select(r.c.name, r.c.version, r.c.operator, r.c.threshold, r.c.outcome, r.c.status, r.c.effective_from,
-               r.c.effective_to, p.c.name, r.c.created_at, v.c.version, r.c.description)
+        select(
+            r.c.name,
+            r.c.version,
+            r.c.operator,
+            r.c.threshold,
+            r.c.outcome,
+            r.c.status,
+            r.c.effective_from,
+            r.c.effective_to,
+            p.c.name,
+            r.c.created_at,
+            v.c.version,
+            r.c.description,
+        )
         .join(p, p.c.id == r.c.created_by_id)
         .outerjoin(v, v.c.id == r.c.model_version_id)
         .where(r.c.model_id == model_id)
         .order_by(r.c.name, r.c.version.desc())
     )
-    frame = _frame(rows, ["rule", "version", "operator", "threshold", "outcome", "status", "effective_from",
-                          "effective_to", "created_by", "created_at", "model_version", "description"])
-    frame.insert(2, "condition", [f"{outcome} if score {op} {t:g}" for outcome, op, t in
-                                  zip(frame["outcome"], frame["operator"], frame["threshold"], strict=True)])
+    frame = _frame(
+        rows,
+        [
+            "rule",
+            "version",
+            "operator",
+            "threshold",
+            "outcome",
+            "status",
+            "effective_from",
+            "effective_to",
+            "created_by",
+            "created_at",
+            "model_version",
+            "description",
+        ],
+    )
+    frame.insert(
+        2,
+        "condition",
+        [
+            f"{outcome} if score {op} {t:g}"
+            for outcome, op, t in zip(frame["outcome"], frame["operator"], frame["threshold"], strict=True)
+        ],
+    )
     frame["model_version"] = frame["model_version"].astype("Int64")
     _dates(frame, "effective_from", "effective_to", "created_at")
     return frame
@@ -685,7 +879,9 @@ def production_version_on(session: Session, model_id: int, when: datetime) -> Ve
     return current
 
 
-def prediction_volume(session: Session, model_id: int, *, days: int = 365, today: date | None = None) -> pd.DataFrame:
+def prediction_volume(
+    session: Session, model_id: int, *, days: int = 365, today: date | None = None
+) -> pd.DataFrame:
     """Predictions per day and version over the last ``days`` days (columns day, version, predictions)."""
     today = _today(today)
     pdl, v = _table(PredictionDaily), _table(ModelVersion)
@@ -744,16 +940,39 @@ def owners_overview(session: Session) -> OwnersOverview:
     """People and their roles per model, with knowledge-loss flags (retired models left out)."""
     m, o, p = _table(Model), _table(Ownership), _table(Person)
     rows = session.execute(
-        select(m.c.id, m.c.name, m.c.business_unit, o.c.role, p.c.id, p.c.name, p.c.email, p.c.team,
-               p.c.active, p.c.left_on)
+        select(
+            m.c.id,
+            m.c.name,
+            m.c.business_unit,
+            o.c.role,
+            p.c.id,
+            p.c.name,
+            p.c.email,
+            p.c.team,
+            p.c.active,
+            p.c.left_on,
+        )
         .select_from(m)
         .outerjoin(o, o.c.model_id == m.c.id)
         .outerjoin(p, p.c.id == o.c.person_id)
         .where(m.c.status != "retired")
         .order_by(m.c.name, p.c.name)
     )
-    raw = _frame(rows, ["model_id", "model", "business_unit", "role", "person_id", "person", "email", "team",
-                        "active", "left_on"])
+    raw = _frame(
+        rows,
+        [
+            "model_id",
+            "model",
+            "business_unit",
+            "role",
+            "person_id",
+            "person",
+            "email",
+            "team",
+            "active",
+            "left_on",
+        ],
+    )
     assignments = raw[raw["role"].notna()].copy()
     assignments["person_id"] = assignments["person_id"].astype(int)
     assignments["active"] = assignments["active"].astype(bool)
@@ -782,8 +1001,12 @@ def _matrix(models: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
         holders = named[named["role"] == role]
         shared = holders["model_id"].duplicated(keep=False)
         # Joining strings per group is slow in pandas; only roles held by several people need it.
-        names = pd.concat([holders.loc[~shared].set_index("model_id")["display"],
-                           holders.loc[shared].groupby("model_id")["display"].agg(", ".join)])
+        names = pd.concat(
+            [
+                holders.loc[~shared].set_index("model_id")["display"],
+                holders.loc[shared].groupby("model_id")["display"].agg(", ".join),
+            ]
+        )
         matrix[label] = matrix["model_id"].map(names).fillna("")
     return matrix
 
@@ -792,16 +1015,25 @@ def _people(assignments: pd.DataFrame) -> pd.DataFrame:
     columns = ["person_id", "person", "email", "team", "active", "left_on"]
     if assignments.empty:
         return pd.DataFrame(columns=[*columns, *ROLE_COLUMNS, "models", "owned", "owns_many"])
-    counts = assignments.groupby(["person_id", "role"]).size().unstack(fill_value=0).reindex(
-        columns=list(OWNERSHIP_ROLE_LABELS), fill_value=0)
+    counts = (
+        assignments.groupby(["person_id", "role"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=list(OWNERSHIP_ROLE_LABELS), fill_value=0)
+    )
     counts.columns = ROLE_COLUMNS
     people = assignments[columns].drop_duplicates("person_id").set_index("person_id").join(counts)
     people["models"] = assignments.groupby("person_id")["model_id"].nunique()
     owned = assignments[assignments["role"].isin(("business_owner", "technical_owner"))]
-    people["owned"] = owned.groupby("person_id")["model_id"].nunique().reindex(people.index).fillna(0).astype(int)
+    people["owned"] = (
+        owned.groupby("person_id")["model_id"].nunique().reindex(people.index).fillna(0).astype(int)
+    )
     people["owns_many"] = people["owned"] >= MANY_MODELS_THRESHOLD
-    return people.reset_index().sort_values(["models", "person"], ascending=[False, True], kind="stable") \
+    return (
+        people.reset_index()
+        .sort_values(["models", "person"], ascending=[False, True], kind="stable")
         .reset_index(drop=True)
+    )
 
 
 FLAG_COLUMNS = ["model_id", "model", "business_unit", "person", "risk", "detail"]
@@ -821,21 +1053,36 @@ def _flags(models: pd.DataFrame, assignments: pd.DataFrame, people: pd.DataFrame
         missing = models[~models["model_id"].isin(named)]
         parts.append(missing.assign(person="", risk=risk, detail=detail))
     many = people[people["owns_many"].astype(bool)]
-    parts.append(pd.DataFrame({
-        "model_id": None, "model": "", "business_unit": "", "person": many["person"], "risk": "Owns many models",
-        "detail": [f"Accountable or technical owner of {int(o)} models; a role on {int(n)} in all."
-                   for o, n in zip(many["owned"], many["models"], strict=True)],
-    }))
-    frame = pd.concat([p[FLAG_COLUMNS] for p in parts if not p.empty], ignore_index=True) \
-        if any(not p.empty for p in parts) else pd.DataFrame(columns=FLAG_COLUMNS)
+    parts.append(
+        pd.DataFrame(
+            {
+                "model_id": None,
+                "model": "",
+                "business_unit": "",
+                "person": many["person"],
+                "risk": "Owns many models",
+                "detail": [
+                    f"Accountable or technical owner of {int(o)} models; a role on {int(n)} in all."
+                    for o, n in zip(many["owned"], many["models"], strict=True)
+                ],
+            }
+        )
+    )
+    frame = (
+        pd.concat([p[FLAG_COLUMNS] for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame(columns=FLAG_COLUMNS)
+    )
     frame["model_id"] = frame["model_id"].astype("Int64")
     return frame
 
 
 def _left_flags(assignments: pd.DataFrame) -> pd.DataFrame:
-    """"Owner has left" per departed person and role, saying whether someone active covers the role."""
+    """ "Owner has left" per departed person and role, saying whether someone active covers the role."""
     left = assignments[~assignments["active"]]
-    covered = set(map(tuple, assignments.loc[assignments["active"], ["model_id", "role"]].itertuples(index=False)))
+    covered = set(
+        map(tuple, assignments.loc[assignments["active"], ["model_id", "role"]].itertuples(index=False))
+    )
     details = []
     for r in left.itertuples():
         role = OWNERSHIP_ROLE_LABELS[r.role].lower()
@@ -845,7 +1092,9 @@ def _left_flags(assignments: pd.DataFrame) -> pd.DataFrame:
     return left.assign(risk="Owner has left", detail=details)[FLAG_COLUMNS]
 
 
-def filter_owners(overview: OwnersOverview, *, person_id: int | None = None, team: str = "") -> OwnersOverview:
+def filter_owners(
+    overview: OwnersOverview, *, person_id: int | None = None, team: str = ""
+) -> OwnersOverview:
     """The part of ``overview`` concerning one person and/or one team (their models and themselves)."""
     chosen = overview.assignments
     if person_id is not None:
@@ -858,20 +1107,51 @@ def filter_owners(overview: OwnersOverview, *, person_id: int | None = None, tea
     person_ids = set(chosen["person_id"])
     people = overview.people[overview.people["person_id"].isin(person_ids)].reset_index(drop=True)
     names = set(people["person"])
-    flags = overview.flags[overview.flags["model_id"].isin(model_ids)
-                           | (overview.flags["model_id"].isna() & overview.flags["person"].isin(names))]
+    flags = overview.flags[
+        overview.flags["model_id"].isin(model_ids)
+        | (overview.flags["model_id"].isna() & overview.flags["person"].isin(names))
+    ]
     return OwnersOverview(
         assignments=chosen.reset_index(drop=True),
         matrix=overview.matrix[overview.matrix["model_id"].isin(model_ids)].reset_index(drop=True),
-        people=people, flags=flags.reset_index(drop=True), teams=overview.teams, persons=overview.persons,
+        people=people,
+        flags=flags.reset_index(drop=True),
+        teams=overview.teams,
+        persons=overview.persons,
     )
 
 
 __all__ = [
-    "CARD_SECTION_TITLES", "INVENTORY_COLUMNS", "INVENTORY_SORTS", "MANY_MODELS_THRESHOLD", "OWNERSHIP_ROLE_LABELS",
-    "HealthInfo", "InventoryFilter", "InventoryKpis", "InventoryOptions", "ModelCard", "ModelChoice", "ModelDetail",
-    "OwnersOverview", "ProcessInfo", "VersionRef", "filter_inventory", "filter_owners", "inventory",
-    "InventorySnapshot", "inventory_and_kpis", "inventory_kpis", "inventory_options", "inventory_search_text",
-    "inventory_snapshot", "monthly_costs", "model_choices", "model_detail", "model_owners", "owners_overview",
-    "prediction_volume", "production_version_on", "stage_history",
+    "CARD_SECTION_TITLES",
+    "INVENTORY_COLUMNS",
+    "INVENTORY_SORTS",
+    "MANY_MODELS_THRESHOLD",
+    "OWNERSHIP_ROLE_LABELS",
+    "HealthInfo",
+    "InventoryFilter",
+    "InventoryKpis",
+    "InventoryOptions",
+    "ModelCard",
+    "ModelChoice",
+    "ModelDetail",
+    "OwnersOverview",
+    "ProcessInfo",
+    "VersionRef",
+    "filter_inventory",
+    "filter_owners",
+    "inventory",
+    "InventorySnapshot",
+    "inventory_and_kpis",
+    "inventory_kpis",
+    "inventory_options",
+    "inventory_search_text",
+    "inventory_snapshot",
+    "monthly_costs",
+    "model_choices",
+    "model_detail",
+    "model_owners",
+    "owners_overview",
+    "prediction_volume",
+    "production_version_on",
+    "stage_history",
 ]

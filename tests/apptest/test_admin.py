@@ -39,7 +39,10 @@ def _open(app, url, person):
 
 def _actions(engine, actor_id):
     with read_session(engine) as s:
-        return [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.actor_id == actor_id).order_by(AuditEvent.id))]
+        return [
+            e.action
+            for e in s.exec(select(AuditEvent).where(AuditEvent.actor_id == actor_id).order_by(AuditEvent.id))
+        ]
 
 
 def test_admin_adds_person_with_scoped_role_then_revokes_and_marks_left(app, registry):
@@ -61,7 +64,12 @@ def test_admin_adds_person_with_scoped_role_then_revokes_and_marks_left(app, reg
     assert people.loc[people["email"] == "rita@example.com", "roles"].item() == "approver (Retail)"
 
     at.selectbox(key="admin.revoke.grant").set_value(
-        next(i for i, label in enumerate(at.selectbox(key="admin.revoke.grant").options) if "Rita Retail" in label))
+        next(
+            i
+            for i, label in enumerate(at.selectbox(key="admin.revoke.grant").options)
+            if "Rita Retail" in label
+        )
+    )
     at.button(key="admin.revoke.submit").click().run()
     assert not at.exception
     with read_session(reg["engine"]) as s:
@@ -75,7 +83,11 @@ def test_admin_adds_person_with_scoped_role_then_revokes_and_marks_left(app, reg
         person = s.get(Person, rita.id)
         assert (person.active, person.left_on) == (False, date(2025, 6, 30))
     assert _actions(reg["engine"], reg["world"].admin.id) == [
-        "person.created", "role.granted", "role.revoked", "person.left"]
+        "person.created",
+        "role.granted",
+        "role.revoked",
+        "person.left",
+    ]
 
 
 def test_admin_grants_a_global_role(app, registry):
@@ -119,7 +131,8 @@ def test_admin_granting_themselves_a_role_sees_the_refusal(app, registry):
     at.button(key="admin.grant.submit").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        "Ada Admin cannot grant a role to themselves: another admin must grant 'approver' to them."]
+        "Ada Admin cannot grant a role to themselves: another admin must grant 'approver' to them."
+    ]
     with read_session(reg["engine"]) as s:
         assert [g.role for g in grants_of(s, reg["world"].admin.id)] == ["admin"]
     assert _actions(reg["engine"], reg["world"].admin.id) == []
@@ -162,9 +175,15 @@ def test_model_owner_imports_mlflow_and_reimport_changes_nothing(app, registry, 
     assert not at.exception and not at.error
     assert any("2 models created" in s.value and "3 versions created" in s.value for s in at.success)
     changes = _table(at, ["outcome", "item"])
-    assert sorted(changes.loc[changes["outcome"] == "Model created", "item"]) == ["credit-scoring", "demand-forecast"]
+    assert sorted(changes.loc[changes["outcome"] == "Model created", "item"]) == [
+        "credit-scoring",
+        "demand-forecast",
+    ]
     assert (changes["outcome"] == "Version created").sum() == 3
-    assert "credit-scoring v2 -> production" in changes.loc[changes["outcome"] == "Stage set at first import", "item"].tolist()
+    assert (
+        "credit-scoring v2 -> production"
+        in changes.loc[changes["outcome"] == "Stage set at first import", "item"].tolist()
+    )
     not_mapped = _table(at, ["item"])["item"].tolist()
     assert any("no business_unit tag" in line for line in not_mapped)
     assert any("not a commit hash" in line for line in not_mapped)
@@ -180,8 +199,9 @@ def test_model_owner_imports_mlflow_and_reimport_changes_nothing(app, registry, 
     changes = _table(at, ["outcome", "item"])
     assert set(changes["outcome"]) == {"Version unchanged (imported before)"} and len(changes) == 3
     after_second = _registry_rows(reg["engine"])
-    assert {k: v for k, v in after_second.items() if k != "events"} == \
-        {k: v for k, v in after_first.items() if k != "events"}
+    assert {k: v for k, v in after_second.items() if k != "events"} == {
+        k: v for k, v in after_first.items() if k != "events"
+    }
 
 
 def test_import_of_one_model(app, registry, mlflow_store):
@@ -191,13 +211,26 @@ def test_import_of_one_model(app, registry, mlflow_store):
     assert _registry_rows(registry["engine"])["models"] == ["Retail pricing", "demand-forecast"]
 
 
-@pytest.mark.parametrize(("uri", "model", "message"), [
-    ("", "", "the MLflow tracking URI is empty."),
-    ("sqlite:////nowhere/mlflow.db", "", "No MLflow database at sqlite:////nowhere/mlflow.db: the file does not exist."),
-    ("postgresql://nobody@127.0.0.1:1/none", "", "Cannot read the MLflow registry at postgresql://nobody@127.0.0.1:1/none"),
-    (None, "nope", "has no registered model named 'nope'."),
-])
-def test_bad_uri_or_model_shows_one_error_and_writes_nothing(app, registry, mlflow_store, uri, model, message):
+@pytest.mark.parametrize(
+    ("uri", "model", "message"),
+    [
+        ("", "", "the MLflow tracking URI is empty."),
+        (
+            "sqlite:////nowhere/mlflow.db",
+            "",
+            "No MLflow database at sqlite:////nowhere/mlflow.db: the file does not exist.",
+        ),
+        (
+            "postgresql://nobody@127.0.0.1:1/none",
+            "",
+            "Cannot read the MLflow registry at postgresql://nobody@127.0.0.1:1/none",
+        ),
+        (None, "nope", "has no registered model named 'nope'."),
+    ],
+)
+def test_bad_uri_or_model_shows_one_error_and_writes_nothing(
+    app, registry, mlflow_store, uri, model, message
+):
     reg = registry
     before = _registry_rows(reg["engine"])
     at = _open(app, reg["url"], "owner@example.com")

@@ -24,8 +24,13 @@ def registry(sqlite_template, tmp_path):
     churn, (v1, _) = make_promotable_model(engine, world)
     credit, _ = make_model(engine, world.owner, name="Credit scoring")
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                  justification="First release of churn.")
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            target_stage="production",
+            justification="First release of churn.",
+        )
     with write_session(engine) as s:
         promotions.approve(s, actor=world.approver, request_id=request_id)
     yield {"url": url, "engine": engine, "world": world, "churn": churn, "credit": credit}
@@ -72,7 +77,9 @@ def test_export_offers_the_matching_events_as_csv(app, registry):
     at = _open(app, registry["url"])
     (button,) = [b for b in at.get("download_button") if b.proto.id.endswith("-audit.export")]
     assert (button.proto.label, button.proto.help) == ("Export CSV", "Every matching event.")
-    assert button.proto.deferred_file_id, "the CSV is built when clicked (core.audit.events_csv, tested there)"
+    assert button.proto.deferred_file_id, (
+        "the CSV is built when clicked (core.audit.events_csv, tested there)"
+    )
 
 
 def test_broken_chain_is_named_on_the_page(app, registry):

@@ -89,7 +89,9 @@ def _raw_html(at) -> list[str]:
     """Elements that render HTML as HTML and carry a script or an event handler."""
     found = []
     for element in at.markdown:
-        if element.proto.allow_html and ("<script" in element.value.lower() or "onerror" in element.value.lower()):
+        if element.proto.allow_html and (
+            "<script" in element.value.lower() or "onerror" in element.value.lower()
+        ):
             found.append(element.value)
     for element in at.get("html"):
         body = element.proto.body.lower()
@@ -144,8 +146,13 @@ def test_promotion_request_justification(app, promotable, case):
 
 def _pending_request(engine, world, versions) -> int:
     with write_session(engine) as s:
-        return promotions.request_promotion(s, actor=world.owner, version_id=versions[0], target_stage="production",
-                                            justification="First release.")
+        return promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=versions[0],
+            target_stage="production",
+            justification="First release.",
+        )
 
 
 @pytest.mark.parametrize("case", sorted(TEXT_CASES))
@@ -156,8 +163,10 @@ def test_promotion_comment_and_rejection(app, promotable, form, case):
     text = TEXT_CASES[case]
     at = _open(app, url, "promotions", "approver@example.com", request=request_id)
     before = _events(engine)
-    field, submit = {"comment": ("promotions.comment.body", "promotions.comment.submit"),
-                     "reject": ("promotions.reject.comment", "promotions.reject.submit")}[form]
+    field, submit = {
+        "comment": ("promotions.comment.body", "promotions.comment.submit"),
+        "reject": ("promotions.reject.comment", "promotions.reject.submit"),
+    }[form]
     at.text_area(key=field).input(text)
     at.button(key=submit).click().run()
     _check(at, engine, before, text)
@@ -187,14 +196,22 @@ def test_meeting_title(app, world_registry, case):
 @pytest.mark.parametrize("case", sorted(TEXT_CASES))
 def test_labelling_comment(app, world_registry, case):
     url, engine, world = world_registry
-    model_id, _ = production_model(engine, world.owner, name="Retail credit scoring", n=60, labelled_share=0.2,
-                                   target="default within 12 months")
+    model_id, _ = production_model(
+        engine,
+        world.owner,
+        name="Retail credit scoring",
+        n=60,
+        labelled_share=0.2,
+        target="default within 12 months",
+    )
     with write_session(engine) as s:
         labelling.create_campaign(s, actor=world.owner, model_id=model_id, size=3, strategy="random", seed=1)
     text = TEXT_CASES[case]
     at = _open(app, url, "labelling", "labeller@example.com")
     before = _events(engine)
-    at.text_area(key=next(t.key for t in at.text_area if str(t.key).startswith("labelling.comment."))).input(text)
+    at.text_area(key=next(t.key for t in at.text_area if str(t.key).startswith("labelling.comment."))).input(
+        text
+    )
     at.button(key="labelling.answer.1").click().run()
     if case == "long":  # the comment box holds at most 2,000 characters (max_chars); core refuses more
         assert not at.exception and not _raw_html(at)
@@ -260,8 +277,17 @@ def test_admin_person_name(app, world_registry, name):
         assert len(at.error) == 1 and re.search(BAD_NAMES[name], at.error[0].value)
 
 
-@pytest.mark.parametrize("email", ["<script>@x.com", "not-an-email", "a@b", "../../etc/passwd",
-                                   "x@y.com'); DROP TABLE person;--", "a" * 400 + "@example.com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "<script>@x.com",
+        "not-an-email",
+        "a@b",
+        "../../etc/passwd",
+        "x@y.com'); DROP TABLE person;--",
+        "a" * 400 + "@example.com",
+    ],
+)
 def test_admin_person_email(app, world_registry, email):
     url, engine, _ = world_registry
     at = _open(app, url, "admin", "admin@example.com")
@@ -286,8 +312,11 @@ def test_threshold_change_reason(app, world_registry, case):
     before = _events(engine)
     at.number_input(key="performance.thr.outage").set_value(10)
     at.text_input(key="performance.thr.reason").input(text)
-    next(b for b in at.button if str(b.key).startswith("performance.thr")
-         or "FormSubmitter:performance.thr" in str(b.key)).click().run()
+    next(
+        b
+        for b in at.button
+        if str(b.key).startswith("performance.thr") or "FormSubmitter:performance.thr" in str(b.key)
+    ).click().run()
     _check(at, engine, before, text)
     _long_is_refused(at, engine, before, case)
 
@@ -309,7 +338,6 @@ def test_budget_amount(app, demo_url, amount):
         assert _events(engine) == before
     finally:
         engine.dispose()
-
 
 
 # --- the Drift page's upload, with every file of the malformed-input corpus --------------------

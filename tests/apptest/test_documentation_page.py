@@ -21,8 +21,16 @@ def test_documentation_page_scores_templates_and_links_missing_items(app, portfo
     url, p = portfolio_registry
     engine = make_engine(url)
     with write_session(engine) as s:
-        risk.assess_model(s, actor=p.world.approver, model_id=p.credit, materiality="high", ai_act_class="high",
-                          annex_iii_area="5(b)", rationale="Consumer credit decisions", scores=LOW)
+        risk.assess_model(
+            s,
+            actor=p.world.approver,
+            model_id=p.credit,
+            materiality="high",
+            ai_act_class="high",
+            annex_iii_area="5(b)",
+            rationale="Consumer credit decisions",
+            scores=LOW,
+        )
     engine.dispose()
     at = _open(app, url, p.credit)
     assert not at.exception
@@ -33,6 +41,8 @@ def test_documentation_page_scores_templates_and_links_missing_items(app, portfo
     assert scored.drop(index=p.credit)["annex_iv"].isna().all()  # not assessed high-risk: n/a
     assert [m.label for m in at.metric] == ["Completeness"] * 3
     texts = " ".join(m.value for m in at.markdown)
-    assert "**Human oversight measures \\(Art\\. 14\\)** — how people oversee" in texts  # missing, escaped markdown
+    assert (
+        "**Human oversight measures \\(Art\\. 14\\)** — how people oversee" in texts
+    )  # missing, escaped markdown
     assert f"Fill in: [Risk page, Assess a model](/risk?model={p.credit})" in texts
     assert [b.label for b in at.get("download_button")] == ["Pack (HTML)", "Pack (PDF)"]

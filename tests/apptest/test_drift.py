@@ -36,12 +36,27 @@ def drift_registry(sqlite_template: Path, tmp_path: Path) -> dict:  # type: igno
         churn = make_drift_model(engine, world.owner, tmp_path, name="Churn model")
         for model, shift in ((credit, 1.4), (churn, 1.0)):
             log(engine, world.owner, model.version_id, production_batch(1500, date(2024, 3, 10), seed=1))
-            log(engine, world.owner, model.version_id, production_batch(1500, date(2024, 5, 10), seed=2, income_shift=shift))
-            run_drift(engine, actor=world.owner, model_id=model.model_id, period=Period(date(2024, 3, 1), date(2024, 3, 31)))
+            log(
+                engine,
+                world.owner,
+                model.version_id,
+                production_batch(1500, date(2024, 5, 10), seed=2, income_shift=shift),
+            )
+            run_drift(
+                engine,
+                actor=world.owner,
+                model_id=model.model_id,
+                period=Period(date(2024, 3, 1), date(2024, 3, 31)),
+            )
             run_drift(engine, actor=world.owner, model_id=model.model_id, period=MAY)
     finally:
         engine.dispose()
-    return {"url": url, "credit": credit.model_id, "churn": churn.model_id, "credit_version": credit.version_id}
+    return {
+        "url": url,
+        "credit": credit.model_id,
+        "churn": churn.model_id,
+        "credit_version": credit.version_id,
+    }
 
 
 def _open(app, url: str, model_id: int | None = None, person: str = "owner@example.com"):  # type: ignore[no-untyped-def]
@@ -88,8 +103,11 @@ def test_picking_another_model_and_period_changes_the_content(app, drift_registr
     assert "**Churn model v1**" in text and "The inputs look like the training data." in text
     engine = make_engine(drift_registry["url"])
     with read_session(engine) as s:
-        march = s.execute(select(DriftRun.id).where(DriftRun.model_id == drift_registry["churn"],
-                                                    DriftRun.period_key == "2024-03-01..2024-03-31")).scalar_one()
+        march = s.execute(
+            select(DriftRun.id).where(
+                DriftRun.model_id == drift_registry["churn"], DriftRun.period_key == "2024-03-01..2024-03-31"
+            )
+        ).scalar_one()
     engine.dispose()
     at.selectbox(key="drift.run").set_value(march).run()
     assert "**Churn model v1** — March 2024" in " ".join(m.value for m in at.markdown)
@@ -103,21 +121,33 @@ def test_computing_a_period_stores_a_run_and_shows_it(app, drift_registry) -> No
     assert not at.exception and not at.error
     assert "Drift computed" in at.success[0].value
     assert _runs(drift_registry["url"]) == before + 1
-    assert "01 May 2024 – 15 May 2024" in at.selectbox(key="drift.run").format_func(at.selectbox(key="drift.run").value)
+    assert "01 May 2024 – 15 May 2024" in at.selectbox(key="drift.run").format_func(
+        at.selectbox(key="drift.run").value
+    )
 
 
 BAD_UPLOADS = [
-    ("missing.csv", pd.DataFrame({"income": [1.0], "age": [30]}).to_csv(index=False).encode(),
-     "lacks the feature column(s) 'region', 'channel'"),
-    ("types.csv", pd.DataFrame({"income": ["high"], "age": [30], "region": ["north"], "channel": ["web"]})
-     .to_csv(index=False).encode(), "column 'income' must hold numbers, but row 1 holds text such as 'high'"),
+    (
+        "missing.csv",
+        pd.DataFrame({"income": [1.0], "age": [30]}).to_csv(index=False).encode(),
+        "lacks the feature column(s) 'region', 'channel'",
+    ),
+    (
+        "types.csv",
+        pd.DataFrame({"income": ["high"], "age": [30], "region": ["north"], "channel": ["web"]})
+        .to_csv(index=False)
+        .encode(),
+        "column 'income' must hold numbers, but row 1 holds text such as 'high'",
+    ),
     ("binary.csv", b"\x80\x04\x95 pickle bytes", "it looks like a Python pickle"),
     ("empty.csv", b"", "'empty.csv' is empty"),
 ]
 
 
 @pytest.mark.parametrize(("name", "data", "message"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
-def test_bad_uploads_show_the_problem_and_store_nothing(app, drift_registry, name: str, data: bytes, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_show_the_problem_and_store_nothing(
+    app, drift_registry, name: str, data: bytes, message: str
+) -> None:  # type: ignore[no-untyped-def]
     at = _open(app, drift_registry["url"], drift_registry["credit"])
     before = _runs(drift_registry["url"])
     at.file_uploader(key="drift.upload.file").set_value((name, data, "text/csv")).run()
@@ -131,7 +161,11 @@ def test_bad_uploads_show_the_problem_and_store_nothing(app, drift_registry, nam
 
 def test_a_good_upload_is_checked_and_shown(app, drift_registry) -> None:  # type: ignore[no-untyped-def]
     at = _open(app, drift_registry["url"], drift_registry["credit"])
-    batch = production_batch(400, date(2024, 6, 1), seed=8, income_shift=1.5)[FEATURES].to_csv(index=False).encode()
+    batch = (
+        production_batch(400, date(2024, 6, 1), seed=8, income_shift=1.5)[FEATURES]
+        .to_csv(index=False)
+        .encode()
+    )
     at.file_uploader(key="drift.upload.file").set_value(("june.csv", batch, "text/csv")).run()
     at.button(key="drift.upload.check").click().run()
     assert not at.exception and not at.error
@@ -145,7 +179,9 @@ def test_viewers_see_results_but_no_buttons(app, drift_registry) -> None:  # typ
     assert {m.label for m in at.metric} >= {"Drifted features", "Drift share"}
     keys = {b.key for b in at.button}
     assert not keys & {"drift.new.run", "drift.upload.check", "drift.report.build"}
-    assert "Computing drift needs the role model owner, approver or admin." in " ".join(c.value for c in at.caption)
+    assert "Computing drift needs the role model owner, approver or admin." in " ".join(
+        c.value for c in at.caption
+    )
 
 
 def test_evidently_report_is_viewable_and_downloadable(app, drift_registry) -> None:  # type: ignore[no-untyped-def]
@@ -155,8 +191,11 @@ def test_evidently_report_is_viewable_and_downloadable(app, drift_registry) -> N
 
         with read_session(engine) as s:
             owner = actor_by_email(s, "owner@example.com")
-            run_id = s.execute(select(DriftRun.id).where(DriftRun.model_id == drift_registry["credit"],
-                                                         DriftRun.period_key == MAY.key)).scalar_one()
+            run_id = s.execute(
+                select(DriftRun.id).where(
+                    DriftRun.model_id == drift_registry["credit"], DriftRun.period_key == MAY.key
+                )
+            ).scalar_one()
         build_run_report(engine, actor=owner, run_id=run_id, max_rows=500)
     finally:
         engine.dispose()

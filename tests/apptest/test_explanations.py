@@ -35,8 +35,12 @@ def small_registry(sqlite_template: Path, tmp_path: Path):
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     world = make_world(engine)
-    built = register_explained_version(engine, world.owner, estimator=GradientBoostingClassifier(
-        max_depth=3, n_estimators=30, random_state=0), rule=(">", 0.69, "approve"))
+    built = register_explained_version(
+        engine,
+        world.owner,
+        estimator=GradientBoostingClassifier(max_depth=3, n_estimators=30, random_state=0),
+        rule=(">", 0.69, "approve"),
+    )
     yield url, engine, built
     engine.dispose()
 
@@ -50,14 +54,19 @@ def test_demo_model_explained_in_a_sentence_with_its_rule(app, demo_url, demo_en
     assert version.format_func(version.value).startswith("Retail credit scoring v")
     sentence = at.info[0].value
     assert sentence.startswith("Scored 0.") and "decline application above 0.35" in sentence
-    assert "mainly because" in sentence and sentence.endswith("Contributions are in log-odds, the model's internal scale: positive ones raise the score.")
+    assert "mainly because" in sentence and sentence.endswith(
+        "Contributions are in log-odds, the model's internal scale: positive ones raise the score."
+    )
     assert any("✓" in c.value and "Additivity check" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 5  # waterfall, importance, beeswarm, dependence, drift
     assert any("TreeExplainer" in c.value and "validation sample" in c.value for c in at.caption)
-    assert any(m.value.startswith(("What drives the model is stable", "Explanation drift")) for m in at.markdown)
+    assert any(
+        m.value.startswith(("What drives the model is stable", "Explanation drift")) for m in at.markdown
+    )
     with read_session(demo_engine) as s:
-        version = s.exec(select(ModelVersion).where(ModelVersion.model_id == credit.id,
-                                                    ModelVersion.stage == "production")).one()
+        version = s.exec(
+            select(ModelVersion).where(ModelVersion.model_id == credit.id, ModelVersion.stage == "production")
+        ).one()
         second = int(recent_predictions(s, version.id, limit=2)["id"].iloc[1])  # type: ignore[arg-type]
     at.selectbox(key="explanations.prediction").set_value(second).run(timeout=120)
     assert not at.exception and at.info[0].value.startswith("Scored 0.")
@@ -73,7 +82,9 @@ def test_pick_a_prediction_and_a_dependence_feature(app, small_registry):
         second = int(recent_predictions(s, built["version_id"], limit=2)["id"].iloc[1])
     picker.set_value(second).run()
     sentence = at.info[0].value
-    assert sentence.startswith("Scored 0.") and "approve above 0.69" in sentence and "mainly because" in sentence
+    assert (
+        sentence.startswith("Scored 0.") and "approve above 0.69" in sentence and "mainly because" in sentence
+    )
     assert any("not computed yet" in c.value.lower() for c in at.caption)
     assert not [b for b in at.button if b.key == "explanations.compute"], "a viewer gets no compute button"
 
@@ -99,7 +110,10 @@ def test_a_changed_artifact_is_refused_on_the_page_and_audited(app, small_regist
     at = _open(app, url, person="viewer@example.com")
     assert not at.exception
     message = at.error[0].value
-    assert message.startswith("This model cannot be explained: Artifact") and "was changed after registration" in message
+    assert (
+        message.startswith("This model cannot be explained: Artifact")
+        and "was changed after registration" in message
+    )
     with read_session(engine) as s:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "artifact.integrity_failed")).one()
     assert event.actor_email == "viewer@example.com" and event.object_id == str(built["version_id"])
@@ -123,8 +137,9 @@ def test_explain_a_labelling_item_from_a_link(app, small_registry):
         owner = s.exec(select(Person).where(Person.email == "owner@example.com")).one()
         actor = Actor(owner.id, owner.email, owner.name)
     with write_session(engine) as s:
-        labelling.create_campaign(s, actor=actor, model_id=built["model_id"], size=3, strategy="random",
-                                  name="June review", seed=1)
+        labelling.create_campaign(
+            s, actor=actor, model_id=built["model_id"], size=3, strategy="random", name="June review", seed=1
+        )
     with read_session(engine) as s:
         items = labelling_items(s, built["version_id"])
     second = int(items["item_id"].iloc[1])
@@ -133,7 +148,10 @@ def test_explain_a_labelling_item_from_a_link(app, small_registry):
     assert at.radio(key="explanations.source").value == "An item of a labelling campaign"
     assert at.selectbox(key="explanations.item").value == second
     assert at.info[0].value.startswith("Scored 0.") and "approve above 0.69" in at.info[0].value
-    assert any(c.value.startswith("Labelling item 2 of campaign 'June review' (not labelled yet)") for c in at.caption)
+    assert any(
+        c.value.startswith("Labelling item 2 of campaign 'June review' (not labelled yet)")
+        for c in at.caption
+    )
     at.radio(key="explanations.source").set_value("A recent logged prediction").run()
     assert not at.exception and at.selectbox(key="explanations.prediction").value is not None
 
@@ -146,13 +164,22 @@ def test_a_model_agnostic_summary_is_never_computed_while_the_owner_waits(app, s
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     world = make_world(engine)
-    built = register_explained_version(engine, world.owner, estimator=KNeighborsClassifier(n_neighbors=15),
-                                       log_predictions=5, rule=(">", 0.69, "approve"))
+    built = register_explained_version(
+        engine,
+        world.owner,
+        estimator=KNeighborsClassifier(n_neighbors=15),
+        log_predictions=5,
+        rule=(">", 0.69, "approve"),
+    )
     engine.dispose()
     at = _open(app, url, person="owner@example.com", version=str(built["version_id"]))
     assert not at.exception
-    assert at.info[0].value.startswith("Scored ")  # the single row is explained (stated budget in the caption)
-    assert any("KernelExplainer, model-agnostic: 50 background rows x up to 512 feature coalitions" in c.value
-               for c in at.caption)
+    assert at.info[0].value.startswith(
+        "Scored "
+    )  # the single row is explained (stated budget in the caption)
+    assert any(
+        "KernelExplainer, model-agnostic: 50 background rows x up to 512 feature coalitions" in c.value
+        for c in at.caption
+    )
     assert not [b for b in at.button if b.key == "explanations.compute"]
     assert any("so it is not computed while you wait" in c.value for c in at.caption)

@@ -9,9 +9,15 @@ from sqlmodel import select
 from core.db.engine import make_engine, read_session
 from core.db.models import AuditEvent, Person
 
-AUTH_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
-                         "client_id": "steward", "client_secret": "secret",
-                         "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration"}}
+AUTH_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "steward",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+    }
+}
 ISSUER = "https://idp.example.com"
 
 
@@ -95,8 +101,14 @@ def test_oidc_signed_out_sees_only_the_sign_in_page(app, portfolio_url):
 def test_oidc_unknown_identity_gets_no_data(app, portfolio_url):
     at = app(portfolio_url, auth_mode="oidc")
     at.secrets = AUTH_SECRETS
-    at.user = {"is_logged_in": True, "iss": ISSUER, "sub": "u-404", "email": "stranger@example.com",
-               "email_verified": True, "name": "Sam Stranger"}
+    at.user = {
+        "is_logged_in": True,
+        "iss": ISSUER,
+        "sub": "u-404",
+        "email": "stranger@example.com",
+        "email_verified": True,
+        "name": "Sam Stranger",
+    }
     at.run()
     assert not at.exception
     assert "Sam Stranger" in at.warning[0].value and "Ask a Steward admin" in at.warning[0].value
@@ -106,8 +118,14 @@ def test_oidc_unknown_identity_gets_no_data(app, portfolio_url):
 def test_oidc_verified_email_links_the_person_and_shows_the_inventory(app, portfolio_url):
     at = app(portfolio_url, auth_mode="oidc")
     at.secrets = AUTH_SECRETS
-    at.user = {"is_logged_in": True, "iss": ISSUER, "sub": "u-1", "email": "Viewer@Example.com",
-               "email_verified": True, "name": "Victor"}
+    at.user = {
+        "is_logged_in": True,
+        "iss": ISSUER,
+        "sub": "u-1",
+        "email": "Viewer@Example.com",
+        "email_verified": True,
+        "name": "Victor",
+    }
     at.run()
     assert not at.exception
     assert at.session_state["steward.actor"].email == "viewer@example.com"
@@ -124,8 +142,14 @@ def test_oidc_verified_email_links_the_person_and_shows_the_inventory(app, portf
 def test_oidc_unverified_email_is_not_trusted(app, portfolio_url):
     at = app(portfolio_url, auth_mode="oidc")
     at.secrets = AUTH_SECRETS
-    at.user = {"is_logged_in": True, "iss": ISSUER, "sub": "u-2", "email": "admin@example.com",
-               "email_verified": False, "name": "Maybe Ada"}
+    at.user = {
+        "is_logged_in": True,
+        "iss": ISSUER,
+        "sub": "u-2",
+        "email": "admin@example.com",
+        "email_verified": False,
+        "name": "Maybe Ada",
+    }
     at.run()
     assert not at.exception
     assert at.warning and not at.dataframe

@@ -63,7 +63,9 @@ def test_sort_orders_the_table(app, portfolio_url):
 def test_selecting_a_row_opens_the_model_page(app, portfolio_registry):
     url, portfolio = portfolio_registry
     at = app(url).run()
-    at.session_state[TABLE] = {"selection": {"rows": [ALL.index("Fraud detection")], "columns": [], "cells": []}}
+    at.session_state[TABLE] = {
+        "selection": {"rows": [ALL.index("Fraud detection")], "columns": [], "cells": []}
+    }
     at.run()
     assert not at.exception
     assert at.title[0].value == "Fraud detection"
@@ -81,7 +83,9 @@ def test_download_offers_the_filtered_table_as_csv(app, portfolio_url):
     exported = pd.read_csv(io.BytesIO(inventory_csv(view)))
     assert exported["Model"].tolist() == ["Credit scoring"]
     assert list(exported.columns[:5]) == ["Model", "Business unit", "Accountable owner", "Stage", "Health"]
-    assert {"Business process", "Technical owner", "Monthly cost", "Last prediction seen"} <= set(exported.columns)
+    assert {"Business process", "Technical owner", "Monthly cost", "Last prediction seen"} <= set(
+        exported.columns
+    )
     assert exported["Last retrained"].iloc[0].endswith("Z")
 
 
@@ -121,7 +125,12 @@ def test_the_three_pages_never_import_shap_or_evidently(portfolio_url):
         "assert not at.exception, at.exception\n"
         "print(sorted(m for m in ('shap', 'evidently', 'statsmodels') if m in sys.modules))\n"
     )
-    env = {**os.environ, "STEWARD_DATABASE_URL": portfolio_url, "STEWARD_AUTH_MODE": "local", "PYTHONPATH": str(root)}
+    env = {
+        **os.environ,
+        "STEWARD_DATABASE_URL": portfolio_url,
+        "STEWARD_AUTH_MODE": "local",
+        "PYTHONPATH": str(root),
+    }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

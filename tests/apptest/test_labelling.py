@@ -28,11 +28,24 @@ def registry(sqlite_template: Path, tmp_path: Path):
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     world = make_world(engine)
-    model_id, _ = production_model(engine, world.owner, name="Retail credit scoring", n=200, labelled_share=0.2,
-                                   target="default within 12 months")
+    model_id, _ = production_model(
+        engine,
+        world.owner,
+        name="Retail credit scoring",
+        n=200,
+        labelled_share=0.2,
+        target="default within 12 months",
+    )
     with write_session(engine) as s:
-        created = labelling.create_campaign(s, actor=world.owner, model_id=model_id, size=5, strategy="random", seed=1,
-                                            instructions="Check the collections system for the outcome.")
+        created = labelling.create_campaign(
+            s,
+            actor=world.owner,
+            model_id=model_id,
+            size=5,
+            strategy="random",
+            seed=1,
+            instructions="Check the collections system for the outcome.",
+        )
     yield url, engine, created.campaign_id
     engine.dispose()
 
@@ -73,7 +86,9 @@ def test_labeller_labels_three_cases_and_nothing_repeats(app, registry):
     assert "Case 4 of 5" in _markdown(at)
     with read_session(engine) as s:
         answers = s.execute(select(Label.value, Label.skipped, Label.comment).order_by(Label.id)).all()
-        labelled = s.execute(select(func.count()).select_from(PredictionLog).where(PredictionLog.labelled_by_id.is_not(None))).scalar_one()
+        labelled = s.execute(
+            select(func.count()).select_from(PredictionLog).where(PredictionLog.labelled_by_id.is_not(None))
+        ).scalar_one()
     assert [(a.value, a.skipped) for a in answers] == [(0.0, False), (None, True), (1.0, False)]
     assert answers[0].comment == "paid on time" and labelled == 2
     again = _open(app, url, LABELLER)  # a refresh (or a second tab) continues where the labeller is
@@ -100,7 +115,12 @@ def test_owner_cannot_label_but_creates_a_campaign(app, registry):
     assert any("Campaign created with 7 cases" in s.value for s in at.success)
     with read_session(engine) as s:
         newest = s.execute(select(LabellingCampaign).order_by(LabellingCampaign.id.desc())).scalars().first()
-    assert (newest.strategy, newest.size, newest.labels_per_item, newest.hide_prediction) == ("uncertainty", 7, 2, True)
+    assert (newest.strategy, newest.size, newest.labels_per_item, newest.hide_prediction) == (
+        "uncertainty",
+        7,
+        2,
+        True,
+    )
     table = next(d.value for d in at.dataframe if "strategy" in d.value.columns)
     assert len(table) == 2
 
@@ -116,15 +136,26 @@ def test_viewer_sees_campaigns_but_no_form(app, registry):
 def test_approver_decides_a_disputed_case(app, registry):
     url, engine, campaign_id = registry
     with write_session(engine) as s:
-        world_ids = {p: s.execute(select(Person.id).where(Person.email == p)).scalar_one()
-                     for p in (OWNER, LABELLER, "approver@example.com")}
+        world_ids = {
+            p: s.execute(select(Person.id).where(Person.email == p)).scalar_one()
+            for p in (OWNER, LABELLER, "approver@example.com")
+        }
         owner = actor_by_id(s, world_ids[OWNER])
         labeller = actor_by_id(s, world_ids[LABELLER])
-        second = actor_by_id(s, services.create_person(s, actor=owner_system(s), name="Second Labeller",
-                                                         email="second@example.com", roles=[("labeller", "")]))
+        second = actor_by_id(
+            s,
+            services.create_person(
+                s,
+                actor=owner_system(s),
+                name="Second Labeller",
+                email="second@example.com",
+                roles=[("labeller", "")],
+            ),
+        )
         model_id = s.get(LabellingCampaign, campaign_id).model_id
-        created = labelling.create_campaign(s, actor=owner, model_id=model_id, size=2, strategy="random",
-                                            labels_per_item=2, seed=3)
+        created = labelling.create_campaign(
+            s, actor=owner, model_id=model_id, size=2, strategy="random", labels_per_item=2, seed=3
+        )
     with read_session(engine) as s:
         case = labelling.next_case(s, campaign_id=created.campaign_id, labeller_id=labeller.id)
     for who, value in ((labeller, 1), (second, 0)):
@@ -138,7 +169,9 @@ def test_approver_decides_a_disputed_case(app, registry):
     assert not at.exception
     assert any("Label decided." in s.value for s in at.success)
     with read_session(engine) as s:
-        log_id = s.execute(select(CampaignItem.prediction_log_id).where(CampaignItem.id == case.item_id)).scalar_one()
+        log_id = s.execute(
+            select(CampaignItem.prediction_log_id).where(CampaignItem.id == case.item_id)
+        ).scalar_one()
         assert s.get(PredictionLog, log_id).label == 0.0
 
 

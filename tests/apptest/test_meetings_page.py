@@ -22,14 +22,33 @@ def meeting_registry(portfolio_registry):
     w = p.world
     engine = make_engine(url)
     with write_session(engine) as s:
-        risk.assess_model(s, actor=w.owner, model_id=p.fraud, materiality="low", ai_act_class="minimal",
-                          rationale="Analysts review every flag", scores=LOW, assessed_at=datetime(2022, 1, 10, tzinfo=UTC))
-        rules.propose_rule(s, actor=w.owner, model_id=p.credit, name="Auto-approve", operator=">", threshold=0.72,
-                           outcome="approve")
+        risk.assess_model(
+            s,
+            actor=w.owner,
+            model_id=p.fraud,
+            materiality="low",
+            ai_act_class="minimal",
+            rationale="Analysts review every flag",
+            scores=LOW,
+            assessed_at=datetime(2022, 1, 10, tzinfo=UTC),
+        )
+        rules.propose_rule(
+            s,
+            actor=w.owner,
+            model_id=p.credit,
+            name="Auto-approve",
+            operator=">",
+            threshold=0.72,
+            outcome="approve",
+        )
     with write_session(engine) as s:
-        meeting_id = meetings.create_meeting(s, actor=w.approver, title="Model risk committee",
-                                             held_at=datetime.now(UTC) + timedelta(days=2),
-                                             attendee_ids=[w.approver.id, w.approver2.id, w.owner.id])
+        meeting_id = meetings.create_meeting(
+            s,
+            actor=w.approver,
+            title="Model risk committee",
+            held_at=datetime.now(UTC) + timedelta(days=2),
+            attendee_ids=[w.approver.id, w.approver2.id, w.owner.id],
+        )
     engine.dispose()
     return url, p, meeting_id
 
@@ -70,7 +89,9 @@ def test_decisions_are_recorded_with_attendees_present(app, meeting_registry):
     rule = next(i for i in items if i.kind == "rule_change")
     overdue = next(i for i in items if i.kind == "review_overdue")
     at = _open(app, url)
-    at.multiselect(key=f"meetings.present.{meeting_id}").set_value([p.world.approver.id, p.world.owner.id]).run()
+    at.multiselect(key=f"meetings.present.{meeting_id}").set_value(
+        [p.world.approver.id, p.world.owner.id]
+    ).run()
     base = f"meetings.decide.{rule.id}"
     at.radio(key=f"{base}.outcome").set_value("reject").run()
     at.button(key=f"{base}.submit").click().run()
@@ -105,7 +126,9 @@ def test_presenter_mode_shows_one_item_at_a_time(app, meeting_registry):
     assert f"1. {items[0]}" in html and "font-size:2.6rem" in html
     assert f"2. {items[1]}" not in html
     assert any("Item 1 of" in c.value for c in at.caption)
-    assert "Open actions from all meetings" not in [h.value for h in at.subheader]  # the shared screen: one item
+    assert "Open actions from all meetings" not in [
+        h.value for h in at.subheader
+    ]  # the shared screen: one item
     at.button(key="meetings.presenter.next").click().run()
     html = " ".join(h.proto.body for h in at.get("html"))
     assert f"2. {items[1]}" in html and f"1. {items[0]}" not in html

@@ -17,7 +17,8 @@ def test_owners_page_shows_roles_and_knowledge_loss_flags(app, portfolio_url):
     assert at.title[0].value == "Owners"
     flags = _table(at, "risk")
     assert {("Credit scoring", "Owner has left"), ("Churn propensity", "No backup")} <= set(
-        zip(flags["model"], flags["risk"], strict=True))
+        zip(flags["model"], flags["risk"], strict=True)
+    )
     matrix = _table(at, "Accountable owner").set_index("model")
     assert matrix.loc["Credit scoring", "Technical owner"] == "Tom Tech (left)"
     metrics = {m.label: m.value for m in at.metric}
@@ -49,4 +50,7 @@ def test_owners_page_on_the_demo_registry(app, demo_db_url):
     at = _open(app, demo_db_url)
     assert not at.exception
     risks = set(_table(at, "risk")["risk"])
-    assert {"Owner has left", "No backup"} <= risks  # the demo has a departed technical owner and a model without backup
+    assert {
+        "Owner has left",
+        "No backup",
+    } <= risks  # the demo has a departed technical owner and a model without backup

@@ -23,9 +23,17 @@ def registry(sqlite_template: Path, tmp_path: Path):
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     world = make_world(engine)
-    model_id, _ = production_model(engine, world.owner, name="Card fraud", n=1200, labelled_share=0.3,
-                                   label_accuracy=0.6, end=datetime.now(UTC) - timedelta(hours=1), days=50,
-                                   metrics={"accuracy": 0.9, "roc_auc": 0.8})
+    model_id, _ = production_model(
+        engine,
+        world.owner,
+        name="Card fraud",
+        n=1200,
+        labelled_share=0.3,
+        label_accuracy=0.6,
+        end=datetime.now(UTC) - timedelta(hours=1),
+        days=50,
+        metrics={"accuracy": 0.9, "roc_auc": 0.8},
+    )
     with write_session(engine) as s:
         labelling.create_campaign(s, actor=world.owner, model_id=model_id, size=5, strategy="random", seed=2)
         alerts.evaluate_health(s, actor=world.system)

@@ -26,10 +26,25 @@ def registry(sqlite_template, tmp_path):
     engine = make_engine(url)
     world = make_world(engine)
     with write_session(engine) as s:
-        dana = actor_by_id(s, services.create_person(s, actor=world.system, name="Dana Dual", email="dana@example.com",
-                                                     roles=[("model_owner", ""), ("approver", "")]))
+        dana = actor_by_id(
+            s,
+            services.create_person(
+                s,
+                actor=world.system,
+                name="Dana Dual",
+                email="dana@example.com",
+                roles=[("model_owner", ""), ("approver", "")],
+            ),
+        )
     model_id, versions = make_promotable_model(engine, world, aucs=(0.75, 0.65))
-    yield {"url": url, "engine": engine, "world": world, "dana": dana, "model": model_id, "versions": versions}
+    yield {
+        "url": url,
+        "engine": engine,
+        "world": world,
+        "dana": dana,
+        "model": model_id,
+        "versions": versions,
+    }
     engine.dispose()
 
 
@@ -44,13 +59,24 @@ def _page(app, url, page, person, **params):
 
 def _request(reg, actor, version_index=0) -> int:
     with write_session(reg["engine"]) as s:
-        return promotions.request_promotion(s, actor=actor, version_id=reg["versions"][version_index],
-                                            target_stage="production", justification="First release of churn.")
+        return promotions.request_promotion(
+            s,
+            actor=actor,
+            version_id=reg["versions"][version_index],
+            target_stage="production",
+            justification="First release of churn.",
+        )
 
 
 def _texts(at) -> str:
-    return " ".join([m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
-                    + [s.value for s in at.success] + [i.value for i in at.info] + [c.value for c in at.caption])
+    return " ".join(
+        [m.value for m in at.markdown]
+        + [e.value for e in at.error]
+        + [w.value for w in at.warning]
+        + [s.value for s in at.success]
+        + [i.value for i in at.info]
+        + [c.value for c in at.caption]
+    )
 
 
 def test_owner_requests_another_approver_approves_inventory_shows_production(app, registry):
@@ -96,7 +122,9 @@ def test_a_stale_page_cannot_decide_twice(app, registry):
     request_id = _request(reg, reg["world"].owner)
     at = _page(app, reg["url"], "promotions", "approver@example.com", request=request_id)
     with write_session(reg["engine"]) as s:  # Anna decides while Arthur's page is open
-        promotions.reject(s, actor=reg["world"].approver2, request_id=request_id, comment="Holdout period too short.")
+        promotions.reject(
+            s, actor=reg["world"].approver2, request_id=request_id, comment="Holdout period too short."
+        )
     at.button(key="promotions.approve.submit").click().run()
     assert not at.exception
     assert "Rejected by Anna Approver" in _texts(at) and "Decided requests never change." in _texts(at)
@@ -115,8 +143,10 @@ def test_failing_gate_needs_a_written_override_shown_in_red(app, registry):
     at.text_area(key="promotions.approve.override").input("No other model; the rules engine scores 0.58.")
     at.button(key="promotions.approve.submit").click().run()
     assert not at.exception
-    assert any("Failing gates overridden by Arthur Approver" in e.value and "rules engine scores" in e.value
-               for e in at.error)
+    assert any(
+        "Failing gates overridden by Arthur Approver" in e.value and "rules engine scores" in e.value
+        for e in at.error
+    )
     with read_session(reg["engine"]) as s:
         assert s.get(ModelVersion, reg["versions"][1]).stage == "production"
 

@@ -21,14 +21,37 @@ def risk_registry(portfolio_registry):
     url, p = portfolio_registry
     engine = make_engine(url)
     with write_session(engine) as s:
-        risk.assess_model(s, actor=p.world.approver, model_id=p.credit, materiality="high", ai_act_class="high",
-                          annex_iii_area="5(b)", rationale="Consumer credit decisions",
-                          scores=[*LOW[:2], {"category": "decay", "likelihood": 4, "impact": 5,
-                                             "residual_likelihood": 3, "residual_impact": 4,
-                                             "mitigations": "monthly monitoring"}, LOW[3]])
-        risk.assess_model(s, actor=p.world.owner, model_id=p.fraud, materiality="low", ai_act_class="minimal",
-                          rationale="Analysts review every flag", scores=LOW,
-                          assessed_at=datetime(2022, 1, 10, tzinfo=UTC))
+        risk.assess_model(
+            s,
+            actor=p.world.approver,
+            model_id=p.credit,
+            materiality="high",
+            ai_act_class="high",
+            annex_iii_area="5(b)",
+            rationale="Consumer credit decisions",
+            scores=[
+                *LOW[:2],
+                {
+                    "category": "decay",
+                    "likelihood": 4,
+                    "impact": 5,
+                    "residual_likelihood": 3,
+                    "residual_impact": 4,
+                    "mitigations": "monthly monitoring",
+                },
+                LOW[3],
+            ],
+        )
+        risk.assess_model(
+            s,
+            actor=p.world.owner,
+            model_id=p.fraud,
+            materiality="low",
+            ai_act_class="minimal",
+            rationale="Analysts review every flag",
+            scores=LOW,
+            assessed_at=datetime(2022, 1, 10, tzinfo=UTC),
+        )
     engine.dispose()
     return url, p
 
@@ -168,5 +191,9 @@ def test_model_page_rule_history_and_four_eyes_forms(app, risk_registry):
     assert list(history["version"]) == [2, 1] and history["state"].iloc[1].startswith("superseded on")
     row = history.iloc[0]
     assert (row["condition"], row["state"], row["proposed_by"], row["decided_by"]) == (
-        "approve if score > 0.35", "in force", "Olivia Owner", "Arthur Approver")
+        "approve if score > 0.35",
+        "in force",
+        "Olivia Owner",
+        "Arthur Approver",
+    )
     engine.dispose()

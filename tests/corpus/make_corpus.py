@@ -45,10 +45,23 @@ def _sqlite_bytes() -> bytes:
 
 def _lying_parquet() -> bytes:
     """Valid Parquet whose pandas metadata names columns and an index that are not there."""
-    table = pa.table({"ts": ["2025-03-01"], "income": [1.0], "age": [2.0], "prediction": [1.0], "score": [0.5]})
-    lie = {"index_columns": ["__index_level_0__"], "column_indexes": [], "columns": [
-        {"name": "ghost", "field_name": "ghost", "pandas_type": "int64", "numpy_type": "int64", "metadata": None}],
-        "pandas_version": "2.2.0"}
+    table = pa.table(
+        {"ts": ["2025-03-01"], "income": [1.0], "age": [2.0], "prediction": [1.0], "score": [0.5]}
+    )
+    lie = {
+        "index_columns": ["__index_level_0__"],
+        "column_indexes": [],
+        "columns": [
+            {
+                "name": "ghost",
+                "field_name": "ghost",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            }
+        ],
+        "pandas_version": "2.2.0",
+    }
     table = table.replace_schema_metadata({b"pandas": json.dumps(lie).encode()})
     return _parquet(table)
 
@@ -61,15 +74,26 @@ def _zip_bytes() -> bytes:
 
 
 def corpus() -> dict[str, bytes]:
-    good_parquet = _parquet(pa.table({"ts": ["2025-03-01T10:00:00Z"], "income": [52000.0], "age": [41.0],
-                                      "prediction": [1.0], "score": [0.81]}))
+    good_parquet = _parquet(
+        pa.table(
+            {
+                "ts": ["2025-03-01T10:00:00Z"],
+                "income": [52000.0],
+                "age": [41.0],
+                "prediction": [1.0],
+                "score": [0.81],
+            }
+        )
+    )
     wide_header = ",".join(f"c{i}" for i in range(10_000))
     return {
         "empty.csv": b"",
         "header_only.csv": _csv(HEADER),
         "blank_lines.csv": b"\n\n   \n\n",
         "wrong_delimiter_colon.csv": _csv(HEADER.replace(",", ":"), GOOD_ROW.replace(",", ":")),
-        "latin1.csv": "ts,income,age,prediction,score,région\n2025-03-01,1,2,1,0.5,Zürich\n".encode("latin-1"),
+        "latin1.csv": "ts,income,age,prediction,score,région\n2025-03-01,1,2,1,0.5,Zürich\n".encode(
+            "latin-1"
+        ),
         "utf16.csv": _csv(HEADER, GOOD_ROW).decode().encode("utf-16"),
         "random_binary.csv": bytes((i * 73 + 11) % 256 for i in range(4096)),
         "pickle_named.csv": pickle.dumps({"ts": [1], "prediction": [1]}),
@@ -81,7 +105,9 @@ def corpus() -> dict[str, bytes]:
         "csv_named.parquet": _csv(HEADER, GOOD_ROW),
         "truncated.parquet": good_parquet[: len(good_parquet) // 2] + b"PAR1",
         "lying_metadata.parquet": _lying_parquet(),
-        "nested_columns.parquet": _parquet(pa.table({"ts": ["2025-03-01"], "prediction": [1.0], "income": [[1, 2]], "age": [3.0]})),
+        "nested_columns.parquet": _parquet(
+            pa.table({"ts": ["2025-03-01"], "prediction": [1.0], "income": [[1, 2]], "age": [3.0]})
+        ),
         "wide_10000_columns.csv": _csv(wide_header, ",".join("1" for _ in range(10_000))),
         "huge_numbers.csv": _csv(HEADER, "2025-03-01T10:00:00Z," + "9" * 400 + ",41,1,0.5"),
         "nan_inf_score.csv": _csv(HEADER, "2025-03-01T10:00:00Z,52000,41,1,inf"),
@@ -100,18 +126,39 @@ def corpus() -> dict[str, bytes]:
         "very_long_request_id.csv": _csv(HEADER + ",request_id", GOOD_ROW + "," + "r" * 5000),
         "header_with_blank_name.csv": _csv("ts,,age,prediction,score", "2025-03-01,1,2,1,0.5"),
         # cost files
-        "costs_negative.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,-5,EUR"),
-        "costs_non_numeric.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,ten,EUR"),
-        "costs_unknown_currency.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,5,XYZ"),
-        "costs_unknown_model.csv": _csv("day,model,category,amount,currency", "2025-03-01,No such model,compute,5,EUR"),
-        "costs_duplicate_keys.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,5,EUR",
-                                         "2025-03-01,Credit scoring,compute,6,EUR"),
-        "costs_sql_in_model.csv": _csv("day,model,category,amount,currency",
-                                       "2025-03-01,Credit scoring'; DROP TABLE model;--,compute,5,EUR"),
-        "costs_bad_category.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,coffee,5,EUR"),
-        "costs_bad_day.csv": _csv("day,model,category,amount,currency", "31/31/2025,Credit scoring,compute,5,EUR"),
-        "costs_inf_amount.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,inf,EUR"),
-        "costs_huge_amount.csv": _csv("day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,1e400,EUR"),
+        "costs_negative.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,-5,EUR"
+        ),
+        "costs_non_numeric.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,ten,EUR"
+        ),
+        "costs_unknown_currency.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,5,XYZ"
+        ),
+        "costs_unknown_model.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,No such model,compute,5,EUR"
+        ),
+        "costs_duplicate_keys.csv": _csv(
+            "day,model,category,amount,currency",
+            "2025-03-01,Credit scoring,compute,5,EUR",
+            "2025-03-01,Credit scoring,compute,6,EUR",
+        ),
+        "costs_sql_in_model.csv": _csv(
+            "day,model,category,amount,currency",
+            "2025-03-01,Credit scoring'; DROP TABLE model;--,compute,5,EUR",
+        ),
+        "costs_bad_category.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,coffee,5,EUR"
+        ),
+        "costs_bad_day.csv": _csv(
+            "day,model,category,amount,currency", "31/31/2025,Credit scoring,compute,5,EUR"
+        ),
+        "costs_inf_amount.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,inf,EUR"
+        ),
+        "costs_huge_amount.csv": _csv(
+            "day,model,category,amount,currency", "2025-03-01,Credit scoring,compute,1e400,EUR"
+        ),
     }
 
 

@@ -15,8 +15,9 @@ def main(url: str, start: int) -> None:
     i = start
     while True:
         with write_session(engine) as s:
-            pid = services.create_person(s, actor=system, name=f"Crash {i}", email=f"crash{i}@example.com",
-                                         roles=[("viewer", "")])
+            pid = services.create_person(
+                s, actor=system, name=f"Crash {i}", email=f"crash{i}@example.com", roles=[("viewer", "")]
+            )
             services.set_person_active(s, actor=system, person_id=pid, active=True)
         print(f"ACK {i}", flush=True)
         i += 1

@@ -24,57 +24,160 @@ from core.governance import promotions, risk
 from core.registry import ingest, services
 from tests.factories import make_promotable_model, make_world
 
-RISK_SCORES = [{"category": c, "likelihood": 2, "impact": 2}
-               for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")]
+RISK_SCORES = [
+    {"category": c, "likelihood": 2, "impact": 2}
+    for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")
+]
 
 # service label -> (permission it needs, roles expected to succeed, call)
 Call = Callable[[Any, Actor, dict[str, Any]], Any]
 MATRIX: dict[str, tuple[str, set[str], Call]] = {
-    "register model": ("model.register", {"model_owner", "admin"}, lambda s, a, c: services.register_model(
-        s, actor=a, name="New model", business_unit="Credit risk")),
-    "update model": ("model.update", {"model_owner", "admin"}, lambda s, a, c: services.update_model(
-        s, actor=a, model_id=c["model"], purpose="Sharper purpose")),
-    "update model card": ("model.update", {"model_owner", "admin"}, lambda s, a, c: services.update_model_card(
-        s, actor=a, version_id=c["v2"], card_caveats="Retrain monthly")),
-    "register version": ("version.register", {"model_owner"}, lambda s, a, c: services.register_version(
-        s, actor=a, model_id=c["model"], metrics={"roc_auc": 0.8})),
-    "assign owner": ("ownership.assign", {"model_owner", "admin"}, lambda s, a, c: services.assign_owner(
-        s, actor=a, model_id=c["model"], person_id=c["people"]["labeller"].id, role="validator")),
-    "create data source": ("lineage.write", {"model_owner", "admin"}, lambda s, a, c: services.create_data_source(
-        s, actor=a, name="CRM")),
-    "create dataset": ("lineage.write", {"model_owner", "admin"}, lambda s, a, c: services.create_dataset(
-        s, actor=a, name="customers", version="7")),
-    "create deployment": ("lineage.write", {"model_owner", "admin"}, lambda s, a, c: services.create_deployment(
-        s, actor=a, version_id=c["v1"], environment="batch")),
-    "log predictions": ("predictions.log", {"model_owner"}, lambda s, a, c: ingest.log_predictions(
-        s, actor=a, model_version_id=c["v1"], frame=pd.DataFrame({
-            "ts": [datetime(2025, 1, 1, tzinfo=UTC)], "tenure": [3], "spend": [10.0], "prediction": [1]}))),
-    "log costs": ("costs.log", {"model_owner", "admin"}, lambda s, a, c: ingest.log_costs(
-        s, actor=a, frame=pd.DataFrame({"day": ["2025-01-01"], "model": ["Churn"], "category": ["compute"],
-                                        "amount": [12.5], "currency": ["EUR"]}))),
-    "add business rule": ("rule.propose", {"model_owner"}, lambda s, a, c: services.add_business_rule(
-        s, actor=a, model_id=c["model"], name="offer", operator=">", threshold=0.6, outcome="send offer")),
-    "add person": ("person.manage", {"admin"}, lambda s, a, c: services.create_person(
-        s, actor=a, name="Nina New", email="nina@example.com")),
-    "mark person left": ("person.manage", {"admin"}, lambda s, a, c: services.set_person_active(
-        s, actor=a, person_id=c["people"]["labeller"].id, active=False, left_on=date(2025, 1, 31))),
-    "grant role": ("role.grant", {"admin"}, lambda s, a, c: services.grant_role(
-        s, actor=a, person_id=c["people"]["viewer"].id, role="labeller", business_unit="Retail")),
-    "revoke role": ("role.grant", {"admin"}, lambda s, a, c: services.revoke_role(
-        s, actor=a, person_id=c["people"]["viewer"].id, role="viewer")),
-    "assess risk": ("risk.assess", {"model_owner", "approver"}, lambda s, a, c: risk.assess_model(
-        s, actor=a, model_id=c["model"], scores=RISK_SCORES, materiality="low", ai_act_class="minimal",
-        rationale="Marketing use only.")),
-    "request promotion": ("promotion.request", {"model_owner"}, lambda s, a, c: promotions.request_promotion(
-        s, actor=a, version_id=c["v2"], target_stage="staging", justification="Ready for shadow testing.")),
-    "approve promotion": ("promotion.decide", {"approver"}, lambda s, a, c: promotions.approve(
-        s, actor=a, request_id=c["request"])),
-    "reject promotion": ("promotion.decide", {"approver"}, lambda s, a, c: promotions.reject(
-        s, actor=a, request_id=c["request"], comment="Evaluation period too short.")),
-    "cancel promotion": ("promotion.request", {"model_owner"}, lambda s, a, c: promotions.cancel(
-        s, actor=a, request_id=c["request"])),
-    "comment on promotion": ("promotion.comment", {"model_owner", "approver"}, lambda s, a, c: promotions.add_comment(
-        s, actor=a, request_id=c["request"], body="Which holdout?")),
+    "register model": (
+        "model.register",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.register_model(s, actor=a, name="New model", business_unit="Credit risk"),
+    ),
+    "update model": (
+        "model.update",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.update_model(s, actor=a, model_id=c["model"], purpose="Sharper purpose"),
+    ),
+    "update model card": (
+        "model.update",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.update_model_card(
+            s, actor=a, version_id=c["v2"], card_caveats="Retrain monthly"
+        ),
+    ),
+    "register version": (
+        "version.register",
+        {"model_owner"},
+        lambda s, a, c: services.register_version(s, actor=a, model_id=c["model"], metrics={"roc_auc": 0.8}),
+    ),
+    "assign owner": (
+        "ownership.assign",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.assign_owner(
+            s, actor=a, model_id=c["model"], person_id=c["people"]["labeller"].id, role="validator"
+        ),
+    ),
+    "create data source": (
+        "lineage.write",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.create_data_source(s, actor=a, name="CRM"),
+    ),
+    "create dataset": (
+        "lineage.write",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.create_dataset(s, actor=a, name="customers", version="7"),
+    ),
+    "create deployment": (
+        "lineage.write",
+        {"model_owner", "admin"},
+        lambda s, a, c: services.create_deployment(s, actor=a, version_id=c["v1"], environment="batch"),
+    ),
+    "log predictions": (
+        "predictions.log",
+        {"model_owner"},
+        lambda s, a, c: ingest.log_predictions(
+            s,
+            actor=a,
+            model_version_id=c["v1"],
+            frame=pd.DataFrame(
+                {"ts": [datetime(2025, 1, 1, tzinfo=UTC)], "tenure": [3], "spend": [10.0], "prediction": [1]}
+            ),
+        ),
+    ),
+    "log costs": (
+        "costs.log",
+        {"model_owner", "admin"},
+        lambda s, a, c: ingest.log_costs(
+            s,
+            actor=a,
+            frame=pd.DataFrame(
+                {
+                    "day": ["2025-01-01"],
+                    "model": ["Churn"],
+                    "category": ["compute"],
+                    "amount": [12.5],
+                    "currency": ["EUR"],
+                }
+            ),
+        ),
+    ),
+    "add business rule": (
+        "rule.propose",
+        {"model_owner"},
+        lambda s, a, c: services.add_business_rule(
+            s, actor=a, model_id=c["model"], name="offer", operator=">", threshold=0.6, outcome="send offer"
+        ),
+    ),
+    "add person": (
+        "person.manage",
+        {"admin"},
+        lambda s, a, c: services.create_person(s, actor=a, name="Nina New", email="nina@example.com"),
+    ),
+    "mark person left": (
+        "person.manage",
+        {"admin"},
+        lambda s, a, c: services.set_person_active(
+            s, actor=a, person_id=c["people"]["labeller"].id, active=False, left_on=date(2025, 1, 31)
+        ),
+    ),
+    "grant role": (
+        "role.grant",
+        {"admin"},
+        lambda s, a, c: services.grant_role(
+            s, actor=a, person_id=c["people"]["viewer"].id, role="labeller", business_unit="Retail"
+        ),
+    ),
+    "revoke role": (
+        "role.grant",
+        {"admin"},
+        lambda s, a, c: services.revoke_role(s, actor=a, person_id=c["people"]["viewer"].id, role="viewer"),
+    ),
+    "assess risk": (
+        "risk.assess",
+        {"model_owner", "approver"},
+        lambda s, a, c: risk.assess_model(
+            s,
+            actor=a,
+            model_id=c["model"],
+            scores=RISK_SCORES,
+            materiality="low",
+            ai_act_class="minimal",
+            rationale="Marketing use only.",
+        ),
+    ),
+    "request promotion": (
+        "promotion.request",
+        {"model_owner"},
+        lambda s, a, c: promotions.request_promotion(
+            s, actor=a, version_id=c["v2"], target_stage="staging", justification="Ready for shadow testing."
+        ),
+    ),
+    "approve promotion": (
+        "promotion.decide",
+        {"approver"},
+        lambda s, a, c: promotions.approve(s, actor=a, request_id=c["request"]),
+    ),
+    "reject promotion": (
+        "promotion.decide",
+        {"approver"},
+        lambda s, a, c: promotions.reject(
+            s, actor=a, request_id=c["request"], comment="Evaluation period too short."
+        ),
+    ),
+    "cancel promotion": (
+        "promotion.request",
+        {"model_owner"},
+        lambda s, a, c: promotions.cancel(s, actor=a, request_id=c["request"]),
+    ),
+    "comment on promotion": (
+        "promotion.comment",
+        {"model_owner", "approver"},
+        lambda s, a, c: promotions.add_comment(s, actor=a, request_id=c["request"], body="Which holdout?"),
+    ),
 }
 
 
@@ -88,11 +191,23 @@ def registry(engine: Engine) -> dict[str, Any]:
     world = make_world(engine)
     model_id, (v1, v2) = make_promotable_model(engine, world)
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                  justification="First release of the churn model.")
-        people = {role: actor_by_id(s, getattr(world, key).id) for role, key in
-                  [("viewer", "viewer"), ("labeller", "labeller"), ("model_owner", "owner"),
-                   ("approver", "approver"), ("admin", "admin")]}
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            target_stage="production",
+            justification="First release of the churn model.",
+        )
+        people = {
+            role: actor_by_id(s, getattr(world, key).id)
+            for role, key in [
+                ("viewer", "viewer"),
+                ("labeller", "labeller"),
+                ("model_owner", "owner"),
+                ("approver", "approver"),
+                ("admin", "admin"),
+            ]
+        }
     return {"engine": engine, "model": model_id, "v1": v1, "v2": v2, "request": request_id, "people": people}
 
 
@@ -121,13 +236,22 @@ def test_each_role_against_each_service(registry, role):
             assert outcome == "allowed", f"{role} should be able to {label}: {outcome}"
         else:
             needed = " or ".join(sorted(PERMISSIONS[action]))
-            assert outcome.startswith("denied:") and f"this needs the role {needed}" in outcome, (role, label, outcome)
+            assert outcome.startswith("denied:") and f"this needs the role {needed}" in outcome, (
+                role,
+                label,
+                outcome,
+            )
 
 
 def test_every_permission_rule_for_every_single_role_person(engine):
     world = make_world(engine)
-    people = {"viewer": world.viewer, "labeller": world.labeller, "model_owner": world.owner,
-              "approver": world.approver, "admin": world.admin}
+    people = {
+        "viewer": world.viewer,
+        "labeller": world.labeller,
+        "model_owner": world.owner,
+        "approver": world.approver,
+        "admin": world.admin,
+    }
     with write_session(engine) as s:
         for action, roles in PERMISSIONS.items():
             for role, actor in people.items():
@@ -146,8 +270,13 @@ def test_admin_is_not_a_super_role():
 def test_business_unit_scoped_grants(engine):
     world = make_world(engine)
     with write_session(engine) as s:
-        pid = services.create_person(s, actor=world.admin, name="Rita Retail", email="rita@example.com",
-                                     roles=[("approver", "Retail"), ("model_owner", "Retail")])
+        pid = services.create_person(
+            s,
+            actor=world.admin,
+            name="Rita Retail",
+            email="rita@example.com",
+            roles=[("approver", "Retail"), ("model_owner", "Retail")],
+        )
         rita = actor_by_id(s, pid)
     with write_session(engine) as s:
         require(s, rita, "promotion.decide", business_unit="Retail")
@@ -166,8 +295,13 @@ def test_revoked_role_and_departed_person_stop_at_once(engine):
         services.revoke_role(s, actor=world.admin, person_id=world.owner.id, role="model_owner")
     with pytest.raises(PermissionDenied, match="this needs the role model_owner"):
         with write_session(engine) as s:
-            promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="staging",
-                                         justification="Ready for shadow testing.")
+            promotions.request_promotion(
+                s,
+                actor=world.owner,
+                version_id=v1,
+                target_stage="staging",
+                justification="Ready for shadow testing.",
+            )
     with write_session(engine) as s:
         services.set_person_active(s, actor=world.admin, person_id=world.approver.id, active=False)
     with pytest.raises(PermissionDenied, match="Arthur Approver .* is no longer active"):
@@ -186,8 +320,9 @@ def test_an_admin_cannot_grant_a_role_to_themselves(engine):
         assert ("approver", "") not in [(g.role, g.business_unit) for g in grants_of(s, world.admin.id)]
         assert len(s.exec(select(AuditEvent)).all()) == before
     with write_session(engine) as s:  # another admin may
-        other = services.create_person(s, actor=world.admin, name="Second Admin", email="admin2@example.com",
-                                       roles=[("admin", "")])
+        other = services.create_person(
+            s, actor=world.admin, name="Second Admin", email="admin2@example.com", roles=[("admin", "")]
+        )
     with write_session(engine) as s:
         services.grant_role(s, actor=actor_by_id(s, other), person_id=world.admin.id, role="approver")
     with read_session(engine) as s:

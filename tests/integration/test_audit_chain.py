@@ -109,9 +109,19 @@ def test_inserted_row_is_named(engine):
     with read_session(engine) as s:
         last = s.get(AuditEvent, count)
         forged = AuditEvent(
-            id=count + 1, ts=last.ts + timedelta(seconds=1), actor_id=None, actor_email="mallory@example.com",
-            action="role.granted", object_type="person", object_id="1", model_id=None, before=None,
-            after='{"role":"approver"}', reason="", prev_hash=last.hash, hash="",
+            id=count + 1,
+            ts=last.ts + timedelta(seconds=1),
+            actor_id=None,
+            actor_email="mallory@example.com",
+            action="role.granted",
+            object_type="person",
+            object_id="1",
+            model_id=None,
+            before=None,
+            after='{"role":"approver"}',
+            reason="",
+            prev_hash=last.hash,
+            hash="",
         )
         forged.hash = audit.compute_hash(forged, last.hash)  # a well-formed link; only the head betrays it
     ts = forged.ts.replace(tzinfo=None).isoformat(sep=" ")
@@ -146,7 +156,9 @@ def test_recomputed_chain_fails_with_the_hmac_key(engine, monkeypatch):
     with read_session(engine) as s:
         assert not audit.verify(s, key="guessed key").ok
         first = s.get(AuditEvent, 1)
-        plain = audit.compute_hash(first, first.prev_hash, key="")  # what an attacker without the key can compute
+        plain = audit.compute_hash(
+            first, first.prev_hash, key=""
+        )  # what an attacker without the key can compute
     _tamper(engine, f"UPDATE audit_event SET hash = '{plain}' WHERE id = 1")
     verdict = _verdict(engine)
     assert (verdict.ok, verdict.first_bad_id) == (False, 1)
@@ -157,8 +169,11 @@ def test_postgres_refuses_update_delete_truncate(engine):
     if engine.dialect.name != "postgresql":
         pytest.skip("triggers exist on PostgreSQL only")
     _populated(engine)
-    for statement in ("UPDATE audit_event SET reason = 'x' WHERE id = 2", "DELETE FROM audit_event WHERE id = 2",
-                      "TRUNCATE audit_event"):
+    for statement in (
+        "UPDATE audit_event SET reason = 'x' WHERE id = 2",
+        "DELETE FROM audit_event WHERE id = 2",
+        "TRUNCATE audit_event",
+    ):
         with pytest.raises(DBAPIError, match=r"audit_event is append-only: (UPDATE|DELETE|TRUNCATE) refused"):
             with engine.begin() as conn:
                 conn.exec_driver_sql(statement)
@@ -172,8 +187,13 @@ def test_query_events_filters_and_csv(engine):
     world = make_world(engine)
     model_id, (v1, _) = make_promotable_model(engine, world)
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                  justification="First release of the model.")
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            target_stage="production",
+            justification="First release of the model.",
+        )
     with write_session(engine) as s:
         promotions.approve(s, actor=world.approver, request_id=request_id)
     today = datetime.now(UTC).date()

@@ -110,7 +110,9 @@ def test_backup_refuses_to_overwrite(engine, tmp_path):
 def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
     junk = tmp_path / "junk.backup"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(Exception, match="(?i)not an intact SQLite backup|not a database|file is not a database"):
+    with pytest.raises(
+        Exception, match="(?i)not an intact SQLite backup|not a database|file is not a database"
+    ):
         backup.restore(junk, f"sqlite:///{tmp_path / 'r.db'}")
     assert not (tmp_path / "r.db").exists()
 
@@ -128,7 +130,11 @@ def test_kill_9_mid_write_loses_no_acknowledged_change(db_url):
     for _ in range(KILLS):
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.crash_writer", db_url, str(next_id)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert proc.stdout is not None
         wait_for = rng.randint(1, 25)
@@ -147,7 +153,10 @@ def test_kill_9_mid_write_loses_no_acknowledged_change(db_url):
         result = backup.check_registry(engine)
         assert result.ok, result.lines()
         with read_session(engine) as s:
-            present = {int(p.email[5:].split("@")[0]) for p in s.exec(select(Person).where(Person.email.like("crash%")))}
+            present = {
+                int(p.email[5:].split("@")[0])
+                for p in s.exec(select(Person).where(Person.email.like("crash%")))
+            }
         assert acknowledged <= present
     assert len(acknowledged) >= KILLS
     engine.dispose()

@@ -25,7 +25,9 @@ runner = CliRunner()
 
 def test_corpus_is_complete():
     on_disk = {p.name for p in FILES.iterdir()}
-    assert on_disk == set(EXPECTED), "regenerate with `python -m tests.corpus.make_corpus` and list every file"
+    assert on_disk == set(EXPECTED), (
+        "regenerate with `python -m tests.corpus.make_corpus` and list every file"
+    )
     assert len(on_disk) + len(BAD_NAMES) >= 40
 
 
@@ -58,7 +60,16 @@ def test_cli_import_refuses_malformed_file(sqlite_registry, name):
     if name.startswith("costs_"):
         args = ["log-costs", str(path), "--as", world.owner.email]
     else:
-        args = ["log-predictions", "--model", "Credit scoring", "--version", "1", str(path), "--as", world.owner.email]
+        args = [
+            "log-predictions",
+            "--model",
+            "Credit scoring",
+            "--version",
+            "1",
+            str(path),
+            "--as",
+            world.owner.email,
+        ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
@@ -108,20 +119,27 @@ def test_bad_model_names_through_core_and_cli(registry, bad):
         with write_session(engine) as s:
             services.register_model(s, actor=world.owner, name=bad, business_unit="Credit risk")
     if "\x00" not in bad:  # a NUL cannot be passed as a command-line argument
-        result = runner.invoke(app, ["register-model", bad, "--business-unit", "Credit risk", "--as", world.owner.email])
+        result = runner.invoke(
+            app, ["register-model", bad, "--business-unit", "Credit risk", "--as", world.owner.email]
+        )
         assert result.exit_code != 0
         assert "Traceback" not in result.output
     assert row_counts(engine) == before
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("purpose", "x" * 30_000, r"purpose is 30000 characters long; at most 20000"),
-    ("intended_use", "nul \x00 inside", r"intended use contains a NUL character"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("purpose", "x" * 30_000, r"purpose is 30000 characters long; at most 20000"),
+        ("intended_use", "nul \x00 inside", r"intended use contains a NUL character"),
+    ],
+)
 def test_bad_free_text_is_refused(registry, field, value, message):
     engine, world = registry
     before = row_counts(engine)
     with pytest.raises(InvalidInput, match=message):
         with write_session(engine) as s:
-            services.register_model(s, actor=world.owner, name="Text test", business_unit="Credit risk", **{field: value})
+            services.register_model(
+                s, actor=world.owner, name="Text test", business_unit="Credit risk", **{field: value}
+            )
     assert row_counts(engine) == before

@@ -36,13 +36,19 @@ def steward(*args: object):
 
 def test_health_json_and_table(registry):
     world = make_world(registry)
-    production_model(registry, world.owner, name="Stale", n=200, end=datetime.now(UTC) - timedelta(days=9), days=20)
+    production_model(
+        registry, world.owner, name="Stale", n=200, end=datetime.now(UTC) - timedelta(days=9), days=20
+    )
     result = steward("health", "--json")
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["model"] == "Stale" and row["status"] == "alert" and row["reasons"][0]["kind"] == "outage"
     table = steward("health")
-    assert table.exit_code == 0 and "Stale" in table.stdout and "alert: No predictions for 9 days" in table.stdout
+    assert (
+        table.exit_code == 0
+        and "Stale" in table.stdout
+        and "alert: No predictions for 9 days" in table.stdout
+    )
     with read_session(registry) as s:
         assert s.execute(select(ModelHealth.status)).scalar_one() == "alert"
 
@@ -56,8 +62,21 @@ def test_health_as_a_labeller_is_refused(registry):
 def test_campaign_create_list_close(registry):
     world = make_world(registry)
     production_model(registry, world.owner, name="Credit scoring", n=100)
-    created = steward("campaign", "create", "--model", "Credit scoring", "--size", 150, "--strategy", "random",
-                      "--seed", 1, "--json", "--as", world.owner.email)
+    created = steward(
+        "campaign",
+        "create",
+        "--model",
+        "Credit scoring",
+        "--size",
+        150,
+        "--strategy",
+        "random",
+        "--seed",
+        1,
+        "--json",
+        "--as",
+        world.owner.email,
+    )
     assert created.exit_code == 0, created.output
     data = json.loads(created.stdout)
     assert data["size"] == 100 and "100 of the 150 requested" in data["note"]
@@ -72,9 +91,31 @@ def test_campaign_create_list_close(registry):
 def test_campaign_create_errors_name_the_problem(registry):
     world = make_world(registry)
     production_model(registry, world.owner, name="Credit scoring", n=20)
-    bad = steward("campaign", "create", "--model", "Credit scoring", "--size", 5, "--strategy", "clever", "--as", world.owner.email)
+    bad = steward(
+        "campaign",
+        "create",
+        "--model",
+        "Credit scoring",
+        "--size",
+        5,
+        "--strategy",
+        "clever",
+        "--as",
+        world.owner.email,
+    )
     assert bad.exit_code == 1 and "strategy 'clever' is not one of" in bad.stderr
-    bad_day = steward("campaign", "create", "--model", "Credit scoring", "--size", 5, "--from", "yesterday", "--as", world.owner.email)
+    bad_day = steward(
+        "campaign",
+        "create",
+        "--model",
+        "Credit scoring",
+        "--size",
+        5,
+        "--from",
+        "yesterday",
+        "--as",
+        world.owner.email,
+    )
     assert bad_day.exit_code == 1 and "--from 'yesterday' is not a date" in bad_day.stderr
     with read_session(registry) as s:
         assert s.execute(select(func.count()).select_from(LabellingCampaign)).scalar_one() == 0
@@ -82,8 +123,15 @@ def test_campaign_create_errors_name_the_problem(registry):
 
 def test_performance_json(registry):
     world = make_world(registry)
-    production_model(registry, world.owner, name="Credit scoring", n=600, labelled_share=0.3,
-                     end=datetime(2024, 5, 30, tzinfo=UTC), days=20)
+    production_model(
+        registry,
+        world.owner,
+        name="Credit scoring",
+        n=600,
+        labelled_share=0.3,
+        end=datetime(2024, 5, 30, tzinfo=UTC),
+        days=20,
+    )
     result = steward("performance", "--model", "Credit scoring", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -96,10 +144,31 @@ def test_performance_json(registry):
 def test_thresholds_set_and_show(registry):
     world = make_world(registry)
     production_model(registry, world.owner, name="Credit scoring", n=20)
-    done = steward("thresholds", "set", "--model", "Credit scoring", "--outage-days", 7, "--reason", "weekly batch",
-                   "--as", world.owner.email)
+    done = steward(
+        "thresholds",
+        "set",
+        "--model",
+        "Credit scoring",
+        "--outage-days",
+        7,
+        "--reason",
+        "weekly batch",
+        "--as",
+        world.owner.email,
+    )
     assert done.exit_code == 0 and "version 1" in done.stdout
     shown = json.loads(steward("thresholds", "show", "--model", "Credit scoring", "--json").stdout)
     assert shown["outage_days"] == 7 and shown["is_default"] is False
-    bad = steward("thresholds", "set", "--model", "Credit scoring", "--drift-share", 3, "--reason", "x", "--as", world.owner.email)
+    bad = steward(
+        "thresholds",
+        "set",
+        "--model",
+        "Credit scoring",
+        "--drift-share",
+        3,
+        "--reason",
+        "x",
+        "--as",
+        world.owner.email,
+    )
     assert bad.exit_code == 1 and "drift share must lie between" in bad.stderr

@@ -73,7 +73,9 @@ def _race(engine: Engine, deciders: list[tuple[str, Actor]], request_id: int) ->
         except Exception as exc:  # anything else is a failure of the test, reported below
             outcomes[i] = (kind, f"{type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=worker, args=(i, kind, actor)) for i, (kind, actor) in enumerate(deciders)]
+    threads = [
+        threading.Thread(target=worker, args=(i, kind, actor)) for i, (kind, actor) in enumerate(deciders)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -86,33 +88,53 @@ def test_sixteen_deciders_exactly_one_wins(wide_engine):
     engine = wide_engine
     world = make_world(engine)
     with write_session(engine) as s:
-        third = actor_by_id(s, services.create_person(s, actor=world.admin, name="Tess Third",
-                                                      email="third@example.com", roles=[("approver", "")]))
+        third = actor_by_id(
+            s,
+            services.create_person(
+                s, actor=world.admin, name="Tess Third", email="third@example.com", roles=[("approver", "")]
+            ),
+        )
     model_id, versions = make_promotable_model(engine, world)
-    cycle = [("approve", world.approver), ("approve", world.approver2), ("reject", third), ("cancel", world.owner)]
+    cycle = [
+        ("approve", world.approver),
+        ("approve", world.approver2),
+        ("reject", third),
+        ("cancel", world.owner),
+    ]
     deciders = [cycle[i % len(cycle)] for i in range(THREADS)]
     winners: Counter[str] = Counter()
     for trial in range(TRIALS):
         with read_session(engine) as s:
-            production = s.exec(select(ModelVersion.id).where(ModelVersion.model_id == model_id,
-                                                              ModelVersion.stage == "production")).first()
+            production = s.exec(
+                select(ModelVersion.id).where(
+                    ModelVersion.model_id == model_id, ModelVersion.stage == "production"
+                )
+            ).first()
         candidate = versions[1] if production == versions[0] else versions[0]
         with write_session(engine) as s:
             request_id = promotions.request_promotion(
-                s, actor=world.owner, version_id=candidate, target_stage="production",
-                justification=f"Trial {trial}: promote the other version.")
+                s,
+                actor=world.owner,
+                version_id=candidate,
+                target_stage="production",
+                justification=f"Trial {trial}: promote the other version.",
+            )
         outcomes = _race(engine, deciders, request_id)
         won = [kind for kind, result in outcomes if result == "won"]
         lost = [result for _, result in outcomes if result != "won"]
         assert len(won) == 1, (trial, outcomes)
-        assert all(r.startswith(f"conflict: Request #{request_id} was already decided by ") for r in lost), (trial, lost)
+        assert all(r.startswith(f"conflict: Request #{request_id} was already decided by ") for r in lost), (
+            trial,
+            lost,
+        )
         winners[won[0]] += 1
         _check_registry(engine, model_id, request_id, won[0])
     print(f"\n{engine.dialect.name}: {TRIALS} trials x {THREADS} threads, winners by kind: {dict(winners)}")
     with read_session(engine) as s:
         verdict = audit.verify(s)
-        stage_events = s.exec(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "version.stage_changed")).one()
+        stage_events = s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "version.stage_changed")
+        ).one()
         stage_rows = s.exec(select(func.count()).select_from(StageChange)).one()
     assert verdict.ok, verdict.message()
     assert stage_events == stage_rows  # one audit event per applied stage change
@@ -120,10 +142,16 @@ def test_sixteen_deciders_exactly_one_wins(wide_engine):
 
 def _check_registry(engine: Engine, model_id: int, request_id: int, winner: str) -> None:
     with read_session(engine) as s:
-        in_production = s.exec(select(func.count()).select_from(ModelVersion).where(
-            ModelVersion.model_id == model_id, ModelVersion.stage == "production")).one()
-        decisions = s.exec(select(AuditEvent.action).where(
-            AuditEvent.object_type == "promotion_request", AuditEvent.object_id == str(request_id))).all()
+        in_production = s.exec(
+            select(func.count())
+            .select_from(ModelVersion)
+            .where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        ).one()
+        decisions = s.exec(
+            select(AuditEvent.action).where(
+                AuditEvent.object_type == "promotion_request", AuditEvent.object_id == str(request_id)
+            )
+        ).all()
         view = promotions.request_view(s, request_id)
     assert in_production <= 1
     expected = {"approve": "approved", "reject": "rejected", "cancel": "cancelled"}[winner]

@@ -59,10 +59,15 @@ def test_forecast_follows_the_trend_with_intervals_that_hold_the_truth() -> None
     # Stated bounds: within 5% over the first 6 months, within 12% at 12 months (damped trend).
     assert np.abs(relative[:6]).max() < 0.05
     assert np.abs(relative).max() < 0.12
-    inside = (truth.to_numpy() >= months["lower"].to_numpy()) & (truth.to_numpy() <= months["upper"].to_numpy())
+    inside = (truth.to_numpy() >= months["lower"].to_numpy()) & (
+        truth.to_numpy() <= months["upper"].to_numpy()
+    )
     assert inside[:6].all() and inside.mean() >= 0.75
     # Growth is kept: the last forecast month costs more than the last full history month.
-    assert months["mean"].iloc[-1] > series[series.index.to_period("M") == series.index[-1].to_period("M") - 1].sum()
+    assert (
+        months["mean"].iloc[-1]
+        > series[series.index.to_period("M") == series.index[-1].to_period("M") - 1].sum()
+    )
 
 
 def test_the_first_forecast_month_is_completed_from_actual_spend() -> None:
@@ -90,20 +95,35 @@ def test_forecast_refuses_short_history_and_odd_horizons() -> None:
 
 
 def _costs(**override: object) -> pd.DataFrame:
-    frame = pd.DataFrame({"day": ["2025-03-01", "2025-03-02"], "model": ["Credit scoring"] * 2,
-                          "category": ["compute", "inference"], "amount": [10.0, 2.5], "currency": ["EUR", "EUR"]})
+    frame = pd.DataFrame(
+        {
+            "day": ["2025-03-01", "2025-03-02"],
+            "model": ["Credit scoring"] * 2,
+            "category": ["compute", "inference"],
+            "amount": [10.0, 2.5],
+            "currency": ["EUR", "EUR"],
+        }
+    )
     return frame.assign(**override)
 
 
-@pytest.mark.parametrize(("frame", "message"), [
-    (_costs(day=["2025-03-01", "2025-13-45"]), r"column 'day': '2025-13-45' is not a date \(row 2\)"),
-    (_costs(amount=[1.0, None]), r"column 'amount' is empty in row 2"),
-    (_costs(amount=[1.0, float("inf")]), r"column 'amount' holds an infinite value in row 2"),
-    (_costs(owner=["x", "y"]), r"unexpected column\(s\): owner"),
-    (_costs().iloc[0:0], "the cost file holds no rows"),
-    (_costs(category=["compute", ""]), r"'' is not one of compute, storage, inference, labelling \(row 2\)"),
-])
-def test_cost_import_errors_name_the_row_and_write_nothing(engine: Engine, frame: pd.DataFrame, message: str) -> None:
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (_costs(day=["2025-03-01", "2025-13-45"]), r"column 'day': '2025-13-45' is not a date \(row 2\)"),
+        (_costs(amount=[1.0, None]), r"column 'amount' is empty in row 2"),
+        (_costs(amount=[1.0, float("inf")]), r"column 'amount' holds an infinite value in row 2"),
+        (_costs(owner=["x", "y"]), r"unexpected column\(s\): owner"),
+        (_costs().iloc[0:0], "the cost file holds no rows"),
+        (
+            _costs(category=["compute", ""]),
+            r"'' is not one of compute, storage, inference, labelling \(row 2\)",
+        ),
+    ],
+)
+def test_cost_import_errors_name_the_row_and_write_nothing(
+    engine: Engine, frame: pd.DataFrame, message: str
+) -> None:
     world = make_world(engine)
     make_model(engine, world.owner)
     with pytest.raises(InvalidInput, match=message):
@@ -121,8 +141,14 @@ def test_cost_import_normalises_case_and_needs_the_role(engine: Engine) -> None:
         with write_session(engine) as s:
             ingest.log_costs(s, actor=world.viewer, frame=_costs())
     with write_session(engine) as s:
-        assert ingest.log_costs(s, actor=world.owner, frame=_costs(category=[" Compute", "INFERENCE"],
-                                                                   currency=["eur", " Eur"])) == 2
+        assert (
+            ingest.log_costs(
+                s,
+                actor=world.owner,
+                frame=_costs(category=[" Compute", "INFERENCE"], currency=["eur", " Eur"]),
+            )
+            == 2
+        )
     with read_session(engine) as s:
         rows = s.exec(select(CostRecord).order_by(CostRecord.day)).all()
     assert [(r.category, r.currency) for r in rows] == [("compute", "EUR"), ("inference", "EUR")]
@@ -141,11 +167,26 @@ def _portfolio(engine: Engine, days: int = 400) -> dict[str, object]:
     flat = daily_costs(start, days, level=50, slope=0.0, weekly=5, noise=1, seed=3)
     growing = daily_costs(start, days, level=40, slope=0.25, weekly=5, noise=1, seed=4)
     with write_session(engine) as s:
-        ingest.log_costs(s, actor=world.owner, frame=pd.concat([
-            cost_frame("Credit scoring", flat), cost_frame("Credit scoring", flat * 0.2, category="storage"),
-            cost_frame("Fraud alerts", growing)]))
-    return {"world": world, "credit": credit_id, "fraud": fraud_id, "credit_v1": credit_v1, "end": end,
-            "flat": flat, "growing": growing}
+        ingest.log_costs(
+            s,
+            actor=world.owner,
+            frame=pd.concat(
+                [
+                    cost_frame("Credit scoring", flat),
+                    cost_frame("Credit scoring", flat * 0.2, category="storage"),
+                    cost_frame("Fraud alerts", growing),
+                ]
+            ),
+        )
+    return {
+        "world": world,
+        "credit": credit_id,
+        "fraud": fraud_id,
+        "credit_v1": credit_v1,
+        "end": end,
+        "flat": flat,
+        "growing": growing,
+    }
 
 
 def test_monthly_costs_per_model_unit_and_category(engine: Engine) -> None:
@@ -153,10 +194,22 @@ def test_monthly_costs_per_model_unit_and_category(engine: Engine) -> None:
     with read_session(engine) as s:
         monthly = monthly_costs(s)
         credit_only = monthly_costs(s, business_unit="Credit risk")
-    assert set(monthly.columns) == {"month", "model_id", "model", "business_unit", "category", "currency", "amount"}
+    assert set(monthly.columns) == {
+        "month",
+        "model_id",
+        "model",
+        "business_unit",
+        "category",
+        "currency",
+        "amount",
+    }
     assert monthly["amount"].sum() == pytest.approx(
-        round(p["flat"], 2).sum() + round(p["flat"] * 0.2, 2).sum() + round(p["growing"], 2).sum(), abs=0.05)
-    assert set(credit_only["model"]) == {"Credit scoring"} and set(credit_only["category"]) == {"compute", "storage"}
+        round(p["flat"], 2).sum() + round(p["flat"] * 0.2, 2).sum() + round(p["growing"], 2).sum(), abs=0.05
+    )
+    assert set(credit_only["model"]) == {"Credit scoring"} and set(credit_only["category"]) == {
+        "compute",
+        "storage",
+    }
     month = monthly["month"].iloc[0]
     assert len(month) == 7 and month[4] == "-"
 
@@ -165,7 +218,9 @@ def test_cost_per_thousand_predictions_uses_the_daily_rollup(engine: Engine) -> 
     p = _portfolio(engine, days=120)
     day = p["end"] - timedelta(days=2)
     ts = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    frame = pd.DataFrame({"ts": [ts] * 500, "prediction": [1] * 500, "income": [1.0] * 500, "age": [30] * 500})
+    frame = pd.DataFrame(
+        {"ts": [ts] * 500, "prediction": [1] * 500, "income": [1.0] * 500, "age": [30] * 500}
+    )
     with write_session(engine) as s:
         ingest.log_predictions(s, actor=p["world"].owner, model_version_id=p["credit_v1"], frame=frame)
     with read_session(engine) as s:
@@ -180,12 +235,26 @@ def test_cost_per_thousand_predictions_uses_the_daily_rollup(engine: Engine) -> 
 
 
 def test_cost_per_thousand_of_whole_months_leaves_out_a_part_month_of_traffic() -> None:
-    monthly = pd.DataFrame({"month": ["2025-03", "2025-04", "2025-05"], "model_id": 1, "model": "Churn",
-                            "business_unit": "Retention", "category": "compute", "currency": "EUR",
-                            "amount": [900.0, 900.0, 900.0]})
+    monthly = pd.DataFrame(
+        {
+            "month": ["2025-03", "2025-04", "2025-05"],
+            "model_id": 1,
+            "model": "Churn",
+            "business_unit": "Retention",
+            "category": "compute",
+            "currency": "EUR",
+            "amount": [900.0, 900.0, 900.0],
+        }
+    )
     # live from 20 March: 12 days of traffic in March, every day in April, 30 of 31 days in May
-    predictions = pd.DataFrame({"month": ["2025-03", "2025-04", "2025-05"], "model_id": 1,
-                                "predictions": [1200, 3000, 3000], "days": [12, 30, 30]})
+    predictions = pd.DataFrame(
+        {
+            "month": ["2025-03", "2025-04", "2025-05"],
+            "model_id": 1,
+            "predictions": [1200, 3000, 3000],
+            "days": [12, 30, 30],
+        }
+    )
     every = cost_per_thousand(monthly, predictions)
     assert list(every["cost_per_1000"]) == pytest.approx([750.0, 300.0, 300.0])  # March looks 2.5x dearer
     whole = cost_per_thousand(monthly, predictions, whole_months=True)
@@ -197,7 +266,9 @@ def test_top_growers_put_the_growing_model_first(engine: Engine) -> None:
     with read_session(engine) as s:
         growers = top_growers(monthly_costs(s), last_day=p["end"])
     assert growers["model"].iloc[0] == "Fraud alerts"
-    assert growers["change"].iloc[0] == pytest.approx(0.25 * 91 * 30.4, rel=0.1)  # ~0.25 EUR/day more each day
+    assert growers["change"].iloc[0] == pytest.approx(
+        0.25 * 91 * 30.4, rel=0.1
+    )  # ~0.25 EUR/day more each day
     assert "Credit scoring" not in set(growers["model"][growers["change_pct"] > 5])
 
 
@@ -212,12 +283,23 @@ def test_fleet_forecast_stores_models_units_and_fleet_and_replaces_them(engine: 
     assert run.stored == 2 + 2 + 1 and run.skipped == {} and run.currency == "EUR"
     with read_session(engine) as s:
         stored = stored_forecasts(s)
-        assert set(stored) == {("model", str(p["credit"])), ("model", str(p["fraud"])), ("business_unit", "Credit risk"),
-                               ("business_unit", "Fraud detection"), ("fleet", "all")}
+        assert set(stored) == {
+            ("model", str(p["credit"])),
+            ("model", str(p["fraud"])),
+            ("business_unit", "Credit risk"),
+            ("business_unit", "Fraud detection"),
+            ("fleet", "all"),
+        }
         unit = stored[("business_unit", "Fraud detection")]
         months = 6 + (0 if (p["end"] + timedelta(days=1)).day == 1 else 1)  # + the month in progress
-        assert len(unit.months) == months and unit.paths.shape == (200, months) and unit.backtest_mape is not None
-        assert stored[("model", str(p["fraud"]))].paths.size == 0  # paths are kept for units and the fleet only
+        assert (
+            len(unit.months) == months
+            and unit.paths.shape == (200, months)
+            and unit.backtest_mape is not None
+        )
+        assert (
+            stored[("model", str(p["fraud"]))].paths.size == 0
+        )  # paths are kept for units and the fleet only
         first = s.exec(select(CostForecast)).all()
     again = run_fleet_forecast(engine, actor=p["world"].owner, horizon_months=6, model_names=["Fraud alerts"])
     assert again.stored == 1
@@ -242,16 +324,34 @@ def test_budget_overrun_month_and_odds(engine: Engine) -> None:
     tight = float(fraud.months["mean"].sum()) * 0.7  # far less than the projected 12 months
     generous = float(credit.months["mean"].sum()) * 1.5
     with write_session(engine) as s:
-        set_budget(s, actor=admin, business_unit="Fraud detection", period_start=start, period_end=period_end, amount=tight)
-        set_budget(s, actor=admin, business_unit="Credit risk", period_start=start, period_end=period_end,
-                   amount=generous, note="flat")
+        set_budget(
+            s,
+            actor=admin,
+            business_unit="Fraud detection",
+            period_start=start,
+            period_end=period_end,
+            amount=tight,
+        )
+        set_budget(
+            s,
+            actor=admin,
+            business_unit="Credit risk",
+            period_start=start,
+            period_end=period_end,
+            amount=generous,
+            note="flat",
+        )
     with read_session(engine) as s:
         statuses = {b.business_unit: b for b in budget_statuses(s)}
     over, fine = statuses["Fraud detection"], statuses["Credit risk"]
-    assert over.overrun_month is not None and start.strftime("%Y-%m") <= over.overrun_month <= period_end.strftime("%Y-%m")
+    assert over.overrun_month is not None and start.strftime(
+        "%Y-%m"
+    ) <= over.overrun_month <= period_end.strftime("%Y-%m")
     assert over.overrun_probability == pytest.approx(1.0) and over.projected > tight  # type: ignore[operator]
     assert over.earliest_overrun_month <= over.overrun_month  # type: ignore[operator]
-    assert "over budget from" in over.sentence() and over.sentence().startswith("Fraud detection: budget EUR ")
+    assert "over budget from" in over.sentence() and over.sentence().startswith(
+        "Fraud detection: budget EUR "
+    )
     assert fine.overrun_month is None and fine.overrun_probability == pytest.approx(0.0)
     assert "within budget (probability of overrun 0%)" in fine.sentence()
     assert list(fine.cumulative.columns) == ["month", "actual", "mean", "lower", "upper"]
@@ -260,11 +360,20 @@ def test_budget_overrun_month_and_odds(engine: Engine) -> None:
 
 def test_set_budget_validates_and_needs_the_role(engine: Engine) -> None:
     world = make_world(engine)
-    args = {"business_unit": "Credit risk", "period_start": date(2026, 1, 1), "period_end": date(2026, 12, 31)}
+    args = {
+        "business_unit": "Credit risk",
+        "period_start": date(2026, 1, 1),
+        "period_end": date(2026, 12, 31),
+    }
     cases = [
         ({"amount": -5}, PermissionDenied, "may not budget set", world.owner),
         ({"amount": -5}, InvalidInput, "budget amount must be positive, got -5", world.admin),
-        ({"amount": 10, "period_end": date(2025, 12, 31)}, InvalidInput, "budget period is reversed or empty", world.admin),
+        (
+            {"amount": 10, "period_end": date(2025, 12, 31)},
+            InvalidInput,
+            "budget period is reversed or empty",
+            world.admin,
+        ),
         ({"amount": 10, "currency": "ZZZ"}, InvalidInput, "unknown currency 'ZZZ'", world.admin),
         ({"amount": "lots"}, InvalidInput, "budget amount 'lots' is not a number", world.admin),
     ]
@@ -286,7 +395,9 @@ def test_set_budget_validates_and_needs_the_role(engine: Engine) -> None:
     assert status[0].projected is None and "No forecast stored yet" in status[0].sentence()
 
 
-def test_cli_forecast_set_budget_and_budgets(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_forecast_set_budget_and_budgets(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -302,11 +413,35 @@ def test_cli_forecast_set_budget_and_budgets(engine: Engine, db_url: str, monkey
     run = runner.invoke(app, ["forecast", "--all", "--horizon", "6", "--json", "--as", "owner@example.com"])
     assert run.exit_code == 0, run.output
     assert json.loads(run.output)["stored"] == 5
-    denied = runner.invoke(app, ["set-budget", "--unit", "Credit risk", "--amount", "9000", "--year",
-                                 str(p["end"].year), "--as", "owner@example.com"])
+    denied = runner.invoke(
+        app,
+        [
+            "set-budget",
+            "--unit",
+            "Credit risk",
+            "--amount",
+            "9000",
+            "--year",
+            str(p["end"].year),
+            "--as",
+            "owner@example.com",
+        ],
+    )
     assert denied.exit_code == 1 and "Error: Olivia Owner may not budget set" in denied.output
-    ok = runner.invoke(app, ["set-budget", "--unit", "Credit risk", "--amount", "9000", "--year",
-                             str(p["end"].year), "--as", "admin@example.com"])
+    ok = runner.invoke(
+        app,
+        [
+            "set-budget",
+            "--unit",
+            "Credit risk",
+            "--amount",
+            "9000",
+            "--year",
+            str(p["end"].year),
+            "--as",
+            "admin@example.com",
+        ],
+    )
     assert ok.exit_code == 0 and f"Budget of Credit risk for {p['end'].year}: EUR 9,000." in ok.output
     listed = runner.invoke(app, ["budgets", "--json"])
     rows = json.loads(listed.output)
@@ -320,9 +455,16 @@ def test_a_budget_for_a_year_not_begun_says_nothing_is_spent_yet() -> None:
     from core.costs.budgets import project_budget
     from core.db.models import CostBudget
 
-    budget = CostBudget(business_unit="Claims", period_start=date(2031, 1, 1), period_end=date(2031, 12, 31),
-                        amount=50_000.0, currency="EUR")
+    budget = CostBudget(
+        business_unit="Claims",
+        period_start=date(2031, 1, 1),
+        period_end=date(2031, 12, 31),
+        amount=50_000.0,
+        currency="EUR",
+    )
     status = project_budget(budget, pd.DataFrame(columns=["month", "amount"]), None)
     assert status.spent == 0 and status.projected is None
-    assert status.sentence() == ("Claims: budget EUR 50,000 for 2031; nothing spent yet. "
-                                 "No forecast stored yet (run `steward forecast --all`).")
+    assert status.sentence() == (
+        "Claims: budget EUR 50,000 for 2031; nothing spent yet. "
+        "No forecast stored yet (run `steward forecast --all`)."
+    )

@@ -22,7 +22,11 @@ def test_demo_has_an_open_campaign_per_labelled_production_model(demo_engine):
         campaigns = s.execute(select(Model.name, LabellingCampaign).join(Model)).all()
         assert {name for name, c in campaigns if c.status == "open"} == expected
         for _, campaign in campaigns:
-            statuses = s.execute(select(CampaignItem.status).where(CampaignItem.campaign_id == campaign.id)).scalars().all()
+            statuses = (
+                s.execute(select(CampaignItem.status).where(CampaignItem.campaign_id == campaign.id))
+                .scalars()
+                .all()
+            )
             assert statuses.count("disagreement") + statuses.count("final") == 6
             report = labelling.agreement(s, campaign_id=campaign.id)
             assert report.n_labellers == 2 and len(report.disagreements) == 1
@@ -34,14 +38,21 @@ def test_demo_health_shows_outage_concept_drift_and_covariate_drift(demo_engine)
         assert health[name].status == "alert" and "outage" in {r["kind"] for r in health[name].reasons}
     # The test demo logs few predictions a day (~50 labels a month), so only a strong concept drift
     # is significant; `steward demo` (40 a day) shows every concept-drift model as an alert.
-    significant = [name for name in DEMO_FACTS["concept_drift"]
-                   if health[name].status == "alert" and "performance" in {r["kind"] for r in health[name].reasons}]
+    significant = [
+        name
+        for name in DEMO_FACTS["concept_drift"]
+        if health[name].status == "alert" and "performance" in {r["kind"] for r in health[name].reasons}
+    ]
     assert significant, {name: health[name].reasons for name in DEMO_FACTS["concept_drift"]}
     for name in DEMO_FACTS["covariate_drift"]:
         assert health[name].status == "alert" and "drift" in {r["kind"] for r in health[name].reasons}
     # No false concept drift: a model whose outcome relation was left alone raises no performance alert.
-    false_alarms = {name: h.reasons for name, h in health.items() if name not in DEMO_FACTS["concept_drift"]
-                    and any(r["kind"] == "performance" and r["level"] == "alert" for r in h.reasons)}
+    false_alarms = {
+        name: h.reasons
+        for name, h in health.items()
+        if name not in DEMO_FACTS["concept_drift"]
+        and any(r["kind"] == "performance" and r["level"] == "alert" for r in h.reasons)
+    }
     assert not false_alarms
     for name in DEMO_FACTS["development_models"]:
         assert health[name].status == "unknown"

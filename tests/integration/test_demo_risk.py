@@ -32,8 +32,14 @@ def test_most_models_are_assessed_and_consumer_credit_is_annex_iii_5b(demo):
         assessed = {summary["model"]: view for summary, view in rows if view is not None}
         assert len(assessed) >= len(rows) - 3
         for name in ("Retail credit scoring", "Credit limit recommendation"):
-            assert (assessed[name].ai_act_class, assessed[name].annex_iii_area, assessed[name].tier) == ("high", "5(b)", "high")
-        assert assessed["Card fraud detection"].ai_act_class == "minimal"  # fraud detection is exempt from 5(b)
+            assert (assessed[name].ai_act_class, assessed[name].annex_iii_area, assessed[name].tier) == (
+                "high",
+                "5(b)",
+                "high",
+            )
+        assert (
+            assessed["Card fraud detection"].ai_act_class == "minimal"
+        )  # fraud detection is exempt from 5(b)
         grid = risk.heatmap(s)
         assert grid["count"].sum() == len(assessed)
 
@@ -59,7 +65,9 @@ def test_demo_rules_passed_four_eyes_and_one_change_is_pending(demo):
         decided = [r for r in every if r.status in ("active", "superseded")]
         assert decided and all(r.decided_by_id not in (None, r.created_by_id) for r in decided)
         pending = rules.pending_proposals(s)
-        assert [(p.model, p.name, p.threshold) for p in pending] == [("Retail credit scoring", "Automatic decline", 0.33)]
+        assert [(p.model, p.name, p.threshold) for p in pending] == [
+            ("Retail credit scoring", "Automatic decline", 0.33)
+        ]
         in_force = rules.rule_in_force(s, model_id=ids["Retail credit scoring"], name="Automatic decline")
         assert in_force is not None and in_force.threshold == 0.35
 
@@ -77,10 +85,19 @@ def test_demo_meetings_past_decisions_and_carried_over_action(demo):
         upcoming = meetings.meeting_view(s, int(planned["id"].iloc[0]))
     kinds = {i.kind for i in upcoming.items}
     # every kind the registry raises in the demo (its labelling campaigns are still open)
-    assert {"open_action", "promotion_request", "rule_change", "review_overdue", "reassessment", "alert",
-            "cost_overrun"} <= kinds
+    assert {
+        "open_action",
+        "promotion_request",
+        "rule_change",
+        "review_overdue",
+        "reassessment",
+        "alert",
+        "cost_overrun",
+    } <= kinds
     requests = {i.title for i in upcoming.items if i.kind == "promotion_request"}
-    assert requests == {"Promote Retail credit scoring v4 to production",
-                        "Promote Retail churn propensity v3 to production"}
+    assert requests == {
+        "Promote Retail credit scoring v4 to production",
+        "Promote Retail churn propensity v3 to production",
+    }
     assert upcoming.items[0].title == "Action: Re-assess Account takeover detection"
     assert upcoming.previous is not None and upcoming.previous[0] == past.id

@@ -37,7 +37,12 @@ def world(registry: Engine, tmp_path: Path) -> World:
     world = make_world(registry)
     model = make_drift_model(registry, world.owner, tmp_path)
     log(registry, world.owner, model.version_id, production_batch(1200, date(2024, 3, 10), seed=1))
-    log(registry, world.owner, model.version_id, production_batch(1200, date(2024, 5, 10), seed=2, income_shift=1.4))
+    log(
+        registry,
+        world.owner,
+        model.version_id,
+        production_batch(1200, date(2024, 5, 10), seed=2, income_shift=1.4),
+    )
     return world
 
 
@@ -61,7 +66,9 @@ def test_drift_for_a_period_prints_the_verdict_and_is_idempotent(registry: Engin
     assert run["outcome"] == "unchanged" and run["drifted_features"] == ["income"]
     assert run["period_key"] == "2024-05-01..2024-05-31"
     assert _count(registry, AuditEvent) == events and _count(registry, DriftRun) == 1
-    forced = steward("--model", "Credit scoring", "--from", "2024-05-01", "--to", "2024-05-31", "--force", "--json")
+    forced = steward(
+        "--model", "Credit scoring", "--from", "2024-05-01", "--to", "2024-05-31", "--force", "--json"
+    )
     assert json.loads(forced.stdout)["runs"][0]["outcome"] == "replaced"
 
 
@@ -70,7 +77,10 @@ def test_monthly_backfill_for_all_production_models(registry: Engine, world: Wor
     assert result.exit_code == 0, result.output
     runs = json.loads(result.stdout)["runs"]
     assert [(r["period_key"], r["status"]) for r in runs] == [
-        ("2024-03-01..2024-03-31", "ok"), ("2024-04-01..2024-04-30", "no_data"), ("2024-05-01..2024-05-31", "drift")]
+        ("2024-03-01..2024-03-31", "ok"),
+        ("2024-04-01..2024-04-30", "no_data"),
+        ("2024-05-01..2024-05-31", "drift"),
+    ]
 
 
 def test_bad_input_gives_one_error_line_and_writes_nothing(registry: Engine, world: World) -> None:
@@ -78,11 +88,28 @@ def test_bad_input_gives_one_error_line_and_writes_nothing(registry: Engine, wor
         (["--from", "2024-05-01"], "give either --model NAME or --all."),
         (["--model", "Credit scoring", "--all"], "give either --model NAME or --all."),
         (["--model", "Nope", "--from", "2024-05-01", "--to", "2024-05-31"], "No model named 'Nope'"),
-        (["--model", "Credit scoring", "--from", "May 1st"], "--from 'May 1st' is not a date; use YYYY-MM-DD."),
-        (["--model", "Credit scoring", "--from", "2024-05-31", "--to", "2024-05-01"], "ends (2024-05-01) before it starts"),
+        (
+            ["--model", "Credit scoring", "--from", "May 1st"],
+            "--from 'May 1st' is not a date; use YYYY-MM-DD.",
+        ),
+        (
+            ["--model", "Credit scoring", "--from", "2024-05-31", "--to", "2024-05-01"],
+            "ends (2024-05-01) before it starts",
+        ),
         (["--model", "Credit scoring", "--to", "2999-01-01"], "is not a complete day yet"),
-        (["--model", "Credit scoring", "--from", "2024-05-01", "--to", "2024-05-31", "--as", "viewer@example.com"],
-         "may not monitoring run"),
+        (
+            [
+                "--model",
+                "Credit scoring",
+                "--from",
+                "2024-05-01",
+                "--to",
+                "2024-05-31",
+                "--as",
+                "viewer@example.com",
+            ],
+            "may not monitoring run",
+        ),
     ]
     for args, message in cases:
         result = steward(*args)

@@ -14,18 +14,22 @@ from core.monitoring.drift.report import evidently_on_sample
 from core.monitoring.drift.window import WindowAccumulator
 
 
-def _case(n_ref: int, n_cur: int, shift: float, new_category: bool, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _case(
+    n_ref: int, n_cur: int, shift: float, new_category: bool, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
 
     def frame(n: int, s: float, new: bool) -> pd.DataFrame:
         levels = ["north", "south", "east"] + (["west"] if new else [])
-        return pd.DataFrame({
-            "income": rng.lognormal(10 + s, 0.4, n).round(0),
-            "age": rng.normal(45 + 10 * s, 12, n).round(1),
-            "region": rng.choice(levels, n),
-            "segment": rng.integers(0, 4 if not new else 6, n),  # few numeric values: count-based tests
-            "channel": rng.choice(["web", "branch"], n, p=[0.6 + s / 2, 0.4 - s / 2]),
-        })
+        return pd.DataFrame(
+            {
+                "income": rng.lognormal(10 + s, 0.4, n).round(0),
+                "age": rng.normal(45 + 10 * s, 12, n).round(1),
+                "region": rng.choice(levels, n),
+                "segment": rng.integers(0, 4 if not new else 6, n),  # few numeric values: count-based tests
+                "channel": rng.choice(["web", "branch"], n, p=[0.6 + s / 2, 0.4 - s / 2]),
+            }
+        )
 
     return frame(n_ref, 0.0, False), frame(n_cur, shift, new_category)
 

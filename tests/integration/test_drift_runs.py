@@ -46,12 +46,25 @@ def drifting(engine: Engine, world: World, tmp_path: Path):  # type: ignore[no-u
     """Stable inputs in March, none in April, income and region shifted in May."""
     model = make_drift_model(engine, world.owner, tmp_path)
     log(engine, world.owner, model.version_id, production_batch(2500, date(2024, 3, 5), seed=2))
-    log(engine, world.owner, model.version_id, production_batch(2500, date(2024, 5, 5), seed=3, income_shift=1.3,
-                                                                region_probs=[0.1, 0.2, 0.3, 0.4], score_shift=0.2))
+    log(
+        engine,
+        world.owner,
+        model.version_id,
+        production_batch(
+            2500,
+            date(2024, 5, 5),
+            seed=3,
+            income_shift=1.3,
+            region_probs=[0.1, 0.2, 0.3, 0.4],
+            score_shift=0.2,
+        ),
+    )
     return model
 
 
-def test_runs_find_drift_where_it_was_injected_and_store_every_column(engine: Engine, world: World, drifting) -> None:  # type: ignore[no-untyped-def]
+def test_runs_find_drift_where_it_was_injected_and_store_every_column(
+    engine: Engine, world: World, drifting
+) -> None:  # type: ignore[no-untyped-def]
     [march] = run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MARCH)
     [may] = run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
     assert march.status == "ok" and march.drift_share == 0.0 and march.current_rows == 2500
@@ -70,10 +83,14 @@ def test_runs_find_drift_where_it_was_injected_and_store_every_column(engine: En
     assert sum(detail.histograms["region"]["current"]) == pytest.approx(100.0)
     assert detail.reference_description == "training dataset Credit scoring training v1 (2,000 rows)"
     assert _actions(engine).count("drift.run") == 2
-    assert _actions(engine).count("drift.profile_built") == 2  # the training profile and the predictions' baseline
+    assert (
+        _actions(engine).count("drift.profile_built") == 2
+    )  # the training profile and the predictions' baseline
 
 
-def test_first_weeks_are_the_prediction_reference_so_they_are_not_compared(engine: Engine, world: World, drifting) -> None:  # type: ignore[no-untyped-def]
+def test_first_weeks_are_the_prediction_reference_so_they_are_not_compared(
+    engine: Engine, world: World, drifting
+) -> None:  # type: ignore[no-untyped-def]
     [march] = run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MARCH)
     with read_session(engine) as s:
         detail = reads.run_detail(s, march.id)
@@ -99,7 +116,9 @@ def test_running_a_period_again_is_idempotent(engine: Engine, world: World, drif
     assert _count(engine, DriftProfile) == 2
 
 
-def test_late_predictions_replace_the_run_and_the_old_summary_is_audited(engine: Engine, world: World, drifting) -> None:  # type: ignore[no-untyped-def]
+def test_late_predictions_replace_the_run_and_the_old_summary_is_audited(
+    engine: Engine, world: World, drifting
+) -> None:  # type: ignore[no-untyped-def]
     [first] = run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
     log(engine, world.owner, drifting.version_id, production_batch(500, date(2024, 5, 20), seed=9))
     [late] = run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
@@ -113,7 +132,9 @@ def test_late_predictions_replace_the_run_and_the_old_summary_is_audited(engine:
     assert forced.outcome == "replaced" and _actions(engine).count("drift.run_replaced") == 2
 
 
-def test_people_without_the_monitoring_role_cannot_run_and_nothing_is_written(engine: Engine, world: World, drifting) -> None:  # type: ignore[no-untyped-def]
+def test_people_without_the_monitoring_role_cannot_run_and_nothing_is_written(
+    engine: Engine, world: World, drifting
+) -> None:  # type: ignore[no-untyped-def]
     events = len(_actions(engine))
     for person in (world.viewer, world.labeller):
         with pytest.raises(PermissionDenied, match="may not monitoring run"):
@@ -125,9 +146,13 @@ def test_people_without_the_monitoring_role_cannot_run_and_nothing_is_written(en
 
 def test_a_version_without_training_data_has_no_reference(engine: Engine, world: World) -> None:
     with write_session(engine) as s:
-        model_id = services.register_model(s, actor=world.owner, name="Vendor model", business_unit="Ops", purpose="x")
+        model_id = services.register_model(
+            s, actor=world.owner, name="Vendor model", business_unit="Ops", purpose="x"
+        )
         version_id = services.register_version(s, actor=world.owner, model_id=model_id, feature_names=["a"])
-        services.apply_stage_change(s, actor=world.owner, version_id=version_id, to_stage="production", reason="t")
+        services.apply_stage_change(
+            s, actor=world.owner, version_id=version_id, to_stage="production", reason="t"
+        )
     with pytest.raises(NotFound, match="Vendor model v1 has no training dataset registered"):
         run_drift(engine, actor=world.owner, model_id=model_id, period=MAY)
     assert _count(engine, DriftRun) == 0
@@ -142,7 +167,9 @@ def test_a_changed_training_file_is_refused(engine: Engine, world: World, drifti
         run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
 
 
-def test_latest_drift_by_model_and_history_for_health_and_pages(engine: Engine, world: World, drifting) -> None:  # type: ignore[no-untyped-def]
+def test_latest_drift_by_model_and_history_for_health_and_pages(
+    engine: Engine, world: World, drifting
+) -> None:  # type: ignore[no-untyped-def]
     for period in month_periods(date(2024, 3, 1), date(2024, 5, 31)):
         run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=period)
     with read_session(engine) as s:
@@ -157,7 +184,10 @@ def test_latest_drift_by_model_and_history_for_health_and_pages(engine: Engine, 
     assert row["drift_share"] == pytest.approx(0.5) and row["drifted_features"] == ["income", "region"]
     assert history["period"].tolist() == ["March 2024", "April 2024", "May 2024"]
     assert history["status"].tolist() == ["ok", "no_data", "drift"]
-    assert portfolio.iloc[0]["model"] == "Credit scoring" and portfolio.iloc[0]["drifted_features"] == "income, region"
+    assert (
+        portfolio.iloc[0]["model"] == "Credit scoring"
+        and portfolio.iloc[0]["drifted_features"] == "income, region"
+    )
     assert runs["label"].tolist()[0] == "May 2024"
 
 
@@ -173,20 +203,28 @@ def test_evidently_report_is_stored_with_the_run(engine: Engine, world: World, d
         detail = reads.run_detail(s, may.id)
     assert detail.report_path == path and detail.report_rows == 1000
     evidently = detail.params["evidently"]
-    assert 800 <= evidently["current_rows"] <= 1000 and set(evidently["columns"]) >= {"income", "region", "age", "channel"}
+    assert 800 <= evidently["current_rows"] <= 1000 and set(evidently["columns"]) >= {
+        "income",
+        "region",
+        "age",
+        "channel",
+    }
     assert evidently["columns"]["income"]["drifted"] is True
     assert "drift.report_built" in _actions(engine)
 
 
-def test_promotion_gate_compares_candidate_training_data_with_recent_production(engine: Engine, world: World,
-                                                                                drifting, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_promotion_gate_compares_candidate_training_data_with_recent_production(
+    engine: Engine, world: World, drifting, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     with read_session(engine) as s:
         gate = promotion_gate(s, model_id=drifting.model_id, version_id=drifting.version_id)
     assert gate is not None and gate["status"] == "fail"  # May's inputs (the latest 30 days) drifted by half
     assert gate["figure"] == "2 of 4 features drifted (50%)"
     assert "Drifted: income" in gate["detail"] and "latest 2,500 predictions of v1" in gate["detail"]
     with write_session(engine) as s:
-        bare = services.register_version(s, actor=world.owner, model_id=drifting.model_id, feature_names=["income"])
+        bare = services.register_version(
+            s, actor=world.owner, model_id=drifting.model_id, feature_names=["income"]
+        )
     with read_session(engine) as s:
         assert promotion_gate(s, model_id=drifting.model_id, version_id=bare)["figure"] == "not checked"  # type: ignore[index]
     quiet = make_drift_model(engine, world.owner, tmp_path, name="Quiet model")
@@ -198,8 +236,9 @@ def test_promotion_gate_compares_candidate_training_data_with_recent_production(
     assert gate is not None and gate["status"] == "pass" and gate["figure"] == "0 of 4 features drifted (0%)"
 
 
-def test_profiles_of_two_registries_are_never_confused(engine: Engine, world: World, tmp_path: Path,
-                                                       sqlite_template: Path) -> None:
+def test_profiles_of_two_registries_are_never_confused(
+    engine: Engine, world: World, tmp_path: Path, sqlite_template: Path
+) -> None:
     """Decoded profiles are cached per process: the same profile id in another registry, made from
     other training data, must give that registry's answer."""
     import shutil
@@ -214,7 +253,9 @@ def test_profiles_of_two_registries_are_never_confused(engine: Engine, world: Wo
     other_engine = make_engine(f"sqlite:///{path}")
     try:
         other_world = make_world(other_engine)
-        second = make_drift_model(other_engine, other_world.owner, tmp_path, name="Scoring B", training=shifted)
+        second = make_drift_model(
+            other_engine, other_world.owner, tmp_path, name="Scoring B", training=shifted
+        )
         batch = production_batch(2000, date(2024, 5, 5), seed=3)
         log(engine, world.owner, first.version_id, batch)
         log(other_engine, other_world.owner, second.version_id, batch)

@@ -39,23 +39,40 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 def _written(engine: Engine) -> tuple[int, int, int]:
     with read_session(engine) as s:
-        return tuple(int(s.execute(select(func.count()).select_from(t)).scalar_one())  # type: ignore[return-value]
-                     for t in (DriftRun, DriftProfile, AuditEvent))
+        return tuple(
+            int(s.execute(select(func.count()).select_from(t)).scalar_one())  # type: ignore[return-value]
+            for t in (DriftRun, DriftProfile, AuditEvent)
+        )
 
 
 BAD_FILES = {
-    "wrong schema": ("other.csv", lambda: _csv(pd.DataFrame({"sku": [1, 2], "price": [3.0, 4.0]})),
-                     "'other.csv' has none of the feature columns of Credit scoring v1"),
-    "missing columns": ("batch.csv", lambda: _csv(_batch().drop(columns=["age", "channel"])),
-                        "lacks the feature column(s) 'age', 'channel' of Credit scoring v1"),
-    "extra column": ("batch.csv", lambda: _csv(_batch().assign(customer_name="x")),
-                     "column(s) 'customer_name' that are not features of Credit scoring v1"),
-    "wrong type": ("batch.csv", lambda: _csv(_batch().assign(age=["41"] * 6 + ["forty"] + ["x"] * 393)),
-                   "column 'age' must hold numbers, but row 7, 8, 9 and 391 more holds text such as 'forty'"),
+    "wrong schema": (
+        "other.csv",
+        lambda: _csv(pd.DataFrame({"sku": [1, 2], "price": [3.0, 4.0]})),
+        "'other.csv' has none of the feature columns of Credit scoring v1",
+    ),
+    "missing columns": (
+        "batch.csv",
+        lambda: _csv(_batch().drop(columns=["age", "channel"])),
+        "lacks the feature column(s) 'age', 'channel' of Credit scoring v1",
+    ),
+    "extra column": (
+        "batch.csv",
+        lambda: _csv(_batch().assign(customer_name="x")),
+        "column(s) 'customer_name' that are not features of Credit scoring v1",
+    ),
+    "wrong type": (
+        "batch.csv",
+        lambda: _csv(_batch().assign(age=["41"] * 6 + ["forty"] + ["x"] * 393)),
+        "column 'age' must hold numbers, but row 7, 8, 9 and 391 more holds text such as 'forty'",
+    ),
     "empty file": ("batch.csv", lambda: b"", "'batch.csv' is empty"),
     "header only": ("batch.csv", lambda: b"income,age,region,channel\n", "has a header but no data rows"),
-    "all-NaN column": ("batch.csv", lambda: _csv(_batch().assign(income=np.nan)),
-                       "column 'income' is empty in all 400 rows"),
+    "all-NaN column": (
+        "batch.csv",
+        lambda: _csv(_batch().assign(income=np.nan)),
+        "column 'income' is empty in all 400 rows",
+    ),
     "binary named .csv": ("batch.csv", lambda: pickle.dumps({"a": 1}), "it looks like a Python pickle"),
     "not a parquet": ("batch.parquet", lambda: _csv(_batch()), "is not a Parquet file"),
     "wrong extension": ("batch.xlsx", lambda: _csv(_batch()), "Steward reads .csv and .parquet files"),
@@ -63,16 +80,29 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
-def test_bad_uploads_are_refused_with_the_problem_named_and_nothing_written(engine: Engine, setup, case: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_are_refused_with_the_problem_named_and_nothing_written(
+    engine: Engine, setup, case: str
+) -> None:  # type: ignore[no-untyped-def]
     world, model = setup
     name, data, message = BAD_FILES[case]
     before = _written(engine)
-    with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
-        check_upload(engine, actor=world.owner, version_id=model.version_id, data=data(), filename=name, with_report=False)
+    with pytest.raises(
+        InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")
+    ):
+        check_upload(
+            engine,
+            actor=world.owner,
+            version_id=model.version_id,
+            data=data(),
+            filename=name,
+            with_report=False,
+        )
     assert _written(engine) == before
 
 
-def test_a_file_above_the_size_limit_is_refused(engine: Engine, setup, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_above_the_size_limit_is_refused(
+    engine: Engine, setup, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     from core.config import reset_settings_cache
 
     world, model = setup
@@ -81,7 +111,14 @@ def test_a_file_above_the_size_limit_is_refused(engine: Engine, setup, monkeypat
     data = _csv(_batch(60_000))
     assert len(data) > 1024 * 1024
     with pytest.raises(InvalidInput, match=r"MB; the limit is 1 MB \(STEWARD_UPLOAD_MAX_MB\)"):
-        check_upload(engine, actor=world.owner, version_id=model.version_id, data=data, filename="big.csv", with_report=False)
+        check_upload(
+            engine,
+            actor=world.owner,
+            version_id=model.version_id,
+            data=data,
+            filename="big.csv",
+            with_report=False,
+        )
     assert _written(engine)[0] == 0
 
 
@@ -89,8 +126,14 @@ def test_a_good_batch_is_compared_and_stored_as_an_adhoc_run(engine: Engine, set
     world, model = setup
     buffer = io.BytesIO()
     _batch(income_shift=1.4).to_parquet(buffer, index=False)
-    summary = check_upload(engine, actor=world.owner, version_id=model.version_id, data=buffer.getvalue(),
-                           filename="may.parquet", with_report=True)
+    summary = check_upload(
+        engine,
+        actor=world.owner,
+        version_id=model.version_id,
+        data=buffer.getvalue(),
+        filename="may.parquet",
+        with_report=True,
+    )
     assert summary.kind == "adhoc" and summary.period_label == "upload may.parquet"
     assert summary.drifted_features == ("income",) and summary.current_rows == 400
     with read_session(engine) as s:
@@ -99,21 +142,32 @@ def test_a_good_batch_is_compared_and_stored_as_an_adhoc_run(engine: Engine, set
     assert detail.period_start is None and detail.source_label == "may.parquet"
     assert b"<html" in read_report(detail.report_path)[:3000].lower()
     assert latest.empty  # uploads are not the model's scheduled monitoring
-    again = check_upload(engine, actor=world.owner, version_id=model.version_id, data=buffer.getvalue(),
-                         filename="may.parquet")
+    again = check_upload(
+        engine, actor=world.owner, version_id=model.version_id, data=buffer.getvalue(), filename="may.parquet"
+    )
     assert again.outcome == "unchanged" and again.id == summary.id
 
 
 def test_csv_with_text_categories_as_numbers_and_extra_log_columns_is_accepted(engine: Engine, setup) -> None:  # type: ignore[no-untyped-def]
     world, model = setup
-    frame = production_batch(300, date(2024, 5, 1), seed=6)  # has ts, score and prediction besides the features
-    summary = check_upload(engine, actor=world.owner, version_id=model.version_id, data=_csv(frame),
-                           filename="log.csv", with_report=False)
+    frame = production_batch(
+        300, date(2024, 5, 1), seed=6
+    )  # has ts, score and prediction besides the features
+    summary = check_upload(
+        engine,
+        actor=world.owner,
+        version_id=model.version_id,
+        data=_csv(frame),
+        filename="log.csv",
+        with_report=False,
+    )
     assert summary.n_computed == 4 and summary.status in ("ok", "drift")
 
 
 def test_viewers_cannot_store_adhoc_checks(engine: Engine, setup) -> None:  # type: ignore[no-untyped-def]
     world, model = setup
     with pytest.raises(PermissionDenied, match="may not monitoring run"):
-        check_upload(engine, actor=world.viewer, version_id=model.version_id, data=_csv(_batch()), filename="b.csv")
+        check_upload(
+            engine, actor=world.viewer, version_id=model.version_id, data=_csv(_batch()), filename="b.csv"
+        )
     assert _written(engine)[0] == 0

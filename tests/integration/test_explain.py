@@ -55,14 +55,19 @@ def test_global_explanations_are_computed_once_per_version_and_stored(engine: En
     assert list(validation.values.columns) == FEATURES and len(validation.values) == 300
     assert stored["production"].window_to is not None and stored["production"].n_rows == 40
 
-    again = ensure_global_explanations(engine, actor=world.owner, version_id=built["version_id"],
-                                       refresh_production=False)
+    again = ensure_global_explanations(
+        engine, actor=world.owner, version_id=built["version_id"], refresh_production=False
+    )
     assert again == {"validation": "kept", "production": "kept"}
     with read_session(engine) as s:
         rows = s.exec(select(GlobalExplanation)).all()
-        assert len(rows) == 2 and {r.computed_at for r in rows} == {validation.computed_at,
-                                                                    stored["production"].computed_at}
-        actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.action == "explanation.stored"))]
+        assert len(rows) == 2 and {r.computed_at for r in rows} == {
+            validation.computed_at,
+            stored["production"].computed_at,
+        }
+        actions = [
+            e.action for e in s.exec(select(AuditEvent).where(AuditEvent.action == "explanation.stored"))
+        ]
     assert len(actions) == 2
 
 
@@ -91,7 +96,9 @@ def test_local_explanation_of_a_logged_prediction_names_top_features_with_signs(
     for prediction_id in recent["id"]:
         local = explain_logged_prediction(engine, loaded, int(prediction_id))
         assert local.adds_up and "✓" in local.check
-        assert local.score == pytest.approx(local.logged_score, abs=1e-9)  # same model as the one that logged it
+        assert local.score == pytest.approx(
+            local.logged_score, abs=1e-9
+        )  # same model as the one that logged it
         top = local.contributions.iloc[0]
         shown = f"{top['feature'].replace('_', ' ')} = "
         assert shown in local.sentence
@@ -133,7 +140,10 @@ def test_changed_artifact_is_refused_and_audited(engine: Engine) -> None:
         assert len(events) == 1
         event = events[0]
         assert (event.actor_email, event.object_type, event.object_id) == (
-            "viewer@example.com", "model_version", str(built["version_id"]))
+            "viewer@example.com",
+            "model_version",
+            str(built["version_id"]),
+        )
         assert event.model_id == built["model_id"] and "will not be loaded" in event.reason
         assert audit.verify(s).ok
 
@@ -162,8 +172,13 @@ def test_storing_an_explanation_needs_the_role(engine: Engine) -> None:
     assert draft is not None
     with pytest.raises(PermissionDenied, match="may not explanation compute"):
         with write_session(engine) as s:
-            store_global_explanation(s, actor=world.viewer, version_id=built["version_id"], draft=draft,
-                                     artifact_sha256=built["artifact_sha256"])
+            store_global_explanation(
+                s,
+                actor=world.viewer,
+                version_id=built["version_id"],
+                draft=draft,
+                artifact_sha256=built["artifact_sha256"],
+            )
     with read_session(engine) as s:
         assert stored_explanations(s, built["version_id"]) == {}
     assert compute_global(engine, loaded, "production") is None  # nothing logged: no production window
@@ -175,13 +190,26 @@ def test_rules_in_force_and_the_decisive_one(engine: Engine) -> None:
     with read_session(engine) as s:
         assert rules_in_force(s, built["model_id"]) == []
     with write_session(engine) as s:
-        for name, threshold, outcome in [("decline", 0.3, "decline"), ("decline", 0.35, "decline application"),
-                                         ("referral", 0.18, "refer to underwriter")]:
-            services.add_business_rule(s, actor=world.owner, model_id=built["model_id"], name=name,
-                                       operator=">", threshold=threshold, outcome=outcome)
+        for name, threshold, outcome in [
+            ("decline", 0.3, "decline"),
+            ("decline", 0.35, "decline application"),
+            ("referral", 0.18, "refer to underwriter"),
+        ]:
+            services.add_business_rule(
+                s,
+                actor=world.owner,
+                model_id=built["model_id"],
+                name=name,
+                operator=">",
+                threshold=threshold,
+                outcome=outcome,
+            )
     with read_session(engine) as s:
         rules = rules_in_force(s, built["model_id"])
-    assert sorted(r.text() for r in rules) == ["decline application above 0.35", "refer to underwriter above 0.18"]
+    assert sorted(r.text() for r in rules) == [
+        "decline application above 0.35",
+        "refer to underwriter above 0.18",
+    ]
     assert decisive_rule(rules, 0.42).outcome == "decline application"  # type: ignore[union-attr]
     assert decisive_rule(rules, 0.20).outcome == "refer to underwriter"  # type: ignore[union-attr]
     assert decisive_rule(rules, 0.05).outcome == "refer to underwriter"  # type: ignore[union-attr]  # closest not met
@@ -190,7 +218,9 @@ def test_rules_in_force_and_the_decisive_one(engine: Engine) -> None:
     assert decisive_rule([], 0.5) is None
 
 
-def test_cli_explain_stores_once_and_reports(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_explain_stores_once_and_reports(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -204,16 +234,23 @@ def test_cli_explain_stores_once_and_reports(engine: Engine, db_url: str, monkey
     reset_settings_cache()
     _load_commands()
     runner = CliRunner()
-    first = runner.invoke(app, ["explain", "--model", "Credit scoring", "--version", "1", "--json",
-                                "--as", "owner@example.com"])
+    first = runner.invoke(
+        app, ["explain", "--model", "Credit scoring", "--version", "1", "--json", "--as", "owner@example.com"]
+    )
     assert first.exit_code == 0, first.output
     data = json.loads(first.output)
     assert data["validation"]["status"] == "computed" and data["production"]["rows"] == 20
     assert list(data["validation"]["importance"])[0] in ("income", "late_payments")
-    again = runner.invoke(app, ["explain", "--model", "Credit scoring", "--version", "1", "--keep-production"])
+    again = runner.invoke(
+        app, ["explain", "--model", "Credit scoring", "--version", "1", "--keep-production"]
+    )
     assert again.exit_code == 0 and "Credit scoring v1 validation: kept" in again.output
     missing = runner.invoke(app, ["explain", "--model", "Credit scoring", "--version", "7"])
-    assert missing.exit_code == 1 and "Error: Model id" in missing.output and "has no version 7" in missing.output
+    assert (
+        missing.exit_code == 1
+        and "Error: Model id" in missing.output
+        and "has no version 7" in missing.output
+    )
 
 
 def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(engine: Engine) -> None:
@@ -224,8 +261,15 @@ def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(eng
     world = make_world(engine)
     built = register_explained_version(engine, world.owner, estimator=_gbc(), rule=(">", 0.69, "approve"))
     with write_session(engine) as s:
-        created = labelling.create_campaign(s, actor=world.owner, model_id=built["model_id"], size=5,
-                                            strategy="random", name="June review", seed=1)
+        created = labelling.create_campaign(
+            s,
+            actor=world.owner,
+            model_id=built["model_id"],
+            size=5,
+            strategy="random",
+            name="June review",
+            seed=1,
+        )
     with read_session(engine) as s:
         items = labelling_items(s, built["version_id"])
     assert len(items) == 5 and list(items["position"]) == [1, 2, 3, 4, 5]
@@ -234,17 +278,24 @@ def test_local_explanation_of_a_labelling_item_says_which_item_and_its_label(eng
     loaded = load_explainer(engine, built["version_id"])
     local = explain_labelling_item(engine, loaded, int(first["item_id"]))
     # the item's own logged prediction, explained with the rule in force when it was made
-    assert local.prediction_id == int(first["prediction_id"]) and local.logged_score == pytest.approx(first["score"])
+    assert local.prediction_id == int(first["prediction_id"]) and local.logged_score == pytest.approx(
+        first["score"]
+    )
     assert local.adds_up and local.sentence.startswith(f"Scored {local.score:.2f} (")
     assert "approve above 0.69" in local.sentence
-    assert local.source == "labelling item 1 of campaign 'June review' (not labelled yet)" and local.label is None
+    assert (
+        local.source == "labelling item 1 of campaign 'June review' (not labelled yet)"
+        and local.label is None
+    )
     with write_session(engine) as s:
         labelling.submit_label(s, actor=world.labeller, item_id=int(first["item_id"]), value=1.0)
     labelled = explain_labelling_item(engine, loaded, int(first["item_id"]))
     assert labelled.label == 1.0 and labelled.source.endswith("(labelled)")
     assert labelled.contributions.equals(local.contributions)  # the label does not change the explanation
     # an item of another version is not found
-    other = register_explained_version(engine, world.owner, estimator=_gbc(), name="Other model", log_predictions=5)
+    other = register_explained_version(
+        engine, world.owner, estimator=_gbc(), name="Other model", log_predictions=5
+    )
     with pytest.raises(NotFound, match=f"No labelling item {int(first['item_id'])} for this model version"):
         explain_labelling_item(engine, load_explainer(engine, other["version_id"]), int(first["item_id"]))
     assert created.size == 5
@@ -261,8 +312,13 @@ def test_summary_estimate_says_when_a_page_may_compute_while_someone_waits(engin
     trees = register_explained_version(engine, world.owner, estimator=_gbc(), log_predictions=0)
     estimate = estimate_summary_seconds(engine, load_explainer(engine, trees["version_id"]))
     assert 0 < estimate < math.inf and PAGE_BUDGET_SECONDS == 5.0
-    agnostic = register_explained_version(engine, world.owner, estimator=KNeighborsClassifier(n_neighbors=15),
-                                          name="Neighbours", log_predictions=0)
+    agnostic = register_explained_version(
+        engine,
+        world.owner,
+        estimator=KNeighborsClassifier(n_neighbors=15),
+        name="Neighbours",
+        log_predictions=0,
+    )
     loaded = load_explainer(engine, agnostic["version_id"])
     assert loaded.explainer.kind == "kernel"
     assert estimate_summary_seconds(engine, loaded) == math.inf  # model-agnostic: precomputed only

@@ -76,8 +76,14 @@ def test_personas_list_active_people_with_roles_service_accounts_last(engine):
         services.set_person_active(s, actor=world.system, person_id=world.viewer.id, active=False)
     with read_session(engine) as s:
         found = personas(s)
-    assert [p.name for p in found] == ["Ada Admin", "Anna Approver", "Arthur Approver", "Lena Labeller",
-                                       "Olivia Owner", "Steward system"]
+    assert [p.name for p in found] == [
+        "Ada Admin",
+        "Anna Approver",
+        "Arthur Approver",
+        "Lena Labeller",
+        "Olivia Owner",
+        "Steward system",
+    ]
     assert found[-1].is_system and ("admin", "") in found[-1].roles
     assert default_persona(found).name == "Ada Admin"
     assert default_persona([p for p in found if p.name != "Ada Admin"]).name == "Olivia Owner"

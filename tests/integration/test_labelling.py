@@ -28,18 +28,29 @@ def _create(engine, actor, model_id, **kw):
 def _items(engine, campaign_id):
     with read_session(engine) as s:
         rows = s.execute(
-            select(CampaignItem.position, PredictionLog.id, PredictionLog.prediction, PredictionLog.score,
-                   PredictionLog.label, PredictionLog.model_version_id, PredictionLog.features)
+            select(
+                CampaignItem.position,
+                PredictionLog.id,
+                PredictionLog.prediction,
+                PredictionLog.score,
+                PredictionLog.label,
+                PredictionLog.model_version_id,
+                PredictionLog.features,
+            )
             .join(PredictionLog, PredictionLog.id == CampaignItem.prediction_log_id)
-            .where(CampaignItem.campaign_id == campaign_id).order_by(CampaignItem.position)
+            .where(CampaignItem.campaign_id == campaign_id)
+            .order_by(CampaignItem.position)
         ).all()
     return rows
 
 
 def _all_logs(engine, version_id):
     with read_session(engine) as s:
-        return s.execute(select(PredictionLog.id, PredictionLog.prediction, PredictionLog.score, PredictionLog.label)
-                         .where(PredictionLog.model_version_id == version_id)).all()
+        return s.execute(
+            select(
+                PredictionLog.id, PredictionLog.prediction, PredictionLog.score, PredictionLog.label
+            ).where(PredictionLog.model_version_id == version_id)
+        ).all()
 
 
 def _labellers(engine, world, n):
@@ -47,8 +58,15 @@ def _labellers(engine, world, n):
     ids = []
     with write_session(engine) as s:
         for i in range(n):
-            ids.append(services.create_person(s, actor=world.system, name=f"Labeller {i}", email=f"lab{i}@example.com",
-                                              roles=[("labeller", "")]))
+            ids.append(
+                services.create_person(
+                    s,
+                    actor=world.system,
+                    name=f"Labeller {i}",
+                    email=f"lab{i}@example.com",
+                    roles=[("labeller", "")],
+                )
+            )
         return [actor_by_id(s, i) for i in ids]
 
 
@@ -115,7 +133,9 @@ def test_stratified_by_segment_feature_gives_small_segments_all_they_have(engine
     world = make_world(engine)
     model_id, version_id = production_model(engine, world.owner, n=200, seed=5)
     regions = [r for r in (row for row in _region_counts(engine, version_id))]
-    created = _create(engine, world.owner, model_id, size=120, strategy="stratified", segment_feature="region", seed=2)
+    created = _create(
+        engine, world.owner, model_id, size=120, strategy="stratified", segment_feature="region", seed=2
+    )
     drawn = [r.features["region"] for r in _items(engine, created.campaign_id)]
     counts = dict(regions)
     expected = labelling.allocate(counts, 120)
@@ -128,7 +148,9 @@ def _region_counts(engine, version_id):
     from collections import Counter
 
     with read_session(engine) as s:
-        feats = s.execute(select(PredictionLog.features).where(PredictionLog.model_version_id == version_id)).scalars()
+        feats = s.execute(
+            select(PredictionLog.features).where(PredictionLog.model_version_id == version_id)
+        ).scalars()
         return Counter(f["region"] for f in feats).items()
 
 
@@ -183,7 +205,9 @@ def test_disagreement_needs_a_rule_and_uncertainty_of_regressor_needs_one(engine
         _create(engine, world.owner, reg_id, size=5, strategy="uncertainty")
 
 
-@pytest.mark.parametrize("size, match", [(0, "size must be a whole number"), (10_000, "size must be a whole number")])
+@pytest.mark.parametrize(
+    "size, match", [(0, "size must be a whole number"), (10_000, "size must be a whole number")]
+)
 def test_bad_sizes_are_refused(engine, size, match):
     world = make_world(engine)
     model_id, _ = production_model(engine, world.owner, n=20)
@@ -217,7 +241,9 @@ def test_label_flow_writes_prediction_log_rollup_and_audit(engine):
     case = _next(engine, created.campaign_id, world.labeller)
     assert case.position == 1 and case.prediction is None and case.score is None  # hidden by default
     assert [name for name, _ in case.features] == ["income", "age", "region"]
-    assert case.question == "Did this happen: **defaults within 12 months**?" and case.class_names[1].startswith("Yes")
+    assert case.question == "Did this happen: **defaults within 12 months**?" and case.class_names[
+        1
+    ].startswith("Yes")
     with read_session(engine) as s:
         log = s.get(PredictionLog, s.get(CampaignItem, case.item_id).prediction_log_id)
         rollup_before = s.get(PredictionDaily, (version_id, log.ts.date()))
@@ -246,7 +272,7 @@ def test_shown_prediction_when_campaign_allows(engine):
 
 def test_skip_and_unsure_are_never_shown_again_and_leave_the_item_open(engine):
     world = make_world(engine)
-    other, = _labellers(engine, world, 1)
+    (other,) = _labellers(engine, world, 1)
     model_id, _ = production_model(engine, world.owner, n=30)
     created = _create(engine, world.owner, model_id, size=3, strategy="random")
     first = _next(engine, created.campaign_id, world.labeller)
@@ -277,8 +303,15 @@ def test_second_answer_from_another_tab_is_refused_and_the_first_kept(engine):
     assert values == [1.0]
 
 
-@pytest.mark.parametrize("kw, match", [({}, "give exactly one answer"), ({"value": 1, "skip": True}, "give exactly one answer"),
-                                       ({"value": 2}, "label 2 is not a class"), ({"value": "abc"}, "label 'abc' is not a number")])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({}, "give exactly one answer"),
+        ({"value": 1, "skip": True}, "give exactly one answer"),
+        ({"value": 2}, "label 2 is not a class"),
+        ({"value": "abc"}, "label 'abc' is not a number"),
+    ],
+)
 def test_bad_answers_are_refused(engine, kw, match):
     world = make_world(engine)
     model_id, _ = production_model(engine, world.owner, n=20)
@@ -292,7 +325,7 @@ def test_bad_answers_are_refused(engine, kw, match):
 
 def test_two_labellers_disagreeing_leave_the_item_for_review(engine):
     world = make_world(engine)
-    other, = _labellers(engine, world, 1)
+    (other,) = _labellers(engine, world, 1)
     model_id, _ = production_model(engine, world.owner, n=30)
     created = _create(engine, world.owner, model_id, size=2, strategy="random", labels_per_item=2)
     case = _next(engine, created.campaign_id, world.labeller)
@@ -304,12 +337,19 @@ def test_two_labellers_disagreeing_leave_the_item_for_review(engine):
         assert s.get(PredictionLog, item.prediction_log_id).label is None
         report = labelling.agreement(s, campaign_id=created.campaign_id)
     assert report.disagreements["position"].tolist() == [1]
-    assert "Lena Labeller: 1" in report.disagreements.loc[0, "answers"] and "paid late" in report.disagreements.loc[0, "comments"]
+    assert (
+        "Lena Labeller: 1" in report.disagreements.loc[0, "answers"]
+        and "paid late" in report.disagreements.loc[0, "comments"]
+    )
     with pytest.raises(PermissionDenied, match="label resolve"):
         with write_session(engine) as s:
-            labelling.resolve_disagreement(s, actor=world.owner, item_id=case.item_id, value=0, reason="checked file")
+            labelling.resolve_disagreement(
+                s, actor=world.owner, item_id=case.item_id, value=0, reason="checked file"
+            )
     with write_session(engine) as s:
-        labelling.resolve_disagreement(s, actor=world.approver, item_id=case.item_id, value=0, reason="checked the file")
+        labelling.resolve_disagreement(
+            s, actor=world.approver, item_id=case.item_id, value=0, reason="checked the file"
+        )
     with read_session(engine) as s:
         assert s.get(PredictionLog, item.prediction_log_id).label == 0.0
 
@@ -328,7 +368,7 @@ def test_three_labellers_majority_is_final(engine):
 
 def test_regressor_labels_take_the_mean(engine):
     world = make_world(engine)
-    other, = _labellers(engine, world, 1)
+    (other,) = _labellers(engine, world, 1)
     model_id, _ = production_model(engine, world.owner, name="Claim cost", n=30, task="regression")
     created = _create(engine, world.owner, model_id, size=1, strategy="random", labels_per_item=2)
     case = _next(engine, created.campaign_id, world.labeller)
@@ -386,14 +426,25 @@ def test_concurrent_labellers_never_exceed_labels_per_item(engine):
     model_id, _ = production_model(engine, world.owner, n=60)
     created = _create(engine, world.owner, model_id, size=4, strategy="random", labels_per_item=2)
     with read_session(engine) as s:
-        item_ids = s.execute(select(CampaignItem.id).where(CampaignItem.campaign_id == created.campaign_id)).scalars().all()
+        item_ids = (
+            s.execute(select(CampaignItem.id).where(CampaignItem.campaign_id == created.campaign_id))
+            .scalars()
+            .all()
+        )
     for item_id in item_ids:
         results = _race(engine, [(p, item_id, 1) for p in people])
         assert sorted(results) == ["conflict"] * 3 + ["ok"] * 2
     with read_session(engine) as s:
-        counts = s.execute(select(Label.item_id, func.count()).where(Label.campaign_id == created.campaign_id)
-                           .group_by(Label.item_id)).all()
-        items = s.execute(select(CampaignItem).where(CampaignItem.campaign_id == created.campaign_id)).scalars().all()
+        counts = s.execute(
+            select(Label.item_id, func.count())
+            .where(Label.campaign_id == created.campaign_id)
+            .group_by(Label.item_id)
+        ).all()
+        items = (
+            s.execute(select(CampaignItem).where(CampaignItem.campaign_id == created.campaign_id))
+            .scalars()
+            .all()
+        )
     assert sorted(c for _, c in counts) == [2, 2, 2, 2]
     assert all(i.n_labels == 2 and i.status == "final" for i in items)
 
@@ -404,23 +455,30 @@ def test_one_labeller_in_two_tabs_gets_one_label(engine):
     created = _create(engine, world.owner, model_id, size=1, strategy="random")
     case = _next(engine, created.campaign_id, world.labeller)
     with read_session(engine) as s:
-        before = s.execute(select(func.sum(PredictionDaily.n_labelled)).where(PredictionDaily.model_version_id == version_id)).scalar_one()
+        before = s.execute(
+            select(func.sum(PredictionDaily.n_labelled)).where(PredictionDaily.model_version_id == version_id)
+        ).scalar_one()
     results = _race(engine, [(world.labeller, case.item_id, 1), (world.labeller, case.item_id, 0)])
     assert sorted(results) == ["conflict", "ok"]
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Label)).scalar_one() == 1
-        after = s.execute(select(func.sum(PredictionDaily.n_labelled)).where(PredictionDaily.model_version_id == version_id)).scalar_one()
+        after = s.execute(
+            select(func.sum(PredictionDaily.n_labelled)).where(PredictionDaily.model_version_id == version_id)
+        ).scalar_one()
     assert after == before + 1
 
 
 # --- agreement ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("a, b", [
-    ([1, 1, 0, 0, 1, 0, 1, 1, 0, 1], [1, 0, 0, 0, 1, 1, 1, 1, 0, 1]),
-    ([0, 1, 2, 2, 1, 0, 0, 1], [0, 1, 2, 1, 1, 0, 2, 1]),
-    ([1, 1, 1, 0], [0, 0, 0, 1]),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([1, 1, 0, 0, 1, 0, 1, 1, 0, 1], [1, 0, 0, 0, 1, 1, 1, 1, 0, 1]),
+        ([0, 1, 2, 2, 1, 0, 0, 1], [0, 1, 2, 1, 1, 0, 2, 1]),
+        ([1, 1, 1, 0], [0, 0, 0, 1]),
+    ],
+)
 def test_cohen_kappa_matches_sklearn(a, b):
     from sklearn.metrics import cohen_kappa_score
 
@@ -447,7 +505,7 @@ def test_fleiss_kappa_matches_statsmodels():
 
 def test_campaign_agreement_uses_cohen_for_two_labellers(engine):
     world = make_world(engine)
-    other, = _labellers(engine, world, 1)
+    (other,) = _labellers(engine, world, 1)
     model_id, _ = production_model(engine, world.owner, n=60)
     created = _create(engine, world.owner, model_id, size=6, strategy="random", labels_per_item=2)
     first = [1, 1, 0, 0, 1, 0]
@@ -469,8 +527,15 @@ def test_campaign_agreement_uses_fleiss_for_rotating_labellers(engine):
     model_id, _ = production_model(engine, world.owner, n=60)
     created = _create(engine, world.owner, model_id, size=3, strategy="random", labels_per_item=2)
     with read_session(engine) as s:
-        items = s.execute(select(CampaignItem.id).where(CampaignItem.campaign_id == created.campaign_id)
-                          .order_by(CampaignItem.position)).scalars().all()
+        items = (
+            s.execute(
+                select(CampaignItem.id)
+                .where(CampaignItem.campaign_id == created.campaign_id)
+                .order_by(CampaignItem.position)
+            )
+            .scalars()
+            .all()
+        )
     pairs = [(people[0], people[1]), (people[1], people[2]), (people[0], people[2])]
     values = [(1, 1), (0, 1), (0, 0)]
     for item_id, (p, q), (u, v) in zip(items, pairs, values, strict=True):

@@ -37,32 +37,74 @@ def _known_graph(engine: Engine) -> dict[str, Any]:
         core = services.create_data_source(s, actor=a, name="Core banking DB")
         bureau = services.create_data_source(s, actor=a, name="Bureau API", kind="api")
         web = services.create_data_source(s, actor=a, name="Web analytics", kind="stream")
-        loans = services.create_dataset(s, actor=a, name="loans", version="1", data_source_id=core, row_count=1000,
-                                        features={"income": "float", "arrears": "int"})
-        accounts = services.create_dataset(s, actor=a, name="accounts", version="1", data_source_id=core,
-                                           features={"balance": "float"})
-        bureau_ds = services.create_dataset(s, actor=a, name="bureau", version="1", data_source_id=bureau,
-                                            features={"score": "int"})
+        loans = services.create_dataset(
+            s,
+            actor=a,
+            name="loans",
+            version="1",
+            data_source_id=core,
+            row_count=1000,
+            features={"income": "float", "arrears": "int"},
+        )
+        accounts = services.create_dataset(
+            s, actor=a, name="accounts", version="1", data_source_id=core, features={"balance": "float"}
+        )
+        bureau_ds = services.create_dataset(
+            s, actor=a, name="bureau", version="1", data_source_id=bureau, features={"score": "int"}
+        )
         services.create_dataset(s, actor=a, name="clicks", version="1", data_source_id=web)
-        approval = services.create_business_process(s, actor=a, name="Loan approval", business_unit="Credit risk")
-        retention = services.create_business_process(s, actor=a, name="Retention campaigns", business_unit="Marketing")
+        approval = services.create_business_process(
+            s, actor=a, name="Loan approval", business_unit="Credit risk"
+        )
+        retention = services.create_business_process(
+            s, actor=a, name="Retention campaigns", business_unit="Marketing"
+        )
         credit = services.register_model(s, actor=a, name="Credit scoring", business_unit="Credit risk")
         churn = services.register_model(s, actor=a, name="Churn", business_unit="Marketing")
         c1 = services.register_version(s, actor=a, model_id=credit, training_dataset_id=loans)
         c2 = services.register_version(s, actor=a, model_id=credit, training_dataset_id=loans)
         ch1 = services.register_version(s, actor=a, model_id=churn, training_dataset_id=accounts)
         features = {f.name: f.id for f in s.exec(select(Feature))}
-        services.link_features_to_version(s, actor=a, version_id=c1, feature_ids=[features["income"], features["arrears"]])
-        services.link_features_to_version(s, actor=a, version_id=c2, feature_ids=[features["income"], features["score"]])
+        services.link_features_to_version(
+            s, actor=a, version_id=c1, feature_ids=[features["income"], features["arrears"]]
+        )
+        services.link_features_to_version(
+            s, actor=a, version_id=c2, feature_ids=[features["income"], features["score"]]
+        )
         services.link_features_to_version(s, actor=a, version_id=ch1, feature_ids=[features["balance"]])
-        old = services.create_deployment(s, actor=a, version_id=c1, environment="production", business_process_id=approval,
-                                         since=utcnow() - timedelta(days=300))
+        old = services.create_deployment(
+            s,
+            actor=a,
+            version_id=c1,
+            environment="production",
+            business_process_id=approval,
+            since=utcnow() - timedelta(days=300),
+        )
         services.end_deployment(s, actor=a, deployment_id=old, until=utcnow() - timedelta(days=30))
-        dep2 = services.create_deployment(s, actor=a, version_id=c2, environment="production", business_process_id=approval)
-        dep3 = services.create_deployment(s, actor=a, version_id=ch1, environment="batch", business_process_id=retention)
+        dep2 = services.create_deployment(
+            s, actor=a, version_id=c2, environment="production", business_process_id=approval
+        )
+        dep3 = services.create_deployment(
+            s, actor=a, version_id=ch1, environment="batch", business_process_id=retention
+        )
         services.apply_stage_change(s, actor=a, version_id=c2, to_stage="production", reason="test")
-    ids.update(core=core, bureau=bureau, web=web, loans=loans, accounts=accounts, bureau_ds=bureau_ds, approval=approval,
-               retention=retention, c1=c1, c2=c2, ch1=ch1, old=old, dep2=dep2, dep3=dep3, features=features)
+    ids.update(
+        core=core,
+        bureau=bureau,
+        web=web,
+        loans=loans,
+        accounts=accounts,
+        bureau_ds=bureau_ds,
+        approval=approval,
+        retention=retention,
+        c1=c1,
+        c2=c2,
+        ch1=ch1,
+        old=old,
+        dep2=dep2,
+        dep3=dep3,
+        features=features,
+    )
     return ids
 
 
@@ -72,19 +114,32 @@ def test_impact_of_a_shared_source_reaches_every_model_deployment_and_decision(e
         graph = build_graph(s)
     reach = impact(graph, key("data_source", ids["core"]))
     assert {k for k in reach.keys if k.startswith(("model_version", "deployment", "business_process"))} == {
-        key("model_version", ids["c1"]), key("model_version", ids["c2"]), key("model_version", ids["ch1"]),
-        key("deployment", ids["old"]), key("deployment", ids["dep2"]), key("deployment", ids["dep3"]),
-        key("business_process", ids["approval"]), key("business_process", ids["retention"]),
+        key("model_version", ids["c1"]),
+        key("model_version", ids["c2"]),
+        key("model_version", ids["ch1"]),
+        key("deployment", ids["old"]),
+        key("deployment", ids["dep2"]),
+        key("deployment", ids["dep3"]),
+        key("business_process", ids["approval"]),
+        key("business_process", ids["retention"]),
     }
-    assert key("data_source", ids["bureau"]) not in reach.keys  # upstream of a model, not downstream of the source
-    assert reach.sentence.startswith("If Core banking DB breaks, these decisions are affected: "
-                                     "Loan approval (Credit risk), Retention campaigns (Marketing)")
+    assert (
+        key("data_source", ids["bureau"]) not in reach.keys
+    )  # upstream of a model, not downstream of the source
+    assert reach.sentence.startswith(
+        "If Core banking DB breaks, these decisions are affected: "
+        "Loan approval (Credit risk), Retention campaigns (Marketing)"
+    )
     assert "through 2 models (Churn, Credit scoring) and 3 deployments" in reach.sentence
     assert list(reach.table.columns) == ["type", "name", "business unit", "detail", "health", "key"]
-    assert reach.table["type"].iloc[0] == "Business process" and reach.table["type"].iloc[-1] == "Dataset"  # decisions first
+    assert (
+        reach.table["type"].iloc[0] == "Business process" and reach.table["type"].iloc[-1] == "Dataset"
+    )  # decisions first
 
     bureau = impact(graph, key("data_source", ids["bureau"]))
-    assert {graph.nodes[k].label for k in bureau.keys if k.startswith("model_version")} == {"Credit scoring v2"}
+    assert {graph.nodes[k].label for k in bureau.keys if k.startswith("model_version")} == {
+        "Credit scoring v2"
+    }
     unused = impact(graph, key("data_source", ids["web"]))
     assert unused.sentence == "If Web analytics breaks, no model in this view depends on it."
 
@@ -97,15 +152,21 @@ def test_trace_back_from_a_process_and_the_live_view(engine: Engine) -> None:
     sources = {graph.nodes[k].label for k in trace.keys if k.startswith("data_source")}
     assert sources == {"Core banking DB", "Bureau API"}
     assert key("model_version", ids["c1"]) in trace.keys  # through the ended deployment
-    assert trace.sentence == ("Loan approval depends on 1 model (Credit scoring), 2 datasets and "
-                              "2 data sources (Bureau API, Core banking DB).")
+    assert trace.sentence == (
+        "Loan approval depends on 1 model (Credit scoring), 2 datasets and "
+        "2 data sources (Bureau API, Core banking DB)."
+    )
 
     live = filtered(graph, live_only=True)
-    assert key("model_version", ids["c1"]) not in live.nodes and key("deployment", ids["old"]) not in live.nodes
+    assert (
+        key("model_version", ids["c1"]) not in live.nodes and key("deployment", ids["old"]) not in live.nodes
+    )
     assert key("dataset", ids["loans"]) in live.nodes  # still feeds the live v2
     assert not any(n.label == "clicks v1" for n in live.nodes.values())  # feeds nothing live
     live_trace = trace_back(live, key("business_process", ids["approval"]))
-    assert {live.nodes[k].label for k in live_trace.keys if k.startswith("model_version")} == {"Credit scoring v2"}
+    assert {live.nodes[k].label for k in live_trace.keys if k.startswith("model_version")} == {
+        "Credit scoring v2"
+    }
 
 
 def test_filters_by_business_unit_and_collapsed_features_keep_paths(engine: Engine) -> None:
@@ -122,7 +183,9 @@ def test_filters_by_business_unit_and_collapsed_features_keep_paths(engine: Engi
     bureau_ds = key("dataset", ids["bureau_ds"])
     assert (bureau_ds, key("model_version", ids["c2"]), "via features") in collapsed.edges
     assert walk(collapsed, [key("data_source", ids["bureau"])], direction="down") >= {
-        key("model_version", ids["c2"]), key("business_process", ids["approval"])}
+        key("model_version", ids["c2"]),
+        key("business_process", ids["approval"]),
+    }
 
 
 def test_layout_puts_layers_left_to_right_and_spreads_each_layer(engine: Engine) -> None:
@@ -146,7 +209,9 @@ def test_find_node_by_name(engine: Engine) -> None:
         graph = build_graph(s)
     assert find_node(graph, "dataset", "loans").id == ids["loans"]
     assert find_node(graph, "data_source", "core banking db").id == ids["core"]
-    with pytest.raises(NotFound, match="No business process named 'Payroll'. Known: Loan approval, Retention campaigns"):
+    with pytest.raises(
+        NotFound, match="No business process named 'Payroll'. Known: Loan approval, Retention campaigns"
+    ):
         find_node(graph, "business_process", "Payroll")
     with pytest.raises(InvalidInput, match="impact analysis starts from a data source, dataset or feature"):
         impact(graph, key("business_process", ids["approval"]))
@@ -159,32 +224,59 @@ def test_cycles_and_self_edges_are_refused_at_write_time(engine: Engine) -> None
         before = len(s.exec(select(LineageEdge)).all())
     with pytest.raises(InvalidInput, match="would close a cycle in the lineage graph"):
         with write_session(engine) as s:
-            services.add_lineage_edge(s, actor=owner, src_type="business_process", src_id=ids["approval"],
-                                      dst_type="data_source", dst_id=ids["core"])
+            services.add_lineage_edge(
+                s,
+                actor=owner,
+                src_type="business_process",
+                src_id=ids["approval"],
+                dst_type="data_source",
+                dst_id=ids["core"],
+            )
     with pytest.raises(InvalidInput, match="would close a cycle"):
         with write_session(engine) as s:  # a longer loop: version -> dataset that already feeds it
-            services.add_lineage_edge(s, actor=owner, src_type="model_version", src_id=ids["c2"],
-                                      dst_type="dataset", dst_id=ids["loans"])
+            services.add_lineage_edge(
+                s,
+                actor=owner,
+                src_type="model_version",
+                src_id=ids["c2"],
+                dst_type="dataset",
+                dst_id=ids["loans"],
+            )
     with pytest.raises(InvalidInput, match="cannot point to itself"):
         with write_session(engine) as s:
-            services.add_lineage_edge(s, actor=owner, src_type="dataset", src_id=ids["loans"],
-                                      dst_type="dataset", dst_id=ids["loans"])
+            services.add_lineage_edge(
+                s,
+                actor=owner,
+                src_type="dataset",
+                src_id=ids["loans"],
+                dst_type="dataset",
+                dst_id=ids["loans"],
+            )
     with pytest.raises(NotFound, match="No dataset with id 9999"):
         with write_session(engine) as s:
-            services.add_lineage_edge(s, actor=owner, src_type="dataset", src_id=9999,
-                                      dst_type="model_version", dst_id=ids["c2"])
+            services.add_lineage_edge(
+                s, actor=owner, src_type="dataset", src_id=9999, dst_type="model_version", dst_id=ids["c2"]
+            )
     with read_session(engine) as s:
         assert len(s.exec(select(LineageEdge)).all()) == before
     # a legitimate edge (a dataset feeding another model version) is accepted
     with write_session(engine) as s:
-        services.add_lineage_edge(s, actor=owner, src_type="dataset", src_id=ids["bureau_ds"],
-                                  dst_type="model_version", dst_id=ids["ch1"])
+        services.add_lineage_edge(
+            s,
+            actor=owner,
+            src_type="dataset",
+            src_id=ids["bureau_ds"],
+            dst_type="model_version",
+            dst_id=ids["ch1"],
+        )
     with read_session(engine) as s:
         graph = build_graph(s)
     assert key("business_process", ids["retention"]) in impact(graph, key("data_source", ids["bureau"])).keys
 
 
-def test_cli_lineage_downstream_and_upstream_json(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_lineage_downstream_and_upstream_json(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _known_graph(engine)
     from core.cli import _load_commands, app
     from core.config import reset_settings_cache
@@ -212,7 +304,10 @@ def test_cli_lineage_downstream_and_upstream_json(engine: Engine, db_url: str, m
     missing = runner.invoke(app, ["lineage", "--upstream", "Payroll"])
     assert missing.exit_code == 1 and "Error: No business process named 'Payroll'" in missing.output
     unknown = runner.invoke(app, ["lineage", "--downstream", "Mainframe"])
-    assert unknown.exit_code == 1 and ("Error: No data source or dataset named 'Mainframe'. "
-                                       "Data sources: Bureau API, Core banking DB") in unknown.output
+    assert (
+        unknown.exit_code == 1
+        and ("Error: No data source or dataset named 'Mainframe'. Data sources: Bureau API, Core banking DB")
+        in unknown.output
+    )
     both = runner.invoke(app, ["lineage"])
     assert both.exit_code == 1 and "Error: give --downstream SOURCE or --upstream PROCESS" in both.output

@@ -10,13 +10,16 @@ import pytest
 from bench import load
 
 
-def test_two_sessions_on_sqlite_account_for_every_write(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_sessions_on_sqlite_account_for_every_write(
+    demo_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # run_load points the environment at the registry for its session processes; restore it after.
     monkeypatch.setenv("STEWARD_DATABASE_URL", demo_db_url)
     monkeypatch.setenv("STEWARD_AUTH_MODE", "local")
 
-    result = load.run_load(demo_db_url, backend="sqlite", sessions=2, duration=8, write_share=0.5, think=0.2,
-                           log=lambda _: None)
+    result = load.run_load(
+        demo_db_url, backend="sqlite", sessions=2, duration=8, write_share=0.5, think=0.2, log=lambda _: None
+    )
     figures = load.summary(result)
 
     assert {r["session"] for r in result.records} == {0, 1}

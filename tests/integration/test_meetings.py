@@ -32,8 +32,14 @@ def assess(engine, actor, model_id, at=None, **kw):
 
 def create(engine, actor, attendees, *, held_at=None, title="Model risk committee", unit="") -> int:
     with write_session(engine) as s:
-        return meetings.create_meeting(s, actor=actor, title=title, held_at=held_at or now() + timedelta(hours=1),
-                                       attendee_ids=[a.id for a in attendees], business_unit=unit)
+        return meetings.create_meeting(
+            s,
+            actor=actor,
+            title=title,
+            held_at=held_at or now() + timedelta(hours=1),
+            attendee_ids=[a.id for a in attendees],
+            business_unit=unit,
+        )
 
 
 def view(engine, meeting_id) -> meetings.MeetingView:
@@ -43,8 +49,9 @@ def view(engine, meeting_id) -> meetings.MeetingView:
 
 def decide(engine, actor, item_id, outcome, present, **kw) -> int:
     with write_session(engine) as s:
-        return meetings.record_decision(s, actor=actor, item_id=item_id, outcome=outcome,
-                                        present_ids=[p.id for p in present], **kw)
+        return meetings.record_decision(
+            s, actor=actor, item_id=item_id, outcome=outcome, present_ids=[p.id for p in present], **kw
+        )
 
 
 @pytest.fixture
@@ -65,11 +72,27 @@ def state(engine):
     m1 = create(engine, w.approver, [w.approver, w.owner], held_at=now(), title="January")
     v1 = view(engine, m1)
     first = v1.items[0]
-    open_dec = decide(engine, w.approver, first.id, "action", [w.approver], action_title="Name a validator",
-                      action_owner_id=w.owner.id, action_due=(now() + timedelta(days=20)).date())
+    open_dec = decide(
+        engine,
+        w.approver,
+        first.id,
+        "action",
+        [w.approver],
+        action_title="Name a validator",
+        action_owner_id=w.owner.id,
+        action_due=(now() + timedelta(days=20)).date(),
+    )
     second = v1.items[1]
-    decide(engine, w.approver, second.id, "action", [w.approver], action_title="Old action", action_owner_id=w.owner.id,
-           action_due=(now() + timedelta(days=5)).date())
+    decide(
+        engine,
+        w.approver,
+        second.id,
+        "action",
+        [w.approver],
+        action_title="Old action",
+        action_owner_id=w.owner.id,
+        action_due=(now() + timedelta(days=5)).date(),
+    )
     with read_session(engine) as s:
         open_action = s.exec(select(MeetingAction).where(MeetingAction.decision_id == open_dec)).one()
         done_action = s.exec(select(MeetingAction).where(MeetingAction.title == "Old action")).one()
@@ -81,25 +104,71 @@ def state(engine):
     # after the previous meeting
     new_rule = _approved_rule(engine, w, credit, "Refer", 0.4, outcome="refer")
     with write_session(engine) as s:
-        proposal = rules.propose_rule(s, actor=w.owner, model_id=credit, name="Auto-approve", operator=">",
-                                      threshold=0.72, outcome="approve")
-        request = promotions.request_promotion(s, actor=w.owner, version_id=c2, target_stage="staging",
-                                               justification="Better AUC on the 2024 holdout")
-        s.add(Alert(model_id=churn, kind="drift", level="alert", message="7 of 10 features drifted",
-                    opened_at=held + (now() - held) / 2))
-        s.add(Alert(model_id=churn, kind="outage", level="alert", message="no predictions for 3 days",
-                    opened_at=held - timedelta(days=9), closed_at=held - timedelta(days=8)))
-        s.add(Alert(model_id=credit, kind="performance", level="warning", message="AUC 0.66 below 0.70",
-                    opened_at=held - timedelta(days=3)))  # still open: on the agenda though older
-    return {"w": w, "credit": credit, "churn": churn, "stale": stale, "m1": m1, "old_rule": old_rule,
-            "new_rule": new_rule, "proposal": proposal, "request": request, "open_action": open_action.id,
-            "done_action": done_action.id, "held": held}
+        proposal = rules.propose_rule(
+            s,
+            actor=w.owner,
+            model_id=credit,
+            name="Auto-approve",
+            operator=">",
+            threshold=0.72,
+            outcome="approve",
+        )
+        request = promotions.request_promotion(
+            s,
+            actor=w.owner,
+            version_id=c2,
+            target_stage="staging",
+            justification="Better AUC on the 2024 holdout",
+        )
+        s.add(
+            Alert(
+                model_id=churn,
+                kind="drift",
+                level="alert",
+                message="7 of 10 features drifted",
+                opened_at=held + (now() - held) / 2,
+            )
+        )
+        s.add(
+            Alert(
+                model_id=churn,
+                kind="outage",
+                level="alert",
+                message="no predictions for 3 days",
+                opened_at=held - timedelta(days=9),
+                closed_at=held - timedelta(days=8),
+            )
+        )
+        s.add(
+            Alert(
+                model_id=credit,
+                kind="performance",
+                level="warning",
+                message="AUC 0.66 below 0.70",
+                opened_at=held - timedelta(days=3),
+            )
+        )  # still open: on the agenda though older
+    return {
+        "w": w,
+        "credit": credit,
+        "churn": churn,
+        "stale": stale,
+        "m1": m1,
+        "old_rule": old_rule,
+        "new_rule": new_rule,
+        "proposal": proposal,
+        "request": request,
+        "open_action": open_action.id,
+        "done_action": done_action.id,
+        "held": held,
+    }
 
 
 def _approved_rule(engine, w, model_id, name, threshold, outcome="approve") -> int:
     with write_session(engine) as s:
-        rid = rules.propose_rule(s, actor=w.owner, model_id=model_id, name=name, operator=">", threshold=threshold,
-                                 outcome=outcome)
+        rid = rules.propose_rule(
+            s, actor=w.owner, model_id=model_id, name=name, operator=">", threshold=threshold, outcome=outcome
+        )
     with write_session(engine) as s:
         rules.decide_rule(s, actor=w.approver, rule_id=rid, approve=True, comment="policy")
     return rid
@@ -115,13 +184,21 @@ def test_agenda_generated_since_previous_meeting(engine, state):
     # present, for the right reasons
     assert ("open_action", "Action: Name a validator") in kinds
     assert any(k == "promotion_request" and "Promote Credit scoring v2 to staging" in t for k, t in kinds)
-    proposal = next(i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["proposal"])
-    assert proposal.evidence["in_force_now"] == "approve if score > 0.69" and proposal.outcomes[0] == "approve"
-    decided = next(i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["new_rule"])
+    proposal = next(
+        i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["proposal"]
+    )
+    assert (
+        proposal.evidence["in_force_now"] == "approve if score > 0.69" and proposal.outcomes[0] == "approve"
+    )
+    decided = next(
+        i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["new_rule"]
+    )
     assert decided.title.startswith("Rule approved") and decided.outcomes == ("action", "noted")
     assert ("review_overdue", "Review overdue: Stale model") in kinds
     assert "Drift alert: Churn" in titles and "Performance warning: Credit scoring" in titles
-    assert any(k == "reassessment" and t.startswith("Re-assess Churn") for k, t in kinds)  # drift after assessment
+    assert any(
+        k == "reassessment" and t.startswith("Re-assess Churn") for k, t in kinds
+    )  # drift after assessment
     # absent, for the right reasons
     assert "Old action" not in titles  # closed
     assert "Outage" not in titles  # closed before the previous meeting
@@ -129,7 +206,12 @@ def test_agenda_generated_since_previous_meeting(engine, state):
     assert "Review overdue: Credit scoring" not in titles and "Review overdue: Churn" not in titles
     # agenda order: actions first, then decisions, then risk, then monitoring
     order = [i.kind for i in v.items]
-    assert order.index("open_action") < order.index("promotion_request") < order.index("review_overdue") < order.index("alert")
+    assert (
+        order.index("open_action")
+        < order.index("promotion_request")
+        < order.index("review_overdue")
+        < order.index("alert")
+    )
     assert [i.position for i in v.items] == list(range(1, len(v.items) + 1))
     # a business-unit meeting sees only its unit
     retail = create(engine, w.approver, [w.approver], title="Retail review", unit="Retail")
@@ -143,10 +225,24 @@ def test_campaigns_finished_since_previous_meeting(engine, state):
     with read_session(engine) as s:
         version_id = s.exec(select(PromotionRequest)).one().model_version_id
     with write_session(engine) as s:
-        for name, closed in (("Q1 sample", held + (now() - held) / 2), ("Q4 sample", held - timedelta(days=30))):
-            s.add(LabellingCampaign(model_id=state["credit"], model_version_id=version_id, name=name, strategy="random",
-                                    size_requested=50, size=50, status="closed", created_by_id=w.owner.id,
-                                    created_at=closed - timedelta(days=5), closed_at=closed))
+        for name, closed in (
+            ("Q1 sample", held + (now() - held) / 2),
+            ("Q4 sample", held - timedelta(days=30)),
+        ):
+            s.add(
+                LabellingCampaign(
+                    model_id=state["credit"],
+                    model_version_id=version_id,
+                    name=name,
+                    strategy="random",
+                    size_requested=50,
+                    size=50,
+                    status="closed",
+                    created_by_id=w.owner.id,
+                    created_at=closed - timedelta(days=5),
+                    closed_at=closed,
+                )
+            )
     titles = [i.title for i in view(engine, create(engine, w.approver, [w.approver])).items]
     assert "Labelling finished: Q1 sample (Credit scoring)" in titles
     assert not any("Q4 sample" in t for t in titles)
@@ -157,7 +253,9 @@ def test_decisions_recorded_audited_and_act_through_four_eyes(engine, state):
     m2 = create(engine, w.approver, [w.approver, w.approver2, w.owner])
     v = view(engine, m2)
     request_item = next(i for i in v.items if i.kind == "promotion_request")
-    rule_item = next(i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["proposal"])
+    rule_item = next(
+        i for i in v.items if i.kind == "rule_change" and i.evidence["rule_id"] == state["proposal"]
+    )
     action_item = next(i for i in v.items if i.kind == "open_action")
     overdue_item = next(i for i in v.items if i.kind == "review_overdue")
     # the recorder must be present; strangers cannot be present
@@ -170,7 +268,9 @@ def test_decisions_recorded_audited_and_act_through_four_eyes(engine, state):
     # approve through the promotion workflow: the owner (the requester) may not
     with pytest.raises(PermissionDenied, match="promotion decide"):
         decide(engine, w.owner, request_item.id, "approve", [w.owner, w.approver])
-    decide(engine, w.approver, request_item.id, "approve", [w.approver, w.approver2, w.owner], comment="AUC up")
+    decide(
+        engine, w.approver, request_item.id, "approve", [w.approver, w.approver2, w.owner], comment="AUC up"
+    )
     with read_session(engine) as s:
         assert s.get(PromotionRequest, state["request"]).status == "approved"
     with pytest.raises(Conflict, match="already decided; decisions never change"):
@@ -178,19 +278,35 @@ def test_decisions_recorded_audited_and_act_through_four_eyes(engine, state):
     # rule proposal rejected through the rules service
     decide(engine, w.approver2, rule_item.id, "reject", [w.approver2], comment="0.72 too strict for Q2")
     with read_session(engine) as s:
-        assert rules.rule_history(s, model_id=state["credit"]).set_index("id").loc[state["proposal"], "status"] == "rejected"
+        assert (
+            rules.rule_history(s, model_id=state["credit"]).set_index("id").loc[state["proposal"], "status"]
+            == "rejected"
+        )
     # carried-over action closed in the meeting; a new action agreed
-    decide(engine, w.approver, action_item.id, "close_action", [w.approver], comment="Arthur named as validator")
+    decide(
+        engine, w.approver, action_item.id, "close_action", [w.approver], comment="Arthur named as validator"
+    )
     due = (now() + timedelta(days=28)).date()
     with pytest.raises(InvalidInput, match="an action needs an owner"):
         decide(engine, w.approver, overdue_item.id, "action", [w.approver], action_title="Re-assess")
-    decide(engine, w.approver, overdue_item.id, "action", [w.approver], action_title="Re-assess Stale model",
-           action_owner_id=w.owner.id, action_due=due)
+    decide(
+        engine,
+        w.approver,
+        overdue_item.id,
+        "action",
+        [w.approver],
+        action_title="Re-assess Stale model",
+        action_owner_id=w.owner.id,
+        action_due=due,
+    )
     with read_session(engine) as s:
         open_now = meetings.open_actions(s)
         assert list(open_now["title"]) == ["Re-assess Stale model"]
-        events = s.exec(select(AuditEvent).where(AuditEvent.action == "meeting.decision_recorded",
-                                                 AuditEvent.object_id == str(m2))).all()
+        events = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "meeting.decision_recorded", AuditEvent.object_id == str(m2)
+            )
+        ).all()
         assert len(events) == 4
         assert '"outcome":"approve"' in events[0].after and '"present_person_ids"' in events[0].after
         assert any(e.action == "promotion.approved" for e in s.exec(select(AuditEvent)))
@@ -211,8 +327,13 @@ def test_high_risk_promotion_needs_two_approvers_in_the_meeting(engine):
     model_id, (_, v2) = make_promotable_model(engine, w, name="Mortgage PD")
     assess(engine, w.owner, model_id, ai_act_class="high", annex_iii_area="5(b)")
     with write_session(engine) as s:
-        promotions.request_promotion(s, actor=w.owner, version_id=v2, target_stage="staging",
-                                     justification="New macro features for 2025")
+        promotions.request_promotion(
+            s,
+            actor=w.owner,
+            version_id=v2,
+            target_stage="staging",
+            justification="New macro features for 2025",
+        )
     m = create(engine, w.approver, [w.approver, w.approver2])
     req = next(i for i in view(engine, m).items if i.kind == "promotion_request")
     assert req.evidence["required_approvals"] == 2
@@ -269,7 +390,9 @@ def test_minutes_export_html_and_pdf_contain_items_and_decisions(engine, state, 
     m2 = create(engine, w.approver, [w.approver, w.approver2, w.owner], title='February "risk" & co')
     v = view(engine, m2)
     request_item = next(i for i in v.items if i.kind == "promotion_request")
-    decide(engine, w.approver, request_item.id, "approve", [w.approver, w.owner], comment="AUC up <b>clearly</b>")
+    decide(
+        engine, w.approver, request_item.id, "approve", [w.approver, w.owner], comment="AUC up <b>clearly</b>"
+    )
     with write_session(engine) as s:
         meetings.close_meeting(s, actor=w.approver, meeting_id=m2)
     with read_session(engine) as s:
@@ -303,12 +426,29 @@ def test_cost_overrun_on_the_agenda(engine):
     start = today.replace(day=1)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     with write_session(engine) as s:
-        ingest.log_costs(s, actor=w.owner, frame=pd.DataFrame(
-            [{"day": d, "model": "Pricey", "category": "compute", "amount": 500.0, "currency": "EUR"} for d in days]
-            + [{"day": d, "model": "Frugal", "category": "compute", "amount": 1.0, "currency": "EUR"} for d in days]))
+        ingest.log_costs(
+            s,
+            actor=w.owner,
+            frame=pd.DataFrame(
+                [
+                    {"day": d, "model": "Pricey", "category": "compute", "amount": 500.0, "currency": "EUR"}
+                    for d in days
+                ]
+                + [
+                    {"day": d, "model": "Frugal", "category": "compute", "amount": 1.0, "currency": "EUR"}
+                    for d in days
+                ]
+            ),
+        )
         for unit in ("Credit risk", "Retail"):
-            budgets.set_budget(s, actor=w.approver, business_unit=unit, period_start=start,
-                               period_end=start + timedelta(days=365), amount=300.0 if unit == "Credit risk" else 9e6)
+            budgets.set_budget(
+                s,
+                actor=w.approver,
+                business_unit=unit,
+                period_start=start,
+                period_end=start + timedelta(days=365),
+                amount=300.0 if unit == "Credit risk" else 9e6,
+            )
     items = view(engine, create(engine, w.approver, [w.approver])).items
     overruns = [i for i in items if i.kind == "cost_overrun"]
     assert [i.title for i in overruns] == ["Cost overrun: Credit risk"]

@@ -33,7 +33,9 @@ def test_import_maps_models_versions_runs_datasets_and_stages(engine, mlflow_sto
         credit = s.exec(select(Model).where(Model.name == "credit-scoring")).one()
         assert credit.business_unit == "Credit risk"
         assert credit.purpose == "Scores loan applications"
-        versions = {v.version: v for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == credit.id))}
+        versions = {
+            v.version: v for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == credit.id))
+        }
         assert versions[2].stage == "production" and versions[1].stage == "staging"
         assert versions[2].metrics == {"roc_auc": 0.82, "accuracy": 0.77}
         assert versions[2].params == {"max_depth": "4"}
@@ -43,8 +45,11 @@ def test_import_maps_models_versions_runs_datasets_and_stages(engine, mlflow_sto
         evaluation = s.get(Dataset, versions[2].evaluation_dataset_id)
         assert training.name == "loans" and evaluation.name == "loans_holdout"
         assert set(training.data_schema) == {"income", "age", "label"}
-        edges = s.exec(select(LineageEdge).where(LineageEdge.dst_type == "model_version",
-                                                 LineageEdge.dst_id == versions[2].id)).all()
+        edges = s.exec(
+            select(LineageEdge).where(
+                LineageEdge.dst_type == "model_version", LineageEdge.dst_id == versions[2].id
+            )
+        ).all()
         assert {e.src_id for e in edges} == {training.id, evaluation.id}
         demand = s.exec(select(Model).where(Model.name == "demand-forecast")).one()
         assert demand.task == "regression" and demand.business_unit == "Unassigned"
@@ -58,8 +63,12 @@ def test_reimport_updates_and_never_duplicates(engine, mlflow_store):
     world = make_world(engine)
     import_mlflow(engine, actor=world.owner, tracking_uri=mlflow_store)
     with read_session(engine) as s:
-        counts = (len(s.exec(select(Model)).all()), len(s.exec(select(ModelVersion)).all()),
-                  len(s.exec(select(Dataset)).all()), len(s.exec(select(ExternalRef)).all()))
+        counts = (
+            len(s.exec(select(Model)).all()),
+            len(s.exec(select(ModelVersion)).all()),
+            len(s.exec(select(Dataset)).all()),
+            len(s.exec(select(ExternalRef)).all()),
+        )
     client = mlflow.MlflowClient(tracking_uri=mlflow_store, registry_uri=mlflow_store)
     client.set_registered_model_alias("credit-scoring", "champion", "1")
     try:
@@ -68,13 +77,21 @@ def test_reimport_updates_and_never_duplicates(engine, mlflow_store):
         client.set_registered_model_alias("credit-scoring", "champion", "2")
     assert report.models_created == [] and report.versions_created == []
     assert len(report.versions_unchanged) == 3
-    assert any("goes through Steward's promotion" in line or "go through Steward's promotion" in line for line in report.not_mapped)
+    assert any(
+        "goes through Steward's promotion" in line or "go through Steward's promotion" in line
+        for line in report.not_mapped
+    )
     with read_session(engine) as s:
-        assert counts == (len(s.exec(select(Model)).all()), len(s.exec(select(ModelVersion)).all()),
-                          len(s.exec(select(Dataset)).all()), len(s.exec(select(ExternalRef)).all()))
+        assert counts == (
+            len(s.exec(select(Model)).all()),
+            len(s.exec(select(ModelVersion)).all()),
+            len(s.exec(select(Dataset)).all()),
+            len(s.exec(select(ExternalRef)).all()),
+        )
         credit = s.exec(select(Model).where(Model.name == "credit-scoring")).one()
-        production = s.exec(select(ModelVersion).where(ModelVersion.model_id == credit.id,
-                                                       ModelVersion.stage == "production")).all()
+        production = s.exec(
+            select(ModelVersion).where(ModelVersion.model_id == credit.id, ModelVersion.stage == "production")
+        ).all()
         assert [v.version for v in production] == [2]
 
 
@@ -89,7 +106,7 @@ def test_import_single_model_and_errors(engine, mlflow_store, tmp_path: Path):
     with pytest.raises(InvalidInput, match="tracking URI is empty"):
         import_mlflow(engine, actor=world.owner, tracking_uri="  ")
     with pytest.raises(StewardError, match="Cannot read the MLflow registry"):
-        import_mlflow(engine, actor=world.owner, tracking_uri=f"postgresql://nobody@127.0.0.1:1/none")
+        import_mlflow(engine, actor=world.owner, tracking_uri="postgresql://nobody@127.0.0.1:1/none")
 
 
 def test_cli_import_mlflow_is_idempotent(engine, db_url, mlflow_store, monkeypatch):
@@ -106,7 +123,9 @@ def test_cli_import_mlflow_is_idempotent(engine, db_url, mlflow_store, monkeypat
     first = runner.invoke(app, ["import-mlflow", "--tracking-uri", mlflow_store, "--as", world.owner.email])
     assert first.exit_code == 0, first.output
     assert "2 models created" in first.output and "3 versions created" in first.output
-    second = runner.invoke(app, ["import-mlflow", "--tracking-uri", mlflow_store, "--as", world.owner.email, "--json"])
+    second = runner.invoke(
+        app, ["import-mlflow", "--tracking-uri", mlflow_store, "--as", world.owner.email, "--json"]
+    )
     assert second.exit_code == 0, second.output
     assert '"models_created": []' in second.output
     denied = runner.invoke(app, ["import-mlflow", "--tracking-uri", mlflow_store, "--as", world.viewer.email])

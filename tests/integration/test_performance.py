@@ -82,8 +82,13 @@ def test_bootstrap_auc_coverage_is_nominal():
     for _ in range(300):
         y = (rng.uniform(size=300) < 0.4).astype(float)
         score = rng.normal(size=300) + shift * y
-        row = next(r for r in performance.classifier_metrics(y, (score > 0).astype(float), score, n_boot=400,
-                                                               seed=int(rng.integers(1e9))) if r["metric"] == "roc_auc")
+        row = next(
+            r
+            for r in performance.classifier_metrics(
+                y, (score > 0).astype(float), score, n_boot=400, seed=int(rng.integers(1e9))
+            )
+            if r["metric"] == "roc_auc"
+        )
         hits.append(row["lower"] <= true_auc <= row["upper"])
     assert abs(_coverage(hits) - 0.95) <= COVERAGE_TOLERANCE
 
@@ -111,12 +116,19 @@ def test_bootstrap_is_reproducible():
 
 
 def test_judge_levels():
-    rows = pd.DataFrame([
-        {"metric": "roc_auc", "value": 0.66, "lower": 0.62, "upper": 0.70, "n": 400},
-        {"metric": "accuracy", "value": 0.70, "lower": 0.66, "upper": 0.74, "n": 400},
-        {"metric": "recall", "value": 0.80, "lower": 0.75, "upper": 0.85, "n": 400},
-    ])
-    verdicts = {v.metric: v for v in performance.judge_rows(rows, "2024-05", {"roc_auc": 0.8, "accuracy": 0.76, "recall": 0.8}, 0.05)}
+    rows = pd.DataFrame(
+        [
+            {"metric": "roc_auc", "value": 0.66, "lower": 0.62, "upper": 0.70, "n": 400},
+            {"metric": "accuracy", "value": 0.70, "lower": 0.66, "upper": 0.74, "n": 400},
+            {"metric": "recall", "value": 0.80, "lower": 0.75, "upper": 0.85, "n": 400},
+        ]
+    )
+    verdicts = {
+        v.metric: v
+        for v in performance.judge_rows(
+            rows, "2024-05", {"roc_auc": 0.8, "accuracy": 0.76, "recall": 0.8}, 0.05
+        )
+    }
     assert verdicts["roc_auc"].level == "alert" and verdicts["roc_auc"].limit == pytest.approx(0.75)
     assert verdicts["accuracy"].level == "warning"  # estimate below the 0.71 limit, interval reaches it
     assert verdicts["recall"].level == "ok"
@@ -124,13 +136,19 @@ def test_judge_levels():
 
 
 def test_judge_uses_the_primary_metric_when_validated():
-    rows = pd.DataFrame([
-        {"metric": "roc_auc", "value": 0.79, "lower": 0.75, "upper": 0.83, "n": 400},
-        {"metric": "recall", "value": 0.30, "lower": 0.20, "upper": 0.40, "n": 400},
-    ])
+    rows = pd.DataFrame(
+        [
+            {"metric": "roc_auc", "value": 0.79, "lower": 0.75, "upper": 0.83, "n": 400},
+            {"metric": "recall", "value": 0.30, "lower": 0.20, "upper": 0.40, "n": 400},
+        ]
+    )
     validation = {"roc_auc": 0.8, "recall": 0.6}
-    assert [v.metric for v in performance.judge_rows(rows, "2024-05", validation, 0.05, primary_metric="AUC")] == ["roc_auc"]
-    assert {v.metric for v in performance.judge_rows(rows, "2024-05", validation, 0.05, primary_metric="brier")} == {"roc_auc", "recall"}
+    assert [
+        v.metric for v in performance.judge_rows(rows, "2024-05", validation, 0.05, primary_metric="AUC")
+    ] == ["roc_auc"]
+    assert {
+        v.metric for v in performance.judge_rows(rows, "2024-05", validation, 0.05, primary_metric="brier")
+    } == {"roc_auc", "recall"}
 
 
 def test_judge_errors_are_worse_when_higher():
@@ -140,8 +158,11 @@ def test_judge_errors_are_worse_when_higher():
 
 
 def test_recent_window_pools_thin_months_back_to_enough_labels():
-    ts = ([datetime(2024, 4, 10, tzinfo=UTC)] * 150 + [datetime(2024, 5, 10, tzinfo=UTC)] * 60
-          + [datetime(2024, 6, 10, tzinfo=UTC)] * 50)
+    ts = (
+        [datetime(2024, 4, 10, tzinfo=UTC)] * 150
+        + [datetime(2024, 5, 10, tzinfo=UTC)] * 60
+        + [datetime(2024, 6, 10, tzinfo=UTC)] * 50
+    )
     labelled = pd.DataFrame({"ts": ts, "prediction": 1.0, "score": 0.9, "label": 1.0})
     rows, period = performance.recent_window(labelled, 100)
     assert period == "2024-05 to 2024-06" and len(rows) == 110
@@ -154,8 +175,14 @@ def test_classifier_window_pools_back_until_each_class_has_enough_labels():
     # 150 labels in June but only 5 positives: ROC AUC on 5 positives is not judged; May is pooled in.
     june = [datetime(2024, 6, 10, tzinfo=UTC)] * 150
     may = [datetime(2024, 5, 10, tzinfo=UTC)] * 100
-    labelled = pd.DataFrame({"ts": may + june, "prediction": 1.0, "score": 0.9,
-                             "label": [1.0] * 40 + [0.0] * 60 + [1.0] * 5 + [0.0] * 145})
+    labelled = pd.DataFrame(
+        {
+            "ts": may + june,
+            "prediction": 1.0,
+            "score": 0.9,
+            "label": [1.0] * 40 + [0.0] * 60 + [1.0] * 5 + [0.0] * 145,
+        }
+    )
     assert performance.recent_window(labelled, 100)[1] == "2024-06"
     rows, period = performance.recent_window(labelled, 100, min_per_class=30)
     assert period == "2024-05 to 2024-06" and len(rows) == 250
@@ -171,11 +198,16 @@ def test_validation_sample_error_widens_the_decision():
     (exact,) = performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05)
     (widened,) = performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05, validation_n=300)
     assert exact.level == "alert" and exact.bound == pytest.approx(0.74)
-    assert widened.level == "warning" and widened.bound == pytest.approx(0.70 + 0.04 * math.sqrt(1 + 400 / 300))
+    assert widened.level == "warning" and widened.bound == pytest.approx(
+        0.70 + 0.04 * math.sqrt(1 + 400 / 300)
+    )
     assert "against 0.800 at validation (n=300); limit 0.750" in widened.message
     # A drop far beyond both samples' error stays an alert.
     rows = pd.DataFrame([{"metric": "accuracy", "value": 0.60, "lower": 0.55, "upper": 0.65, "n": 400}])
-    assert performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05, validation_n=300)[0].level == "alert"
+    assert (
+        performance.judge_rows(rows, "2024-05", {"accuracy": 0.80}, 0.05, validation_n=300)[0].level
+        == "alert"
+    )
 
 
 def test_false_alert_rate_without_concept_drift_is_nominal():
@@ -190,9 +222,13 @@ def test_false_alert_rate_without_concept_drift_is_nominal():
     for kv in np.unique(k_v):  # one call per distinct validation value
         ks = k_r[k_v == kv]
         bounds = np.array([performance.wilson_interval(int(k), n_r) for k in ks])
-        rows = pd.DataFrame({"metric": "accuracy", "value": ks / n_r, "lower": bounds[:, 0], "upper": bounds[:, 1], "n": n_r})
+        rows = pd.DataFrame(
+            {"metric": "accuracy", "value": ks / n_r, "lower": bounds[:, 0], "upper": bounds[:, 1], "n": n_r}
+        )
         for rule, validation_n in (("widened", n_v), ("exact", None)):
-            verdicts = performance.judge_rows(rows, "p", {"accuracy": kv / n_v}, 0.0, validation_n=validation_n)
+            verdicts = performance.judge_rows(
+                rows, "p", {"accuracy": kv / n_v}, 0.0, validation_n=validation_n
+            )
             alerts[rule] += sum(v.level == "alert" for v in verdicts)
     assert abs(alerts["widened"] / reps - 0.025) <= 0.007
     assert alerts["exact"] / reps >= 0.04
@@ -203,7 +239,9 @@ def test_report_from_registry_counts_campaign_and_pipeline_labels(engine):
     end = datetime(2024, 6, 28, 12, tzinfo=UTC)
     model_id, version_id = production_model(engine, world.owner, n=1500, labelled_share=0.3, end=end, days=85)
     with write_session(engine) as s:
-        created = labelling.create_campaign(s, actor=world.owner, model_id=model_id, size=5, strategy="random", seed=1)
+        created = labelling.create_campaign(
+            s, actor=world.owner, model_id=model_id, size=5, strategy="random", seed=1
+        )
     for _ in range(5):
         with read_session(engine) as s:
             case = labelling.next_case(s, campaign_id=created.campaign_id, labeller_id=world.labeller.id)
@@ -212,7 +250,10 @@ def test_report_from_registry_counts_campaign_and_pipeline_labels(engine):
     with read_session(engine) as s:
         report = performance.performance_report(s, model_id=model_id, n_boot=200)
     assert report.version_id == version_id and report.validation == {"roc_auc": 0.8, "accuracy": 0.85}
-    assert report.n_from_campaigns == 5 and report.n_labelled == report.n_from_campaigns + report.n_from_pipelines
+    assert (
+        report.n_from_campaigns == 5
+        and report.n_labelled == report.n_from_campaigns + report.n_from_pipelines
+    )
     assert sorted(report.table["month"].unique()) == ["2024-04", "2024-05", "2024-06"]
     accuracy = report.table[report.table["metric"] == "accuracy"]
     assert accuracy["n"].sum() == report.n_labelled
@@ -224,8 +265,16 @@ def test_report_from_registry_counts_campaign_and_pipeline_labels(engine):
 def test_concept_drift_shows_as_alert_verdict(engine):
     world = make_world(engine)
     end = datetime(2024, 6, 28, 12, tzinfo=UTC)
-    model_id, _ = production_model(engine, world.owner, n=3000, labelled_share=0.3, end=end, days=40,
-                                   label_accuracy=0.55, metrics={"accuracy": 0.85})
+    model_id, _ = production_model(
+        engine,
+        world.owner,
+        n=3000,
+        labelled_share=0.3,
+        end=end,
+        days=40,
+        label_accuracy=0.55,
+        metrics={"accuracy": 0.85},
+    )
     with read_session(engine) as s:
         report = performance.performance_report(s, model_id=model_id, n_boot=200, tolerance=0.05)
     (verdict,) = report.verdicts
@@ -235,7 +284,9 @@ def test_concept_drift_shows_as_alert_verdict(engine):
 def test_validation_metric_aliases():
     from core.db.models import ModelVersion
 
-    version = ModelVersion(model_id=1, version=1, created_by_id=1, metrics={"AUC": 0.8, "f1_score": 0.7, "loss": 0.2})
+    version = ModelVersion(
+        model_id=1, version=1, created_by_id=1, metrics={"AUC": 0.8, "f1_score": 0.7, "loss": 0.2}
+    )
     assert performance.validation_metrics(version) == {"roc_auc": 0.8, "f1": 0.7}
 
 
@@ -248,8 +299,9 @@ def test_empty_labels_give_an_empty_table():
 def test_regression_months(engine):
     world = make_world(engine)
     end = datetime.now(UTC) - timedelta(days=1)
-    model_id, _ = production_model(engine, world.owner, name="Claim cost", n=600, task="regression",
-                                   labelled_share=0.5, end=end, days=20)
+    model_id, _ = production_model(
+        engine, world.owner, name="Claim cost", n=600, task="regression", labelled_share=0.5, end=end, days=20
+    )
     with read_session(engine) as s:
         report = performance.performance_report(s, model_id=model_id, n_boot=200)
     assert set(report.table["metric"]) == {"mae", "rmse"}

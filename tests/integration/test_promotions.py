@@ -22,14 +22,21 @@ from tests.factories import World, make_promotable_model, make_world
 
 def _person(engine, world: World, key: str, roles: list[tuple[str, str]]) -> Actor:
     with write_session(engine) as s:
-        pid = services.create_person(s, actor=world.system, name=key.title(), email=f"{key}@example.com", roles=roles)
+        pid = services.create_person(
+            s, actor=world.system, name=key.title(), email=f"{key}@example.com", roles=roles
+        )
         return actor_by_id(s, pid)
 
 
 def _request(engine, actor: Actor, version_id: int, target: str = "production") -> int:
     with write_session(engine) as s:
-        return promotions.request_promotion(s, actor=actor, version_id=version_id, target_stage=target,
-                                            justification="Better validation results on the holdout.")
+        return promotions.request_promotion(
+            s,
+            actor=actor,
+            version_id=version_id,
+            target_stage=target,
+            justification="Better validation results on the holdout.",
+        )
 
 
 def _approve(engine, actor: Actor, request_id: int, **kw) -> str:
@@ -39,22 +46,37 @@ def _approve(engine, actor: Actor, request_id: int, **kw) -> str:
 
 def _stages(engine, model_id: int) -> dict[int, str]:
     with read_session(engine) as s:
-        return {v.version: v.stage for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == model_id))}
+        return {
+            v.version: v.stage for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == model_id))
+        }
 
 
 def _events(engine, request_id: int) -> list[str]:
     with read_session(engine) as s:
-        rows = s.exec(select(AuditEvent).where(AuditEvent.object_type == "promotion_request",
-                                               AuditEvent.object_id == str(request_id)).order_by(AuditEvent.id))
+        rows = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "promotion_request", AuditEvent.object_id == str(request_id))
+            .order_by(AuditEvent.id)
+        )
         return [e.action for e in rows]
 
 
 def _make_high_risk(engine, world: World, model_id: int) -> None:
-    scores = [{"category": c, "likelihood": 4, "impact": 4, "residual_likelihood": 4, "residual_impact": 4}
-              for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")]
+    scores = [
+        {"category": c, "likelihood": 4, "impact": 4, "residual_likelihood": 4, "residual_impact": 4}
+        for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")
+    ]
     with write_session(engine) as s:
-        risk.assess_model(s, actor=world.approver, model_id=model_id, scores=scores, materiality="high",
-                          ai_act_class="high", annex_iii_area="5(b)", rationale="Automated credit decisions.")
+        risk.assess_model(
+            s,
+            actor=world.approver,
+            model_id=model_id,
+            scores=scores,
+            materiality="high",
+            ai_act_class="high",
+            annex_iii_area="5(b)",
+            rationale="Automated credit decisions.",
+        )
 
 
 def test_request_freezes_evidence_and_approval_promotes_in_one_transaction(engine):
@@ -78,9 +100,14 @@ def test_request_freezes_evidence_and_approval_promotes_in_one_transaction(engin
     assert _approve(engine, world.approver2, second) == "approved"
     assert _stages(engine, model_id) == {1: "archived", 2: "production"}
     with read_session(engine) as s:
-        changes = s.exec(select(StageChange).where(StageChange.model_id == model_id).order_by(StageChange.id)).all()
+        changes = s.exec(
+            select(StageChange).where(StageChange.model_id == model_id).order_by(StageChange.id)
+        ).all()
         assert [(c.from_stage, c.to_stage) for c in changes] == [
-            ("none", "production"), ("production", "archived"), ("none", "production")]
+            ("none", "production"),
+            ("production", "archived"),
+            ("none", "production"),
+        ]
         assert audit.verify(s).ok
     assert _events(engine, second) == ["promotion.requested", "promotion.approved"]
 
@@ -116,7 +143,9 @@ def test_version_creator_cannot_approve(engine):
     with pytest.raises(PermissionDenied, match="You created version 1"):
         _approve(engine, builder, request_id)
     with read_session(engine) as s:
-        assert promotions.allowed_actions(s, builder.id, request_id).approve.startswith("You created version 1")
+        assert promotions.allowed_actions(s, builder.id, request_id).approve.startswith(
+            "You created version 1"
+        )
         assert promotions.allowed_actions(s, world.approver.id, request_id).approve is None
 
 
@@ -128,7 +157,9 @@ def test_roles_and_business_unit_scope_are_enforced(engine):
         _request(engine, world.approver, v1)
     request_id = _request(engine, world.owner, v1)
     for who in (world.viewer, world.admin, world.labeller, retail_approver):
-        with pytest.raises(PermissionDenied, match="business unit 'Credit risk': this needs the role approver"):
+        with pytest.raises(
+            PermissionDenied, match="business unit 'Credit risk': this needs the role approver"
+        ):
             _approve(engine, who, request_id)
     with write_session(engine) as s:
         services.set_person_active(s, actor=world.admin, person_id=world.approver.id, active=False)
@@ -152,7 +183,11 @@ def test_high_risk_model_needs_two_distinct_approvers(engine):
         _approve(engine, world.approver, request_id)
     assert _approve(engine, third, request_id) == "approved"
     assert _stages(engine, model_id)[1] == "production"
-    assert _events(engine, request_id) == ["promotion.requested", "promotion.approval_recorded", "promotion.approved"]
+    assert _events(engine, request_id) == [
+        "promotion.requested",
+        "promotion.approval_recorded",
+        "promotion.approved",
+    ]
 
 
 def test_failing_gate_blocks_approval_until_overridden_with_a_reason(engine):
@@ -171,7 +206,9 @@ def test_failing_gate_blocks_approval_until_overridden_with_a_reason(engine):
     assert _approve(engine, world.approver, request_id, override_reason=reason) == "approved"
     with read_session(engine) as s:
         view = promotions.request_view(s, request_id)
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "promotion.approved_with_override")).one()
+        event = s.exec(
+            select(AuditEvent).where(AuditEvent.action == "promotion.approved_with_override")
+        ).one()
     assert (view.override_reason, view.overridden_by) == (reason, "Arthur Approver")
     assert view.decisions[0].override_reason == reason
     assert event.reason == reason
@@ -200,14 +237,18 @@ def test_reject_and_cancel_close_the_request_for_good(engine):
     cancelled = _request(engine, world.owner, v2)
     with pytest.raises(PermissionDenied, match="Only the requester, Olivia Owner, may cancel request #2"):
         with write_session(engine) as s:
-            promotions.cancel(s, actor=_person(engine, world, "other", [("model_owner", "")]), request_id=cancelled)
+            promotions.cancel(
+                s, actor=_person(engine, world, "other", [("model_owner", "")]), request_id=cancelled
+            )
     with write_session(engine) as s:
         promotions.cancel(s, actor=world.owner, request_id=cancelled, comment="Wrong version")
     with read_session(engine) as s:
         before = s.get(PromotionRequest, cancelled).model_dump()
     for attempt in (
         lambda s: promotions.approve(s, actor=world.approver, request_id=cancelled),
-        lambda s: promotions.reject(s, actor=world.approver, request_id=cancelled, comment="Too late to reject."),
+        lambda s: promotions.reject(
+            s, actor=world.approver, request_id=cancelled, comment="Too late to reject."
+        ),
         lambda s: promotions.cancel(s, actor=world.owner, request_id=cancelled),
         lambda s: promotions.add_comment(s, actor=world.owner, request_id=cancelled, body="One more thing"),
     ):
@@ -231,7 +272,9 @@ def test_one_pending_request_per_version_and_no_promotion_to_current_stage(engin
         _request(engine, world.owner, v1)
     with pytest.raises(InvalidInput, match="justification must say why"):
         with write_session(engine) as s:
-            promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="staging", justification="")
+            promotions.request_promotion(
+                s, actor=world.owner, version_id=v1, target_stage="staging", justification=""
+            )
 
 
 def test_staging_promotion_leaves_production_alone(engine):
@@ -266,14 +309,20 @@ def test_regression_on_different_evaluation_data_is_not_comparable(engine):
     model_id, (v1,) = make_promotable_model(engine, world, versions=1)
     _approve(engine, world.approver, _request(engine, world.owner, v1))
     with write_session(engine) as s:
-        new_eval = services.create_dataset(s, actor=world.owner, name="Churn eval", version="2", row_count=500)
-        v2 = services.register_version(s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.9},
-                                       evaluation_dataset_id=new_eval)
+        new_eval = services.create_dataset(
+            s, actor=world.owner, name="Churn eval", version="2", row_count=500
+        )
+        v2 = services.register_version(
+            s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.9}, evaluation_dataset_id=new_eval
+        )
     request_id = _request(engine, world.owner, v2)
     with read_session(engine) as s:
         gate = {g["key"]: g for g in promotions.request_view(s, request_id).gates}["regression"]
     assert gate["status"] == "warn"
-    assert gate["detail"] == "Not comparable: the candidate was evaluated on Churn eval 2, production on Churn eval 1."
+    assert (
+        gate["detail"]
+        == "Not comparable: the candidate was evaluated on Churn eval 2, production on Churn eval 1."
+    )
     assert gate["figure"] == "roc_auc: v2 0.9 vs v1 0.75"
 
 
@@ -301,7 +350,9 @@ def test_rollback_is_a_promotion_of_the_previous_version(engine):
     assert view.from_stage == "archived"
     regression = {g["key"]: g for g in view.gates}["regression"]
     assert regression["status"] == "warn"
-    assert regression["detail"].startswith("Rollback to a former production version, worse than the current one")
+    assert regression["detail"].startswith(
+        "Rollback to a former production version, worse than the current one"
+    )
     _approve(engine, world.approver2, rollback)
     assert _stages(engine, model_id) == {1: "production", 2: "archived"}
     with read_session(engine) as s:
@@ -313,19 +364,39 @@ def test_which_version_was_in_production_on_a_date(engine):
     world = make_world(engine)
     model_id, (v1, v2) = make_promotable_model(engine, world)
     with write_session(engine) as s:
-        services.apply_stage_change(s, actor=world.system, version_id=v1, to_stage="production", reason="go live",
-                                    at=datetime(2025, 1, 10, 9, tzinfo=UTC))
-        services.apply_stage_change(s, actor=world.system, version_id=v2, to_stage="production", reason="v2",
-                                    at=datetime(2025, 3, 1, 14, tzinfo=UTC))
+        services.apply_stage_change(
+            s,
+            actor=world.system,
+            version_id=v1,
+            to_stage="production",
+            reason="go live",
+            at=datetime(2025, 1, 10, 9, tzinfo=UTC),
+        )
+        services.apply_stage_change(
+            s,
+            actor=world.system,
+            version_id=v2,
+            to_stage="production",
+            reason="v2",
+            at=datetime(2025, 3, 1, 14, tzinfo=UTC),
+        )
     with read_session(engine) as s:
+
         def on(day: date):
             ref = reads.production_version_on(s, model_id, history.as_instant(day))
             return ref.version if ref else None
 
-        assert [on(date(2025, 1, 9)), on(date(2025, 1, 10)), on(date(2025, 2, 28)), on(date(2025, 3, 1))] == [None, 1, 1, 2]
+        assert [on(date(2025, 1, 9)), on(date(2025, 1, 10)), on(date(2025, 2, 28)), on(date(2025, 3, 1))] == [
+            None,
+            1,
+            1,
+            2,
+        ]
         periods = history.production_periods(s, model_id)
     assert [(p.version, p.since.date(), p.until.date() if p.until else None) for p in periods] == [
-        (1, date(2025, 1, 10), date(2025, 3, 1)), (2, date(2025, 3, 1), None)]
+        (1, date(2025, 1, 10), date(2025, 3, 1)),
+        (2, date(2025, 3, 1), None),
+    ]
 
 
 def test_lists_show_my_requests_and_what_waits_for_me(engine):
@@ -384,8 +455,20 @@ def cli(monkeypatch, engine):
 def test_cli_request_approve_history(cli):
     world = make_world(cli)
     model_id, _ = make_promotable_model(cli, world)
-    result = runner.invoke(app, ["request-promotion", "-m", "Churn", "-v", "1", "-j", "First release of churn.",
-                                 "--as", "owner@example.com"])
+    result = runner.invoke(
+        app,
+        [
+            "request-promotion",
+            "-m",
+            "Churn",
+            "-v",
+            "1",
+            "-j",
+            "First release of churn.",
+            "--as",
+            "owner@example.com",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Request #1 opened." in result.output
     assert "[pass] Artifact present, sha256 matches" in result.output
@@ -412,14 +495,41 @@ def test_cli_request_approve_history(cli):
 
 def test_cli_people_and_roles(cli):
     world = make_world(cli)
-    result = runner.invoke(app, ["add-person", "--name", "Nina New", "--email", "Nina@Example.com",
-                                 "--role", "approver:Retail", "--as", world.admin.email])
+    result = runner.invoke(
+        app,
+        [
+            "add-person",
+            "--name",
+            "Nina New",
+            "--email",
+            "Nina@Example.com",
+            "--role",
+            "approver:Retail",
+            "--as",
+            world.admin.email,
+        ],
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["grant-role", "--person", "nina@example.com", "--role", "viewer", "--as", world.owner.email])
+    result = runner.invoke(
+        app, ["grant-role", "--person", "nina@example.com", "--role", "viewer", "--as", world.owner.email]
+    )
     assert result.exit_code == 1
     assert "may not role grant" in result.output
-    result = runner.invoke(app, ["grant-role", "--person", "nina@example.com", "--role", "approver", "--unit", "Retail",
-                                 "--revoke", "--as", world.admin.email])
+    result = runner.invoke(
+        app,
+        [
+            "grant-role",
+            "--person",
+            "nina@example.com",
+            "--role",
+            "approver",
+            "--unit",
+            "Retail",
+            "--revoke",
+            "--as",
+            world.admin.email,
+        ],
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["mark-left", "--person", "nina@example.com", "--as", world.admin.email])
     assert result.exit_code == 0, result.output
@@ -433,8 +543,14 @@ def test_back_dated_request_and_decision_for_the_demo(engine):
     model_id, (v1, _) = make_promotable_model(engine, world)
     asked, decided = datetime(2025, 5, 2, 10, tzinfo=UTC), datetime(2025, 5, 3, 9, tzinfo=UTC)
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                  justification="Back-dated by the demo builder.", at=asked)
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            target_stage="production",
+            justification="Back-dated by the demo builder.",
+            at=asked,
+        )
     with pytest.raises(InvalidInput, match="cannot be dated before its request"):
         _approve(engine, world.approver, request_id, at=datetime(2025, 5, 1, tzinfo=UTC))
     with pytest.raises(InvalidInput, match="cannot be dated in the future"):
@@ -443,7 +559,11 @@ def test_back_dated_request_and_decision_for_the_demo(engine):
     with read_session(engine) as s:
         view = promotions.request_view(s, request_id)
         ref = reads.production_version_on(s, model_id, history.as_instant(date(2025, 5, 3)))
-    assert (view.requested_at, view.decided_at, view.evidence["frozen_at"]) == (asked, decided, asked.isoformat())
+    assert (view.requested_at, view.decided_at, view.evidence["frozen_at"]) == (
+        asked,
+        decided,
+        asked.isoformat(),
+    )
     assert ref is not None and ref.version == 1
 
 
@@ -462,8 +582,14 @@ def test_evidence_prepared_before_the_write_is_frozen_when_still_current(engine)
     _, (v1, _) = make_promotable_model(engine, world)
     evidence = _prepared(engine, world.owner, v1)
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                  justification="Better validation results.", evidence=evidence)
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            target_stage="production",
+            justification="Better validation results.",
+            evidence=evidence,
+        )
     frozen = _frozen(engine, request_id)
     assert frozen["frozen_at"] == evidence["frozen_at"]  # not evaluated a second time
     assert "basis" not in frozen and frozen["gates"] == evidence["gates"]
@@ -475,8 +601,14 @@ def test_prepared_evidence_is_evaluated_again_when_production_changed_meanwhile(
     stale = _prepared(engine, world.owner, v2)  # prepared while nothing was in production
     assert _approve(engine, world.approver, _request(engine, world.owner, v1)) == "approved"
     with write_session(engine) as s:
-        request_id = promotions.request_promotion(s, actor=world.owner, version_id=v2, target_stage="production",
-                                                  justification="Better validation results.", evidence=stale)
+        request_id = promotions.request_promotion(
+            s,
+            actor=world.owner,
+            version_id=v2,
+            target_stage="production",
+            justification="Better validation results.",
+            evidence=stale,
+        )
     frozen = _frozen(engine, request_id)
     assert frozen["frozen_at"] != stale["frozen_at"]
     assert frozen["production"]["version"] == 1  # the new production version is the comparison
@@ -490,8 +622,14 @@ def test_prepared_evidence_for_another_target_or_too_old_is_not_used(engine):
     old["frozen_at"] = "2020-01-01T00:00:00+00:00"
     for evidence in (staging, old):
         with write_session(engine) as s:
-            request_id = promotions.request_promotion(s, actor=world.owner, version_id=v1, target_stage="production",
-                                                      justification="Better validation results.", evidence=evidence)
+            request_id = promotions.request_promotion(
+                s,
+                actor=world.owner,
+                version_id=v1,
+                target_stage="production",
+                justification="Better validation results.",
+                evidence=evidence,
+            )
         frozen = _frozen(engine, request_id)
         assert frozen["frozen_at"] not in (staging["frozen_at"], old["frozen_at"])
         assert frozen["target_stage"] == "production"

@@ -93,8 +93,21 @@ def test_monthly_cost_of_a_model_in_two_currencies_is_not_summed(engine, portfol
 
     today = utcnow().date()
     with write_session(engine) as s:
-        ingest.log_costs(s, actor=portfolio.world.owner, frame=pd.DataFrame(
-            [{"day": today, "model": "Credit scoring", "category": "storage", "amount": 5.0, "currency": "USD"}]))
+        ingest.log_costs(
+            s,
+            actor=portfolio.world.owner,
+            frame=pd.DataFrame(
+                [
+                    {
+                        "day": today,
+                        "model": "Credit scoring",
+                        "category": "storage",
+                        "amount": 5.0,
+                        "currency": "USD",
+                    }
+                ]
+            ),
+        )
     with read_session(engine) as s:
         credit = _row(reads.inventory(s), "Credit scoring")
         kpis = reads.inventory_kpis(s)
@@ -117,10 +130,18 @@ def test_risk_kpis_appear_once_a_model_is_assessed(engine, portfolio):
     from core.governance.risk import assess_model
 
     with write_session(engine) as s:
-        assess_model(s, actor=portfolio.world.owner, model_id=portfolio.credit, materiality="high",
-                     ai_act_class="minimal", rationale="decides on loans",
-                     scores=[{"category": c, "likelihood": 2, "impact": 3}
-                             for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")])
+        assess_model(
+            s,
+            actor=portfolio.world.owner,
+            model_id=portfolio.credit,
+            materiality="high",
+            ai_act_class="minimal",
+            rationale="decides on loans",
+            scores=[
+                {"category": c, "likelihood": 2, "impact": 3}
+                for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")
+            ],
+        )
     with read_session(engine) as s:
         kpis = reads.inventory_kpis(s)
     assert kpis.high_risk == 1
@@ -133,13 +154,20 @@ def test_filter_inventory_by_search_unit_stage_owner_status_and_sort(engine, por
     pick = reads.filter_inventory
     assert list(pick(frame, reads.InventoryFilter(search="LOAN"))["name"]) == ["Credit scoring"]
     assert list(pick(frame, reads.InventoryFilter(search="tom tech"))["name"]) == [
-        "Churn propensity", "Credit scoring", "Fraud detection"]
+        "Churn propensity",
+        "Credit scoring",
+        "Fraud detection",
+    ]
     assert list(pick(frame, reads.InventoryFilter(units=("Fraud", "Marketing")))["name"]) == [
-        "Churn propensity", "Fraud detection"]
+        "Churn propensity",
+        "Fraud detection",
+    ]
     assert list(pick(frame, reads.InventoryFilter(stages=("none",)))["name"]) == ["Demand forecast"]
     assert list(pick(frame, reads.InventoryFilter(owners=("Olivia Owner",)))["name"]) == ["Churn propensity"]
     assert list(pick(frame, reads.InventoryFilter(statuses=("production",)))["name"]) == [
-        "Credit scoring", "Fraud detection"]
+        "Credit scoring",
+        "Fraud detection",
+    ]
     by_health = pick(frame, reads.InventoryFilter(sort="Health (most urgent first)"))
     assert list(by_health["health"]) == ["alert", "warning", "unknown", "ok"]
     by_cost = pick(frame, reads.InventoryFilter(sort="Monthly cost (highest first)"))
@@ -169,19 +197,36 @@ def test_model_detail_holds_everything_about_the_model(engine, portfolio):
     assert detail.versions["training_data"].iloc[0] == "Loans (2023)"
     assert detail.params[2] == {"depth": 4}
     roles = dict(zip(detail.owners["role_label"], detail.owners["person"], strict=True))
-    assert roles == {"Accountable owner": "Bianca Business", "Technical owner": "Tom Tech",
-                     "Independent validator": "Arthur Approver", "Backup": "Pia Backup"}
+    assert roles == {
+        "Accountable owner": "Bianca Business",
+        "Technical owner": "Tom Tech",
+        "Independent validator": "Arthur Approver",
+        "Backup": "Pia Backup",
+    }
     assert not detail.owners.loc[detail.owners["person"] == "Tom Tech", "active"].iloc[0]
     cards = {c.version: c for c in detail.cards}
     assert cards[2].missing == []
-    assert cards[3].missing == ["Evaluation", "Limitations", "Ethical considerations", "Caveats and recommendations"]
+    assert cards[3].missing == [
+        "Evaluation",
+        "Limitations",
+        "Ethical considerations",
+        "Caveats and recommendations",
+    ]
     assert detail.datasets[["used_as", "dataset", "versions"]].values.tolist() == [
-        ["Training", "Loans", "v1, v2, v3"], ["Evaluation", "Loans", "v1, v2, v3"]]
-    assert detail.deployments[["version", "environment", "active"]].values.tolist() == [[2, "production", True]]
+        ["Training", "Loans", "v1, v2, v3"],
+        ["Evaluation", "Loans", "v1, v2, v3"],
+    ]
+    assert detail.deployments[["version", "environment", "active"]].values.tolist() == [
+        [2, "production", True]
+    ]
     assert detail.rules["condition"].tolist() == ["approve if score > 0.69"]
     history = detail.stage_history
     assert history[["version", "from_stage", "to_stage"]].values.tolist() == [
-        [3, "none", "staging"], [2, "none", "production"], [1, "production", "archived"], [1, "none", "production"]]
+        [3, "none", "staging"],
+        [2, "none", "production"],
+        [1, "production", "archived"],
+        [1, "none", "production"],
+    ]
     assert detail.health.status == "alert" and detail.health.reasons == ["Drift in 4 of 10 features"]
 
 
@@ -225,10 +270,15 @@ def test_owners_overview_flags_knowledge_loss(engine, portfolio):
     assert ("Credit scoring", "Owner has left") in flags
     assert ("Fraud detection", "Owner has left") in flags
     assert ("Churn propensity", "No backup") in flags
-    assert ("Churn propensity", "No technical owner") not in flags  # Tom left: flagged once, as "Owner has left"
+    assert (
+        "Churn propensity",
+        "No technical owner",
+    ) not in flags  # Tom left: flagged once, as "Owner has left"
     detail = overview.flags.set_index(["model", "risk"]).loc[("Churn propensity", "Owner has left"), "detail"]
     assert detail.startswith("Technical owner, left on ") and detail.endswith("Name a new technical owner.")
-    assert {("Demand forecast", r) for r in ("No accountable owner", "No technical owner", "No backup")} <= flags
+    assert {
+        ("Demand forecast", r) for r in ("No accountable owner", "No technical owner", "No backup")
+    } <= flags
     assert ("Credit scoring", "No backup") not in flags
     matrix = overview.matrix.set_index("model")
     assert matrix.loc["Credit scoring", "Technical owner"] == "Tom Tech (left)"
@@ -243,8 +293,9 @@ def test_owners_overview_flags_people_who_own_many_models(engine):
     for i in range(reads.MANY_MODELS_THRESHOLD):
         model_id, _ = make_model(engine, world.owner, name=f"Model {i}")
         with write_session(engine) as s:
-            services.assign_owner(s, actor=world.owner, model_id=model_id, person_id=world.owner.id,
-                                  role="business_owner")
+            services.assign_owner(
+                s, actor=world.owner, model_id=model_id, person_id=world.owner.id, role="business_owner"
+            )
     with read_session(engine) as s:
         overview = reads.owners_overview(s)
     many = overview.flags[overview.flags["risk"] == "Owns many models"]
@@ -269,5 +320,10 @@ def test_filter_owners_by_person_and_team(engine, portfolio):
 def test_model_choices_are_sorted_by_name(engine, portfolio):
     with read_session(engine) as s:
         choices = reads.model_choices(s)
-    assert [c.name for c in choices] == ["Churn propensity", "Credit scoring", "Demand forecast", "Fraud detection"]
+    assert [c.name for c in choices] == [
+        "Churn propensity",
+        "Credit scoring",
+        "Demand forecast",
+        "Fraud detection",
+    ]
     assert choices[1].id == portfolio.credit and choices[1].business_unit == "Credit risk"

@@ -21,7 +21,9 @@ def test_register_model_and_versions_writes_audit(engine):
     world = make_world(engine)
     model_id, versions = make_model(engine, world.owner, versions=3)
     with read_session(engine) as s:
-        rows = s.exec(select(ModelVersion).where(ModelVersion.model_id == model_id).order_by(ModelVersion.version)).all()
+        rows = s.exec(
+            select(ModelVersion).where(ModelVersion.model_id == model_id).order_by(ModelVersion.version)
+        ).all()
         assert [r.version for r in rows] == [1, 2, 3]
         assert rows[0].created_at.tzinfo is not None
         actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.model_id == model_id))]
@@ -50,11 +52,17 @@ def test_one_production_version_enforced_by_database(engine):
     world = make_world(engine)
     model_id, (v1, v2) = make_model(engine, world.owner, versions=2)
     with write_session(engine) as s:
-        services.apply_stage_change(s, actor=world.system, version_id=v1, to_stage="production", reason="first")
+        services.apply_stage_change(
+            s, actor=world.system, version_id=v1, to_stage="production", reason="first"
+        )
     with write_session(engine) as s:
-        services.apply_stage_change(s, actor=world.system, version_id=v2, to_stage="production", reason="second")
+        services.apply_stage_change(
+            s, actor=world.system, version_id=v2, to_stage="production", reason="second"
+        )
     with read_session(engine) as s:
-        stages = {v.id: v.stage for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == model_id))}
+        stages = {
+            v.id: v.stage for v in s.exec(select(ModelVersion).where(ModelVersion.model_id == model_id))
+        }
     assert stages == {v1: "archived", v2: "production"}
     with pytest.raises(IntegrityError, match="(?i)unique|duplicate"):
         with write_session(engine) as s:
@@ -68,12 +76,16 @@ def test_log_predictions_updates_rollup(engine):
     world = make_world(engine)
     _, (v1,) = make_model(engine, world.owner)
     start = datetime(2025, 3, 1, 10, tzinfo=UTC)
-    frame = pd.DataFrame({
-        "ts": [start + timedelta(hours=h) for h in range(30)],
-        "income": range(30), "age": [40] * 30,
-        "prediction": [h % 2 for h in range(30)], "score": [0.05 + (h % 10) / 10 for h in range(30)],
-        "label": [h % 2 if h < 10 else None for h in range(30)],
-    })
+    frame = pd.DataFrame(
+        {
+            "ts": [start + timedelta(hours=h) for h in range(30)],
+            "income": range(30),
+            "age": [40] * 30,
+            "prediction": [h % 2 for h in range(30)],
+            "score": [0.05 + (h % 10) / 10 for h in range(30)],
+            "label": [h % 2 if h < 10 else None for h in range(30)],
+        }
+    )
     with write_session(engine) as s:
         assert ingest.log_predictions(s, actor=world.owner, model_version_id=v1, frame=frame) == 30
     with read_session(engine) as s:
@@ -91,7 +103,10 @@ def test_log_predictions_updates_rollup(engine):
         (lambda f: f.drop(columns=["age"]), "missing feature column.*age"),
         (lambda f: f.assign(extra=1), "unexpected column.*extra"),
         (lambda f: f.assign(score=["x"] + [0.5] * 2), r"'score': 'x' is not a number \(row 1\)"),
-        (lambda f: f.assign(ts=["2025-01-01", "not a date", "2025-01-01"]), r"'ts': 'not a date' is not a date/time \(row 2\)"),
+        (
+            lambda f: f.assign(ts=["2025-01-01", "not a date", "2025-01-01"]),
+            r"'ts': 'not a date' is not a date/time \(row 2\)",
+        ),
         (lambda f: f.assign(score=[0.5, 1.5, 0.5]), r"between 0 and 1 for a classifier \(row 2\)"),
         (lambda f: f.assign(ts=["2099-01-01"] * 3), "in the future"),
         (lambda f: f.assign(ts=["2999-01-01"] * 3), "outside the supported years"),
@@ -101,8 +116,15 @@ def test_log_predictions_updates_rollup(engine):
 def test_log_predictions_rejects_bad_input_and_writes_nothing(engine, change, message):
     world = make_world(engine)
     _, (v1,) = make_model(engine, world.owner)
-    frame = pd.DataFrame({"ts": ["2025-01-01"] * 3, "income": [1, 2, 3], "age": [4, 5, 6], "prediction": [0, 1, 0],
-                          "score": [0.1, 0.9, 0.2]})
+    frame = pd.DataFrame(
+        {
+            "ts": ["2025-01-01"] * 3,
+            "income": [1, 2, 3],
+            "age": [4, 5, 6],
+            "prediction": [0, 1, 0],
+            "score": [0.1, 0.9, 0.2],
+        }
+    )
     with pytest.raises(InvalidInput, match=message):
         with write_session(engine) as s:
             ingest.log_predictions(s, actor=world.owner, model_version_id=v1, frame=change(frame))
@@ -114,8 +136,15 @@ def test_log_predictions_rejects_bad_input_and_writes_nothing(engine, change, me
 def test_log_costs_validates_every_row(engine):
     world = make_world(engine)
     make_model(engine, world.owner)
-    good = pd.DataFrame({"day": ["2025-01-01", "2025-01-02"], "model": ["Credit scoring"] * 2,
-                         "category": ["compute", "storage"], "amount": [10.5, 3], "currency": ["EUR", "EUR"]})
+    good = pd.DataFrame(
+        {
+            "day": ["2025-01-01", "2025-01-02"],
+            "model": ["Credit scoring"] * 2,
+            "category": ["compute", "storage"],
+            "amount": [10.5, 3],
+            "currency": ["EUR", "EUR"],
+        }
+    )
     with write_session(engine) as s:
         assert ingest.log_costs(s, actor=world.owner, frame=good) == 2
     cases = [
@@ -138,13 +167,19 @@ def test_lineage_refuses_cycles_and_unknown_nodes(engine):
         src = services.create_data_source(s, actor=world.owner, name="Core banking")
         d1 = services.create_dataset(s, actor=world.owner, name="loans", version="1", data_source_id=src)
         d2 = services.create_dataset(s, actor=world.owner, name="loans_clean", version="1")
-        services.add_lineage_edge(s, actor=world.owner, src_type="dataset", src_id=d1, dst_type="dataset", dst_id=d2)
+        services.add_lineage_edge(
+            s, actor=world.owner, src_type="dataset", src_id=d1, dst_type="dataset", dst_id=d2
+        )
     with pytest.raises(InvalidInput, match="cycle"):
         with write_session(engine) as s:
-            services.add_lineage_edge(s, actor=world.owner, src_type="dataset", src_id=d2, dst_type="data_source", dst_id=src)
+            services.add_lineage_edge(
+                s, actor=world.owner, src_type="dataset", src_id=d2, dst_type="data_source", dst_id=src
+            )
     with pytest.raises(NotFound, match="No dataset with id 999"):
         with write_session(engine) as s:
-            services.add_lineage_edge(s, actor=world.owner, src_type="dataset", src_id=999, dst_type="dataset", dst_id=d2)
+            services.add_lineage_edge(
+                s, actor=world.owner, src_type="dataset", src_id=999, dst_type="dataset", dst_id=d2
+            )
 
 
 def test_audit_chain_detects_edit(engine):

@@ -29,13 +29,26 @@ def scores(**overrides: tuple[int, int] | tuple[int, int, int, int, str]) -> lis
             out.append({"category": c, "likelihood": given[0], "impact": given[1]})
         else:
             like, imp, rl, ri, m = given  # type: ignore[misc]
-            out.append({"category": c, "likelihood": like, "impact": imp, "residual_likelihood": rl,
-                        "residual_impact": ri, "mitigations": m})
+            out.append(
+                {
+                    "category": c,
+                    "likelihood": like,
+                    "impact": imp,
+                    "residual_likelihood": rl,
+                    "residual_impact": ri,
+                    "mitigations": m,
+                }
+            )
     return out
 
 
 def assess(engine, actor, model_id, *, at=None, **kw) -> int:
-    args = {"scores": LOW, "materiality": "low", "ai_act_class": "minimal", "rationale": "Internal ranking only."}
+    args = {
+        "scores": LOW,
+        "materiality": "low",
+        "ai_act_class": "minimal",
+        "rationale": "Internal ranking only.",
+    }
     args.update(kw)
     with write_session(engine) as s:
         return risk.assess_model(s, actor=actor, model_id=model_id, assessed_at=at, **args)
@@ -64,12 +77,15 @@ def test_tier_rule(materiality, ai_act, residuals, tier):
     assert reason
 
 
-@pytest.mark.parametrize(("start", "months", "expected"), [
-    (date(2025, 1, 15), 6, date(2025, 7, 15)),
-    (date(2025, 8, 31), 6, date(2026, 2, 28)),
-    (date(2023, 8, 31), 6, date(2024, 2, 29)),
-    (date(2025, 11, 30), 24, date(2027, 11, 30)),
-])
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (date(2025, 1, 15), 6, date(2025, 7, 15)),
+        (date(2025, 8, 31), 6, date(2026, 2, 28)),
+        (date(2023, 8, 31), 6, date(2024, 2, 29)),
+        (date(2025, 11, 30), 24, date(2027, 11, 30)),
+    ],
+)
 def test_add_months_clamps_to_month_end(start, months, expected):
     assert risk.add_months(start, months) == expected
 
@@ -78,12 +94,24 @@ def test_assessment_stores_tier_interval_and_next_review(engine):
     world = make_world(engine)
     model_id, (v1,) = make_model(engine, world.owner)
     when = datetime(2025, 1, 10, 9, tzinfo=UTC)
-    high = assess(engine, world.owner, model_id, at=when, ai_act_class="high", annex_iii_area="5(b)",
-                  materiality="high", model_version_id=v1)
+    high = assess(
+        engine,
+        world.owner,
+        model_id,
+        at=when,
+        ai_act_class="high",
+        annex_iii_area="5(b)",
+        materiality="high",
+        model_version_id=v1,
+    )
     with read_session(engine) as s:
         view = risk.current_assessment(s, model_id)
         assert view is not None and view.id == high
-        assert (view.tier, view.review_interval_months, view.next_review_due) == ("high", 6, date(2025, 7, 10))
+        assert (view.tier, view.review_interval_months, view.next_review_due) == (
+            "high",
+            6,
+            date(2025, 7, 10),
+        )
         assert view.version == 1 and view.model_version == 1
         assert "5(b)" in view.ai_act_label and "Creditworthiness" in view.ai_act_label
         assert risk.current_tier(s, model_id) == "high"
@@ -104,7 +132,9 @@ def test_assessment_stores_tier_interval_and_next_review(engine):
 def test_residual_scores_decide_the_tier(engine):
     world = make_world(engine)
     model_id, _ = make_model(engine, world.owner)
-    assess(engine, world.owner, model_id, scores=scores(unavailability=(5, 5, 2, 4, "Fallback to rules engine")))
+    assess(
+        engine, world.owner, model_id, scores=scores(unavailability=(5, 5, 2, 4, "Fallback to rules engine"))
+    )
     with read_session(engine) as s:
         view = risk.current_assessment(s, model_id)
         assert view.tier == "medium"  # inherent 25, residual 8
@@ -113,20 +143,29 @@ def test_residual_scores_decide_the_tier(engine):
         assert "residual score of 8" in view.tier_reason
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"scores": LOW[:3]}, "missing: knowledge to maintain it is lost"),
-    ({"scores": [*LOW, {"category": "weather", "likelihood": 1, "impact": 1}]}, "unknown risk category: weather"),
-    ({"scores": scores(decay=(6, 2))}, "likelihood of 'fairness or accuracy decays over time' must be a whole number"),
-    ({"scores": scores(decay=(2, 0))}, "impact of .* must be a whole number from 1 to 5"),
-    ({"scores": scores(decay=(2, 2, 3, 2, "x"))}, "cannot exceed the risk before mitigation"),
-    ({"scores": scores(decay=(4, 4, 2, 2, ""))}, "name the mitigations"),
-    ({"ai_act_class": "high"}, "needs its Annex III area"),
-    ({"annex_iii_area": "5(b)"}, "applies only to the high-risk class"),
-    ({"materiality": "huge"}, "materiality 'huge' is not one of"),
-    ({"rationale": "  "}, "rationale must not be empty"),
-    ({"exposure_amount": -5}, "exposure must not be negative"),
-    ({"exposure_currency": "euro"}, "three-letter code"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scores": LOW[:3]}, "missing: knowledge to maintain it is lost"),
+        (
+            {"scores": [*LOW, {"category": "weather", "likelihood": 1, "impact": 1}]},
+            "unknown risk category: weather",
+        ),
+        (
+            {"scores": scores(decay=(6, 2))},
+            "likelihood of 'fairness or accuracy decays over time' must be a whole number",
+        ),
+        ({"scores": scores(decay=(2, 0))}, "impact of .* must be a whole number from 1 to 5"),
+        ({"scores": scores(decay=(2, 2, 3, 2, "x"))}, "cannot exceed the risk before mitigation"),
+        ({"scores": scores(decay=(4, 4, 2, 2, ""))}, "name the mitigations"),
+        ({"ai_act_class": "high"}, "needs its Annex III area"),
+        ({"annex_iii_area": "5(b)"}, "applies only to the high-risk class"),
+        ({"materiality": "huge"}, "materiality 'huge' is not one of"),
+        ({"rationale": "  "}, "rationale must not be empty"),
+        ({"exposure_amount": -5}, "exposure must not be negative"),
+        ({"exposure_currency": "euro"}, "three-letter code"),
+    ],
+)
 def test_bad_assessment_input_is_refused_and_writes_nothing(engine, kwargs, message):
     world = make_world(engine)
     model_id, _ = make_model(engine, world.owner)
@@ -207,7 +246,9 @@ def _flags(engine, model_id, today=None):
 
 def _with_backup(engine, world, model_id):
     with write_session(engine) as s:
-        services.assign_owner(s, actor=world.owner, model_id=model_id, person_id=world.approver2.id, role="backup")
+        services.assign_owner(
+            s, actor=world.owner, model_id=model_id, person_id=world.approver2.id, role="backup"
+        )
 
 
 def test_fresh_assessment_with_backup_raises_no_flag(engine):
@@ -226,7 +267,9 @@ def test_flag_review_overdue(engine):
     flags = _flags(engine, model_id, today=date(2025, 1, 2))
     assert set(flags) == {"review_overdue"}
     assert flags["review_overdue"].category == "review"
-    assert "2025-01-01" in flags["review_overdue"].reason and "every 24 months" in flags["review_overdue"].reason
+    assert (
+        "2025-01-01" in flags["review_overdue"].reason and "every 24 months" in flags["review_overdue"].reason
+    )
     assert _flags(engine, model_id, today=date(2024, 12, 31)) == {}
 
 
@@ -242,12 +285,22 @@ def test_flag_never_assessed_production_model(engine):
 
 def _alert(engine, model_id, kind, opened_at, closed_at=None, message="share of drifted features 0.6"):
     with write_session(engine) as s:
-        s.add(Alert(model_id=model_id, kind=kind, level="alert", message=message, opened_at=opened_at,
-                    updated_at=opened_at, closed_at=closed_at))
+        s.add(
+            Alert(
+                model_id=model_id,
+                kind=kind,
+                level="alert",
+                message=message,
+                opened_at=opened_at,
+                updated_at=opened_at,
+                closed_at=closed_at,
+            )
+        )
 
 
-@pytest.mark.parametrize(("kind", "category"), [("drift", "decay"), ("performance", "decay"),
-                                                ("outage", "unavailability")])
+@pytest.mark.parametrize(
+    ("kind", "category"), [("drift", "decay"), ("performance", "decay"), ("outage", "unavailability")]
+)
 def test_flag_alert_after_assessment(engine, kind, category):
     world = make_world(engine)
     model_id, _ = make_model(engine, world.owner)
@@ -269,13 +322,18 @@ def test_flag_owner_left(engine):
     model_id, _ = make_model(engine, world.owner)
     _with_backup(engine, world, model_id)
     with write_session(engine) as s:
-        services.assign_owner(s, actor=world.owner, model_id=model_id, person_id=world.labeller.id, role="technical_owner")
+        services.assign_owner(
+            s, actor=world.owner, model_id=model_id, person_id=world.labeller.id, role="technical_owner"
+        )
     assess(engine, world.owner, model_id)
     with write_session(engine) as s:
         services.set_person_active(s, actor=world.admin, person_id=world.labeller.id, active=False)
     flags = _flags(engine, model_id)
     assert set(flags) == {"owner_left"}
-    assert flags["owner_left"].category == "knowledge_loss" and "Lena Labeller left" in flags["owner_left"].reason
+    assert (
+        flags["owner_left"].category == "knowledge_loss"
+        and "Lena Labeller left" in flags["owner_left"].reason
+    )
     assess(engine, world.owner, model_id)  # re-assessed but knowledge loss still rated unlikely
     assert set(_flags(engine, model_id)) == {"owner_left"}
     assess(engine, world.owner, model_id, scores=scores(knowledge_loss=(4, 3)))  # taken into account
@@ -298,10 +356,14 @@ def test_flag_fairness_gap_measured(engine):
     _with_backup(engine, world, model_id)
     assess(engine, world.owner, model_id)
     with write_session(engine) as s:
-        services.register_version(s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.8, "fairness_gap": 0.04})
+        services.register_version(
+            s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.8, "fairness_gap": 0.04}
+        )
     assert _flags(engine, model_id) == {}
     with write_session(engine) as s:
-        services.register_version(s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.8, "fairness_gap": 0.17})
+        services.register_version(
+            s, actor=world.owner, model_id=model_id, metrics={"roc_auc": 0.8, "fairness_gap": 0.17}
+        )
     flags = _flags(engine, model_id)
     assert set(flags) == {"fairness_gap"} and "0.170" in flags["fairness_gap"].reason
     assert "version 3" in flags["fairness_gap"].reason
@@ -313,8 +375,15 @@ def test_flag_fairness_from_health_reason(engine):
     _with_backup(engine, world, model_id)
     assess(engine, world.owner, model_id, at=datetime.now(UTC) - timedelta(days=1))
     with write_session(engine) as s:
-        s.add(ModelHealth(model_id=model_id, status="warning",
-                          reasons=[{"kind": "fairness", "level": "warning", "message": "approval rate gap 0.12 by age"}]))
+        s.add(
+            ModelHealth(
+                model_id=model_id,
+                status="warning",
+                reasons=[
+                    {"kind": "fairness", "level": "warning", "message": "approval rate gap 0.12 by age"}
+                ],
+            )
+        )
     flags = _flags(engine, model_id)
     assert set(flags) == {"fairness_gap"} and "approval rate gap" in flags["fairness_gap"].reason
 
@@ -334,7 +403,9 @@ def test_promotion_gate(engine):
         assert gate["status"] == "pass" and "tier low" in gate["figure"]
         gate = risk.promotion_gate(s, model_id=model_id, version_id=v1)
         assert gate["status"] == "warn" and "made for version 2, not version 1" in gate["detail"]
-        gate = risk.promotion_gate(s, model_id=model_id, version_id=v2, today=date.today() + timedelta(days=800))
+        gate = risk.promotion_gate(
+            s, model_id=model_id, version_id=v2, today=date.today() + timedelta(days=800)
+        )
         assert gate["status"] == "fail" and "No review within the interval" in gate["detail"]
     _alert(engine, model_id, "drift", datetime.now(UTC))
     with read_session(engine) as s:

@@ -18,9 +18,16 @@ from tests.factories import make_model, make_world
 
 def propose(engine, actor, model_id, threshold=0.69, **kw) -> int:
     with write_session(engine) as s:
-        return rules.propose_rule(s, actor=actor, model_id=model_id, name=kw.pop("name", "Auto-approve"),
-                                  operator=kw.pop("operator", ">"), threshold=threshold,
-                                  outcome=kw.pop("outcome", "approve"), **kw)
+        return rules.propose_rule(
+            s,
+            actor=actor,
+            model_id=model_id,
+            name=kw.pop("name", "Auto-approve"),
+            operator=kw.pop("operator", ">"),
+            threshold=threshold,
+            outcome=kw.pop("outcome", "approve"),
+            **kw,
+        )
 
 
 def decide(engine, actor, rule_id, approve=True, comment="ok"):
@@ -48,7 +55,9 @@ def test_owner_proposes_and_approver_decides(engine):
         assert rule.holds(0.7) and not rule.holds(0.69)
         assert rule.decided_by == "Arthur Approver" and rule.proposed_by == "Olivia Owner"
         assert rule.state() == "in force"
-        actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "business_rule"))]
+        actions = [
+            e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "business_rule"))
+        ]
         assert actions == ["rule.proposed", "rule.approved"]
         assert audit.verify(s).ok
 
@@ -106,7 +115,12 @@ def test_new_version_supersedes_and_history_answers_what_was_in_force(engine):
         assert (old.status, new.status, new.version) == ("superseded", "active", 2)
         assert old.effective_to == new.effective_from
         assert rules.rule_in_force(s, model_id=model_id).threshold == 0.72
-        assert rules.rule_in_force(s, model_id=model_id, at=v1_from + (new.effective_from - v1_from) / 2).threshold == 0.69
+        assert (
+            rules.rule_in_force(
+                s, model_id=model_id, at=v1_from + (new.effective_from - v1_from) / 2
+            ).threshold
+            == 0.69
+        )
         assert rules.rule_in_force(s, model_id=model_id, at=v1_from - timedelta(seconds=1)) is None
         history = rules.rule_history(s, model_id=model_id)
         assert list(history["version"]) == [2, 1]

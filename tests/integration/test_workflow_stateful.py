@@ -55,8 +55,20 @@ PEOPLE_ROLES = {
 REASON = "Written reason for overriding the failing gate."
 # Everybody acts, but the people who can act are drawn more often, so that runs get far.
 REQUESTERS = st.sampled_from(["owner", "dual", "owner", "dual", "approver", "viewer", "admin"])
-DECIDERS = st.sampled_from(["approver", "approver2", "dual", "approver", "approver2", "dual", "owner",
-                            "retail_approver", "viewer", "admin"])
+DECIDERS = st.sampled_from(
+    [
+        "approver",
+        "approver2",
+        "dual",
+        "approver",
+        "approver2",
+        "dual",
+        "owner",
+        "retail_approver",
+        "viewer",
+        "admin",
+    ]
+)
 ANYONE = st.sampled_from(list(PEOPLE_ROLES))
 _names = itertools.count(1)
 
@@ -64,8 +76,16 @@ _names = itertools.count(1)
 def _people(engine: Engine, world: World) -> dict[str, Actor]:
     with write_session(engine) as s:
         return {
-            key: actor_by_id(s, services.create_person(s, actor=world.system, name=f"{key.title()} Person",
-                                                      email=f"{key}.sm@example.com", roles=roles))
+            key: actor_by_id(
+                s,
+                services.create_person(
+                    s,
+                    actor=world.system,
+                    name=f"{key.title()} Person",
+                    email=f"{key}.sm@example.com",
+                    roles=roles,
+                ),
+            )
             for key, roles in PEOPLE_ROLES.items()
         }
 
@@ -82,19 +102,36 @@ class PromotionWorkflow(RuleBasedStateMachine):
         self.requests: list[int] = []
         self.frozen: dict[int, Any] = {}  # decided request -> its state when first seen decided
 
-    @initialize(creator=st.sampled_from(["owner", "dual"]), high_risk=st.booleans(),
-                aucs=st.lists(st.sampled_from([0.65, 0.75, 0.8]), min_size=3, max_size=3))
+    @initialize(
+        creator=st.sampled_from(["owner", "dual"]),
+        high_risk=st.booleans(),
+        aucs=st.lists(st.sampled_from([0.65, 0.75, 0.8]), min_size=3, max_size=3),
+    )
     def new_model(self, creator: str, high_risk: bool, aucs: list[float]) -> None:
         self.model_id, self.versions = make_promotable_model(
-            self.engine, self.world, name=f"Model {next(_names)}", versions=3, creator=self.people[creator],
-            aucs=tuple(aucs))
+            self.engine,
+            self.world,
+            name=f"Model {next(_names)}",
+            versions=3,
+            creator=self.people[creator],
+            aucs=tuple(aucs),
+        )
         if high_risk:
-            scores = [{"category": c, "likelihood": 4, "impact": 4}
-                      for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")]
+            scores = [
+                {"category": c, "likelihood": 4, "impact": 4}
+                for c in ("unavailability", "wrong_predictions", "decay", "knowledge_loss")
+            ]
             with write_session(self.engine) as s:
-                risk.assess_model(s, actor=self.people["approver"], model_id=self.model_id, scores=scores,
-                                  materiality="high", ai_act_class="high", annex_iii_area="5(b)",
-                                  rationale="Automated decisions on customers.")
+                risk.assess_model(
+                    s,
+                    actor=self.people["approver"],
+                    model_id=self.model_id,
+                    scores=scores,
+                    materiality="high",
+                    ai_act_class="high",
+                    annex_iii_area="5(b)",
+                    rationale="Automated decisions on customers.",
+                )
         self.request("owner", 0, "production")  # start with one open request, so that runs get to decisions
 
     # --- actions -----------------------------------------------------------------------------------
@@ -114,20 +151,28 @@ class PromotionWorkflow(RuleBasedStateMachine):
         candidates = self.requests
         if pending_first:
             with read_session(self.engine) as s:
-                pending = s.exec(select(PromotionRequest.id).where(PromotionRequest.id.in_(self.requests),
-                                                                   PromotionRequest.status == "pending")).all()
+                pending = s.exec(
+                    select(PromotionRequest.id).where(
+                        PromotionRequest.id.in_(self.requests), PromotionRequest.status == "pending"
+                    )
+                ).all()
             candidates = sorted(pending) or self.requests
         return candidates[index % len(candidates)]
 
-    @rule(person=REQUESTERS, index=st.integers(0, 2),
-          stage=st.sampled_from(["staging", "production"]))
+    @rule(person=REQUESTERS, index=st.integers(0, 2), stage=st.sampled_from(["staging", "production"]))
     def request(self, person: str, index: int, stage: str) -> None:
         created: list[int] = []
 
         def go(s: Any) -> None:
-            created.append(promotions.request_promotion(
-                s, actor=self.people[person], version_id=self.versions[index], target_stage=stage,
-                justification="Holdout results improved over the baseline."))
+            created.append(
+                promotions.request_promotion(
+                    s,
+                    actor=self.people[person],
+                    version_id=self.versions[index],
+                    target_stage=stage,
+                    justification="Holdout results improved over the baseline.",
+                )
+            )
 
         outcome = self._act(go)
         if person not in ("owner", "dual"):
@@ -136,30 +181,51 @@ class PromotionWorkflow(RuleBasedStateMachine):
             self.requests.extend(created)
 
     @precondition(lambda self: self.requests)
-    @rule(person=DECIDERS, index=st.integers(0, 20), pending_first=st.booleans(),
-          override_mode=st.sampled_from(["when failing", "when failing", "when failing", "always", "never"]))
-    def approve(self, person: str, index: int, pending_first: bool, override_mode: str,
-                only: list[int] | None = None) -> None:
+    @rule(
+        person=DECIDERS,
+        index=st.integers(0, 20),
+        pending_first=st.booleans(),
+        override_mode=st.sampled_from(["when failing", "when failing", "when failing", "always", "never"]),
+    )
+    def approve(
+        self, person: str, index: int, pending_first: bool, override_mode: str, only: list[int] | None = None
+    ) -> None:
         request_id = only[index] if only else self._request(index, pending_first)
         with read_session(self.engine) as s:
             request = s.get(PromotionRequest, request_id)
             creator = s.get(ModelVersion, request.model_version_id).created_by_id
             pending = request.status == "pending"
-        override = override_mode == "always" or (override_mode == "when failing" and request.evidence_status == "fail")
+        override = override_mode == "always" or (
+            override_mode == "when failing" and request.evidence_status == "fail"
+        )
         actor = self.people[person]
-        outcome = self._act(lambda s: promotions.approve(
-            s, actor=actor, request_id=request_id, override_reason=REASON if override else ""))
-        if pending and person in ("dual", "approver", "approver2") and actor.id in (request.requested_by_id, creator):
+        outcome = self._act(
+            lambda s: promotions.approve(
+                s, actor=actor, request_id=request_id, override_reason=REASON if override else ""
+            )
+        )
+        if (
+            pending
+            and person in ("dual", "approver", "approver2")
+            and actor.id in (request.requested_by_id, creator)
+        ):
             assert outcome == "PermissionDenied", "four-eyes let the requester or creator approve"
         if outcome == "ok":
             assert person in ("dual", "approver", "approver2")
 
     def _half_approved(self) -> list[int]:
         with read_session(self.engine) as s:
-            return sorted(s.exec(select(PromotionDecision.request_id).join(
-                PromotionRequest, PromotionRequest.id == PromotionDecision.request_id).where(
-                PromotionRequest.id.in_(self.requests), PromotionRequest.status == "pending",
-                PromotionDecision.decision == "approve")).all())
+            return sorted(
+                s.exec(
+                    select(PromotionDecision.request_id)
+                    .join(PromotionRequest, PromotionRequest.id == PromotionDecision.request_id)
+                    .where(
+                        PromotionRequest.id.in_(self.requests),
+                        PromotionRequest.status == "pending",
+                        PromotionDecision.decision == "approve",
+                    )
+                ).all()
+            )
 
     @precondition(lambda self: self.requests)
     @rule(person=DECIDERS, index=st.integers(0, 20))
@@ -173,8 +239,11 @@ class PromotionWorkflow(RuleBasedStateMachine):
     @rule(person=DECIDERS, index=st.integers(0, 20), pending_first=st.booleans())
     def reject(self, person: str, index: int, pending_first: bool) -> None:
         request_id = self._request(index, pending_first)
-        outcome = self._act(lambda s: promotions.reject(
-            s, actor=self.people[person], request_id=request_id, comment="Evidence is not convincing."))
+        outcome = self._act(
+            lambda s: promotions.reject(
+                s, actor=self.people[person], request_id=request_id, comment="Evidence is not convincing."
+            )
+        )
         if outcome == "ok":
             assert person in ("dual", "approver", "approver2")
 
@@ -191,8 +260,11 @@ class PromotionWorkflow(RuleBasedStateMachine):
     @rule(person=ANYONE, index=st.integers(0, 20))
     def comment(self, person: str, index: int) -> None:
         request_id = self._request(index, True)
-        self._act(lambda s: promotions.add_comment(s, actor=self.people[person], request_id=request_id,
-                                                   body="What about the holdout period?"))
+        self._act(
+            lambda s: promotions.add_comment(
+                s, actor=self.people[person], request_id=request_id, body="What about the holdout period?"
+            )
+        )
 
     # --- invariants ----------------------------------------------------------------------------------
 
@@ -201,23 +273,33 @@ class PromotionWorkflow(RuleBasedStateMachine):
         if not self.model_id:
             return
         with read_session(self.engine) as s:
-            moves = s.exec(select(StageChange).where(StageChange.model_id == self.model_id,
-                                                     StageChange.to_stage != "archived")).all()
+            moves = s.exec(
+                select(StageChange).where(
+                    StageChange.model_id == self.model_id, StageChange.to_stage != "archived"
+                )
+            ).all()
             for move in moves:
                 match = re.fullmatch(r"promotion request #(\d+) approved", move.reason)
                 assert match, f"stage change without a request: {move.reason!r}"
                 request = s.get(PromotionRequest, int(match.group(1)))
                 creator = s.get(ModelVersion, request.model_version_id).created_by_id
-                approvers = s.exec(select(PromotionDecision.person_id).where(
-                    PromotionDecision.request_id == request.id, PromotionDecision.decision == "approve")).all()
+                approvers = s.exec(
+                    select(PromotionDecision.person_id).where(
+                        PromotionDecision.request_id == request.id, PromotionDecision.decision == "approve"
+                    )
+                ).all()
                 assert request.status == "approved" and request.model_version_id == move.model_version_id
                 assert len(approvers) == len(set(approvers)) == request.required_approvals
                 assert not set(approvers) & {request.requested_by_id, creator}
                 if request.risk_tier == "high":
                     assert request.required_approvals == 2
                 if request.evidence_status == "fail":
-                    overrides = s.exec(select(PromotionDecision.override_reason).where(
-                        PromotionDecision.request_id == request.id, PromotionDecision.decision == "approve")).all()
+                    overrides = s.exec(
+                        select(PromotionDecision.override_reason).where(
+                            PromotionDecision.request_id == request.id,
+                            PromotionDecision.decision == "approve",
+                        )
+                    ).all()
                     assert all(r == REASON for r in overrides)
 
     @invariant()
@@ -229,16 +311,28 @@ class PromotionWorkflow(RuleBasedStateMachine):
                     continue
                 state = (
                     request.model_dump(),
-                    [d.model_dump() for d in s.exec(select(PromotionDecision).where(PromotionDecision.request_id == request_id))],
-                    len(s.exec(select(PromotionComment).where(PromotionComment.request_id == request_id)).all()),
+                    [
+                        d.model_dump()
+                        for d in s.exec(
+                            select(PromotionDecision).where(PromotionDecision.request_id == request_id)
+                        )
+                    ],
+                    len(
+                        s.exec(
+                            select(PromotionComment).where(PromotionComment.request_id == request_id)
+                        ).all()
+                    ),
                 )
                 assert self.frozen.setdefault(request_id, state) == state
 
     @invariant()
     def at_most_one_production_version(self) -> None:
         with read_session(self.engine) as s:
-            rows = s.exec(select(ModelVersion.model_id, func.count()).where(ModelVersion.stage == "production")
-                          .group_by(ModelVersion.model_id)).all()
+            rows = s.exec(
+                select(ModelVersion.model_id, func.count())
+                .where(ModelVersion.stage == "production")
+                .group_by(ModelVersion.model_id)
+            ).all()
         assert all(n == 1 for _, n in rows)
 
     @invariant()
@@ -246,18 +340,28 @@ class PromotionWorkflow(RuleBasedStateMachine):
         if not self.model_id:
             return
         with read_session(self.engine) as s:
+
             def events(action_like: str) -> int:
-                return s.exec(select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.model_id == self.model_id, AuditEvent.action.like(action_like))).one()
+                return s.exec(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.model_id == self.model_id, AuditEvent.action.like(action_like))
+                ).one()
 
             def rows(table: Any, *where: Any) -> int:
                 return s.exec(select(func.count()).select_from(table).where(*where)).one()
 
             mine = select(PromotionRequest.id).where(PromotionRequest.model_id == self.model_id)
-            assert events("promotion.requested") == rows(PromotionRequest, PromotionRequest.model_id == self.model_id)
-            decisions = (events("promotion.approv%") + events("promotion.rejected") + events("promotion.cancelled"))
+            assert events("promotion.requested") == rows(
+                PromotionRequest, PromotionRequest.model_id == self.model_id
+            )
+            decisions = (
+                events("promotion.approv%") + events("promotion.rejected") + events("promotion.cancelled")
+            )
             assert decisions == rows(PromotionDecision, PromotionDecision.request_id.in_(mine))
-            assert events("promotion.commented") == rows(PromotionComment, PromotionComment.request_id.in_(mine))
+            assert events("promotion.commented") == rows(
+                PromotionComment, PromotionComment.request_id.in_(mine)
+            )
             assert events("version.stage_changed") == rows(StageChange, StageChange.model_id == self.model_id)
             verdict = audit.verify(s)
         assert verdict.ok, verdict.message()
@@ -272,15 +376,29 @@ def test_promotion_workflow_state_machine(engine):
     examples = 25 if engine.dialect.name == "sqlite" else 12
     run_state_machine_as_test(
         PromotionWorkflow,
-        settings=settings(max_examples=examples, stateful_step_count=20, deadline=None, database=None,
-                          derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
     )
     with read_session(engine) as s:
-        reached = s.exec(select(PromotionRequest.status, PromotionRequest.required_approvals,
-                                PromotionRequest.override_reason != "")).all()
-    print(f"\n{engine.dialect.name}: request outcomes (status, approvals needed, overridden): "
-          f"{dict(Counter(reached))}")
+        reached = s.exec(
+            select(
+                PromotionRequest.status,
+                PromotionRequest.required_approvals,
+                PromotionRequest.override_reason != "",
+            )
+        ).all()
+    print(
+        f"\n{engine.dialect.name}: request outcomes (status, approvals needed, overridden): "
+        f"{dict(Counter(reached))}"
+    )
     outcomes = {status for status, _, _ in reached}
     assert outcomes >= {"approved", "rejected", "cancelled"}, "the run did not exercise every decision"
-    assert ("approved", 2, False) in reached or ("approved", 2, True) in reached, "no two-approver promotion ran"
+    assert ("approved", 2, False) in reached or ("approved", 2, True) in reached, (
+        "no two-approver promotion ran"
+    )

@@ -27,7 +27,10 @@ def test_models_whose_names_differ_only_in_punctuation_or_case_get_their_own_fil
     stored = {}
     for name in LOOKALIKES:
         content = f"weights of {name}".encode()
-        stored[name] = (*artifacts.store_artifact(_file(tmp_path, content), model_name=name, version=1), content)
+        stored[name] = (
+            *artifacts.store_artifact(_file(tmp_path, content), model_name=name, version=1),
+            content,
+        )
     uris = [uri for uri, _, _ in stored.values()]
     assert len(set(uris)) == len(LOOKALIKES)
     folders = [uri.split("/")[0] for uri in uris]
@@ -40,12 +43,17 @@ def test_models_whose_names_differ_only_in_punctuation_or_case_get_their_own_fil
 
 def test_a_registered_file_is_never_overwritten(tmp_path: Path) -> None:
     first_uri, first_sha = artifacts.store_artifact(_file(tmp_path, b"first"), model_name="Churn", version=2)
-    second_uri, second_sha = artifacts.store_artifact(_file(tmp_path, b"second"), model_name="Churn", version=2)
+    second_uri, second_sha = artifacts.store_artifact(
+        _file(tmp_path, b"second"), model_name="Churn", version=2
+    )
     assert first_uri != second_uri and first_sha != second_sha
     assert artifacts.verify_artifact(first_uri, first_sha).read_bytes() == b"first"
     assert artifacts.verify_artifact(second_uri, second_sha).read_bytes() == b"second"
     # the same content again reuses the stored file
-    assert artifacts.store_artifact(_file(tmp_path, b"first"), model_name="Churn", version=2) == (first_uri, first_sha)
+    assert artifacts.store_artifact(_file(tmp_path, b"first"), model_name="Churn", version=2) == (
+        first_uri,
+        first_sha,
+    )
     assert not list(artifacts.store_dir().rglob("*.partial"))
 
 
@@ -85,9 +93,13 @@ def test_the_browser_accepts_no_model_files_and_nothing_it_uploads_is_unpickled(
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "file_uploader":
                 kinds = next((k.value for k in node.keywords if k.arg == "type"), None)
-                assert isinstance(kinds, ast.List), f"{path.name}: a file upload without a list of allowed types"
+                assert isinstance(kinds, ast.List), (
+                    f"{path.name}: a file upload without a list of allowed types"
+                )
                 uploads.append({ast.literal_eval(e) for e in kinds.elts})
     assert uploads, "the drift page's batch upload should be found"
     assert all(kinds <= {"csv", "parquet"} for kinds in uploads), uploads
     for path, text in sources.items():
-        assert not re.search(r"\b(pickle|joblib|cloudpickle|dill)\.loads?\(|load_verified\(|torch\.load\(", text), path
+        assert not re.search(
+            r"\b(pickle|joblib|cloudpickle|dill)\.loads?\(|load_verified\(|torch\.load\(", text
+        ), path

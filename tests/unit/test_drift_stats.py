@@ -17,12 +17,14 @@ from core.monitoring.drift.profile import EXACT_MAX_VALUES, ReferenceProfile, bu
 from core.monitoring.drift.window import WindowAccumulator
 
 
-def run(reference: pd.DataFrame, current: pd.DataFrame, *, chunk: int | None = None, keep_max: int = 200_000) -> DriftOutcome:
+def run(
+    reference: pd.DataFrame, current: pd.DataFrame, *, chunk: int | None = None, keep_max: int = 200_000
+) -> DriftOutcome:
     profile = build_profile(reference, dict.fromkeys(reference.columns, "feature"))
     window = WindowAccumulator(profile, keep_max=keep_max)
     step = chunk or max(len(current), 1)
     for start in range(0, max(len(current), 1), step):
-        window.add(current.iloc[start:start + step])
+        window.add(current.iloc[start : start + step])
     return compare(window)
 
 
@@ -54,7 +56,9 @@ def _sample(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("ref_kind", "cur_kind", "n_ref", "n_cur"), KS_CASES)
-def test_ks_statistic_and_p_value_match_scipy_to_1e9(ref_kind: str, cur_kind: str, n_ref: int, n_cur: int) -> None:
+def test_ks_statistic_and_p_value_match_scipy_to_1e9(
+    ref_kind: str, cur_kind: str, n_ref: int, n_cur: int
+) -> None:
     rng = np.random.default_rng(n_ref + n_cur)
     ref, cur = _sample(ref_kind, n_ref, rng), _sample(cur_kind, n_cur, rng)
     result = column(run(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur}), chunk=997), "x")
@@ -85,11 +89,15 @@ def test_wasserstein_binned_path_stays_within_a_thousandth_of_scipy() -> None:
     ref = rng.normal(100, 15, 60_000)
     for shift in (0.0, 1.5, 4.0):
         cur = rng.normal(100 + shift, 15, 40_000)
-        result = column(run(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur}), chunk=5000, keep_max=10_000), "x")
+        result = column(
+            run(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur}), chunk=5000, keep_max=10_000), "x"
+        )
         expected = scipy_stats.wasserstein_distance(ref, cur) / np.std(ref)
         assert result.stats["wasserstein_exact"] is False
         assert result.score == pytest.approx(expected, abs=1e-3)
-        assert result.stats["ks_statistic"] == pytest.approx(scipy_stats.ks_2samp(ref, cur).statistic, abs=1e-3)
+        assert result.stats["ks_statistic"] == pytest.approx(
+            scipy_stats.ks_2samp(ref, cur).statistic, abs=1e-3
+        )
 
 
 def test_counts_statistics_match_scipy() -> None:
@@ -97,8 +105,12 @@ def test_counts_statistics_match_scipy() -> None:
     cur = np.array([100.0, 150.0, 150.0, 100.0])
     expected_chi = scipy_stats.chisquare(cur, ref * cur.sum() / ref.sum()).pvalue
     assert stats.chisquare_p_value(ref, cur) == pytest.approx(expected_chi, rel=1e-12)
-    assert stats.jensen_shannon(ref, cur) == pytest.approx(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()), rel=1e-12)
-    assert stats.chisquare_p_value(np.array([10.0, 0.0]), np.array([5.0, 1.0])) == 0.0  # value new in the current data
+    assert stats.jensen_shannon(ref, cur) == pytest.approx(
+        distance.jensenshannon(ref / ref.sum(), cur / cur.sum()), rel=1e-12
+    )
+    assert (
+        stats.chisquare_p_value(np.array([10.0, 0.0]), np.array([5.0, 1.0])) == 0.0
+    )  # value new in the current data
     assert stats.psi(ref, ref) == pytest.approx(0.0, abs=1e-12)
     assert stats.psi(ref, cur) > 0.1
 
@@ -108,13 +120,22 @@ def test_test_choice_is_evidentlys_rule() -> None:
     from evidently.legacy.calculations.stattests.registry import _get_default_stattest
     from evidently.legacy.core import ColumnType
 
-    names = {"ks": "ks", "chisquare": "chisquare", "z": "z", "wasserstein": "wasserstein", "jensenshannon": "jensenshannon"}
+    names = {
+        "ks": "ks",
+        "chisquare": "chisquare",
+        "z": "z",
+        "wasserstein": "wasserstein",
+        "jensenshannon": "jensenshannon",
+    }
     rng = np.random.default_rng(3)
     for n_ref in (5, 1000, 1001, 4000):
         for n_values in (1, 2, 3, 5, 6, 50):
             values = np.arange(n_values, dtype=float)
             ref, cur = pd.Series(rng.choice(values, n_ref)), pd.Series(values)
-            for kind, column_type in (("numeric", ColumnType.Numerical), ("categorical", ColumnType.Categorical)):
+            for kind, column_type in (
+                ("numeric", ColumnType.Numerical),
+                ("categorical", ColumnType.Categorical),
+            ):
                 n_union = pd.concat([ref, cur]).nunique()
                 ours = stats.choose_test(kind, n_ref, n_union)
                 theirs = _get_default_stattest(ref, cur, column_type)
@@ -123,17 +144,26 @@ def test_test_choice_is_evidentlys_rule() -> None:
 
 def test_profile_survives_storage_round_trip() -> None:
     rng = np.random.default_rng(5)
-    frame = pd.DataFrame({"a": rng.normal(size=30_000), "b": rng.choice(["x", "y"], 30_000), "c": rng.integers(0, 9, 30_000)})
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=30_000), "b": rng.choice(["x", "y"], 30_000), "c": rng.integers(0, 9, 30_000)}
+    )
     profile = build_profile(frame, dict.fromkeys(frame.columns, "feature"))
     loaded = ReferenceProfile.load(profile.n_rows, profile.summary(), profile.payload())
     assert profile.columns["a"].numeric.exact is False  # 30 000 distinct values: quantile bins
     assert profile.columns["c"].numeric.exact is True
-    current = pd.DataFrame({"a": rng.normal(0.3, size=5000), "b": rng.choice(["x", "y", "z"], 5000), "c": rng.integers(0, 9, 5000)})
+    current = pd.DataFrame(
+        {
+            "a": rng.normal(0.3, size=5000),
+            "b": rng.choice(["x", "y", "z"], 5000),
+            "c": rng.integers(0, 9, 5000),
+        }
+    )
     first, second = WindowAccumulator(profile), WindowAccumulator(loaded)
     first.add(current)
     second.add(current)
-    assert [(c.column, c.score, c.drifted) for c in compare(first).columns] == \
-        [(c.column, c.score, c.drifted) for c in compare(second).columns]
+    assert [(c.column, c.score, c.drifted) for c in compare(first).columns] == [
+        (c.column, c.score, c.drifted) for c in compare(second).columns
+    ]
 
 
 def test_chunking_does_not_change_any_number() -> None:
@@ -154,29 +184,33 @@ def test_chunking_does_not_change_any_number() -> None:
 def test_degenerate_columns_get_a_reason_and_never_a_nan_drift_share() -> None:
     n = 200
     rng = np.random.default_rng(2)
-    reference = pd.DataFrame({
-        "ok": rng.normal(size=n),
-        "all_nan": [np.nan] * n,
-        "constant": [3.0] * n,
-        "one_category": ["gold"] * n,
-        "only_in_reference": rng.normal(size=n),
-        "numbers": rng.normal(size=n),
-        "text": rng.choice(["a", "b"], n),
-        "when": pd.date_range("2024-01-01", periods=n, freq="h"),
-        "empty_now": rng.normal(size=n),
-        "with_inf": np.where(np.arange(n) % 2, np.inf, rng.normal(size=n)),
-    })
-    current = pd.DataFrame({
-        "ok": rng.normal(size=50),
-        "all_nan": [np.nan] * 50,
-        "constant": [3.0] * 50,
-        "one_category": ["gold"] * 50,
-        "numbers": ["12", "abc"] * 25,
-        "text": rng.integers(0, 5, 50),
-        "when": pd.date_range("2024-06-01", periods=50, freq="h"),
-        "empty_now": [None] * 50,
-        "with_inf": rng.normal(size=50),
-    })
+    reference = pd.DataFrame(
+        {
+            "ok": rng.normal(size=n),
+            "all_nan": [np.nan] * n,
+            "constant": [3.0] * n,
+            "one_category": ["gold"] * n,
+            "only_in_reference": rng.normal(size=n),
+            "numbers": rng.normal(size=n),
+            "text": rng.choice(["a", "b"], n),
+            "when": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "empty_now": rng.normal(size=n),
+            "with_inf": np.where(np.arange(n) % 2, np.inf, rng.normal(size=n)),
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "ok": rng.normal(size=50),
+            "all_nan": [np.nan] * 50,
+            "constant": [3.0] * 50,
+            "one_category": ["gold"] * 50,
+            "numbers": ["12", "abc"] * 25,
+            "text": rng.integers(0, 5, 50),
+            "when": pd.date_range("2024-06-01", periods=50, freq="h"),
+            "empty_now": [None] * 50,
+            "with_inf": rng.normal(size=50),
+        }
+    )
     outcome = run(reference, current)
     reasons = {c.column: c.reason for c in outcome.columns}
     assert reasons["ok"] == ""
@@ -185,8 +219,12 @@ def test_degenerate_columns_get_a_reason_and_never_a_nan_drift_share() -> None:
     assert reasons["constant"] == "constant: every value is 3 in both the reference and the current data"
     assert reasons["one_category"] == "single category 'gold' in both the reference and the current data"
     assert reasons["only_in_reference"] == "missing in the current data"
-    assert reasons["numbers"].startswith("mismatched types: numeric in the reference, but the current data holds text such as 'abc'")
-    assert reasons["text"] == "mismatched types: text categories in the reference, numbers in the current data"
+    assert reasons["numbers"].startswith(
+        "mismatched types: numeric in the reference, but the current data holds text such as 'abc'"
+    )
+    assert (
+        reasons["text"] == "mismatched types: text categories in the reference, numbers in the current data"
+    )
     assert "dates and durations are not compared" in reasons["when"]
     assert reasons["empty_now"] == "all values are missing in the current data (50 rows)"
     assert outcome.n_computed == 2
@@ -217,15 +255,22 @@ def test_identifier_like_reference_column_is_not_compared() -> None:
 
 
 frames = st.lists(
-    st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=32), st.sampled_from(["a", "b", "1", ""])),
-    min_size=0, max_size=40,
+    st.one_of(
+        st.none(),
+        st.floats(allow_nan=True, allow_infinity=True, width=32),
+        st.sampled_from(["a", "b", "1", ""]),
+    ),
+    min_size=0,
+    max_size=40,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ref=frames, cur=frames)
 def test_any_mix_of_values_never_crashes_and_never_gives_nan(ref: list, cur: list) -> None:  # type: ignore[type-arg]
-    outcome = run(pd.DataFrame({"v": pd.Series(ref, dtype=object)}), pd.DataFrame({"v": pd.Series(cur, dtype=object)}))
+    outcome = run(
+        pd.DataFrame({"v": pd.Series(ref, dtype=object)}), pd.DataFrame({"v": pd.Series(cur, dtype=object)})
+    )
     result = column(outcome, "v")
     assert (result.reason == "") == result.computed
     if result.computed:
@@ -245,7 +290,9 @@ def test_too_few_current_values_for_a_distance_test_are_not_computed() -> None:
     rng = np.random.default_rng(4)
     reference = pd.DataFrame({"x": rng.normal(size=2000), "k": rng.choice(list("abc"), 2000)})
     few = run(reference, pd.DataFrame({"x": rng.normal(size=40), "k": rng.choice(list("abc"), 40)}))
-    assert column(few, "x").reason.startswith("only 40 values in the current data: too few for a reliable comparison")
+    assert column(few, "x").reason.startswith(
+        "only 40 values in the current data: too few for a reliable comparison"
+    )
     assert few.status == "not_computed" and few.drift_share is None
     enough = run(reference, pd.DataFrame({"x": rng.normal(size=300), "k": rng.choice(list("abc"), 300)}))
     assert enough.n_computed == 2
@@ -253,11 +300,19 @@ def test_too_few_current_values_for_a_distance_test_are_not_computed() -> None:
 
 def test_whole_number_columns_are_charted_in_whole_bins_or_one_bar_per_value() -> None:
     rng = np.random.default_rng(8)
-    ages = run(pd.DataFrame({"age": rng.integers(18, 81, 3000)}), pd.DataFrame({"age": rng.integers(25, 90, 800)}))
+    ages = run(
+        pd.DataFrame({"age": rng.integers(18, 81, 3000)}), pd.DataFrame({"age": rng.integers(25, 90, 800)})
+    )
     chart = column(ages, "age").histogram
     assert chart["type"] == "numeric" and chart["width"] == 3.0
     assert all(float(x).is_integer() for x in chart["x"])  # bins centred on whole numbers
     assert sum(chart["reference"]) == pytest.approx(100.0) and sum(chart["current"]) == pytest.approx(100.0)
-    hours = run(pd.DataFrame({"hour": rng.integers(0, 24, 3000)}), pd.DataFrame({"hour": rng.integers(0, 24, 800)}))
+    hours = run(
+        pd.DataFrame({"hour": rng.integers(0, 24, 3000)}), pd.DataFrame({"hour": rng.integers(0, 24, 800)})
+    )
     chart = column(hours, "hour").histogram
-    assert chart["type"] == "values" and chart["categories"][:3] == ["0", "1", "2"] and len(chart["categories"]) == 24
+    assert (
+        chart["type"] == "values"
+        and chart["categories"][:3] == ["0", "1", "2"]
+        and len(chart["categories"]) == 24
+    )

@@ -57,13 +57,24 @@ def test_exact_explainers_add_up_to_the_model_output(estimator: object, kind: st
     assert result.values.shape == (len(ROWS), 6)
     # base value + sum of contributions = the model's own output, row by row
     assert result.additivity_error <= 1e-6
-    expected = (pipe.predict_proba(ROWS)[:, 1] if space == "probability"
-                else pipe.decision_function(ROWS) if space == "log-odds" else pipe.predict(ROWS))
+    expected = (
+        pipe.predict_proba(ROWS)[:, 1]
+        if space == "probability"
+        else pipe.decision_function(ROWS)
+        if space == "log-odds"
+        else pipe.predict(ROWS)
+    )
     np.testing.assert_allclose(result.base_value + result.values.sum(axis=1), expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("estimator", [MLPClassifier(hidden_layer_sizes=(8,), max_iter=400, random_state=0),
-                                       KNeighborsClassifier(n_neighbors=15)], ids=["MLP", "KNN"])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=400, random_state=0),
+        KNeighborsClassifier(n_neighbors=15),
+    ],
+    ids=["MLP", "KNN"],
+)
 def test_model_agnostic_explainer_adds_up_in_probability_space(estimator: object) -> None:
     pipe = credit_pipeline(Pipeline([("scale", StandardScaler()), ("m", estimator)]), TRAIN)
     explainer = build_explainer(pipe, feature_names=FEATURES, background=TRAIN)
@@ -109,7 +120,9 @@ def test_multiclass_and_missing_background_are_refused() -> None:
     frame = TRAIN.copy()
     frame["label"] = np.arange(len(frame)) % 3
     pipe = credit_pipeline(LogisticRegression(max_iter=3000), frame)
-    with pytest.raises(InvalidInput, match="only binary classifiers can be explained; this one has 3 classes"):
+    with pytest.raises(
+        InvalidInput, match="only binary classifiers can be explained; this one has 3 classes"
+    ):
         build_explainer(pipe, feature_names=FEATURES, background=TRAIN)
     binary = credit_pipeline(LogisticRegression(max_iter=3000), TRAIN)
     with pytest.raises(InvalidInput, match="background sample of its training data; it is empty"):
@@ -123,7 +136,9 @@ def test_explaining_runs_on_one_thread() -> None:
     a few rows are explained on one thread instead."""
     from threadpoolctl import ThreadpoolController
 
-    pipe = credit_pipeline(HistGradientBoostingClassifier(max_iter=20, early_stopping=False, random_state=0), TRAIN)
+    pipe = credit_pipeline(
+        HistGradientBoostingClassifier(max_iter=20, early_stopping=False, random_state=0), TRAIN
+    )
     explainer = build_explainer(pipe, feature_names=FEATURES, background=TRAIN)
     seen: list[set[int]] = []
     estimator = explainer.parts.estimator

@@ -42,8 +42,14 @@ def test_readme_table_names_no_setting_that_does_not_exist():
 
 
 def test_readme_defaults_are_the_real_defaults():
-    rows = {m.group(1): m.group(2).strip() for row in _configuration_rows()
-            if (m := re.match(r"\| `STEWARD_([A-Z0-9_]+)` \|([^|]*)\|", row))}
-    wrong = {f"STEWARD_{n.upper()}": (rows[n.upper()], _expected_row(n).split(" | ")[1])
-             for n in Settings.model_fields if rows.get(n.upper()) != _expected_row(n).split(" | ")[1]}
+    rows = {
+        m.group(1): m.group(2).strip()
+        for row in _configuration_rows()
+        if (m := re.match(r"\| `STEWARD_([A-Z0-9_]+)` \|([^|]*)\|", row))
+    }
+    wrong = {
+        f"STEWARD_{n.upper()}": (rows[n.upper()], _expected_row(n).split(" | ")[1])
+        for n in Settings.model_fields
+        if rows.get(n.upper()) != _expected_row(n).split(" | ")[1]
+    }
     assert not wrong, f"README default -> real default: {wrong}"

@@ -15,7 +15,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from core.db.models.registry import *  # noqa: E402,F401,F403
+# The registry first, then the areas in the order they were added (ruff: keep this order).
+from core.db.models.registry import *  # noqa: E402,F401,F403,I001
 from core.db.models.audit import *  # noqa: E402,F401,F403
 from core.db.models.health import *  # noqa: E402,F401,F403
 from core.db.models.risk import *  # noqa: E402,F401,F403

@@ -54,7 +54,9 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=80, index=True)
     object_type: str = Field(max_length=60, index=True)
     object_id: str = Field(max_length=120, index=True)
-    model_id: int | None = Field(default=None, index=True, description="model this event concerns, for filtering")
+    model_id: int | None = Field(
+        default=None, index=True, description="model this event concerns, for filtering"
+    )
     before: str | None = Field(default=None, sa_column=Column(Text))
     after: str | None = Field(default=None, sa_column=Column(Text))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

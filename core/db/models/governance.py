@@ -56,9 +56,13 @@ class PromotionRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=20, index=True)
     row_version: int = Field(default=1, description="bumped on every decision; compare-and-set guard")
     required_approvals: int = Field(default=1, description="2 for a high-risk model (frozen at request time)")
-    risk_tier: str = Field(default="", max_length=40, description="risk tier at request time; '' = not assessed")
+    risk_tier: str = Field(
+        default="", max_length=40, description="risk tier at request time; '' = not assessed"
+    )
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="gates and diff, frozen")
-    evidence_status: str = Field(default="pass", max_length=10, description="worst gate status: pass, warn, fail")
+    evidence_status: str = Field(
+        default="pass", max_length=10, description="worst gate status: pass, warn, fail"
+    )
     version_row_version: int = Field(description="the version's row_version the evidence was taken from")
     production_version_id: int | None = Field(
         default=None, foreign_key="model_version.id", description="production version when requested"

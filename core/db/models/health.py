@@ -24,6 +24,8 @@ class ModelHealth(SQLModel, table=True):
     model_id: int = Field(foreign_key="model.id", primary_key=True)
     status: str = Field(default="unknown", max_length=20, index=True)
     reasons: list[dict[str, Any]] = Field(
-        default_factory=list, sa_type=JSON, description='[{"kind": "drift", "level": "alert", "message": "..."}]'
+        default_factory=list,
+        sa_type=JSON,
+        description='[{"kind": "drift", "level": "alert", "message": "..."}]',
     )
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -34,14 +34,22 @@ class GlobalExplanation(SQLModel, table=True):
     source: str = Field(max_length=20, description="validation sample or recent production window")
     explainer: str = Field(max_length=20, description="tree, linear or kernel")
     method: str = Field(default="", max_length=300, description="explainer and its budget, in words")
-    output_space: str = Field(max_length=20, description="probability, log-odds, prediction or decision score")
+    output_space: str = Field(
+        max_length=20, description="probability, log-odds, prediction or decision score"
+    )
     base_value: float
     n_rows: int
-    additivity_error: float = Field(default=0.0, description="max |base + sum of SHAP - model output| over the rows")
-    importance: dict[str, float] = Field(default_factory=dict, sa_type=JSON, description="feature -> mean |SHAP|")
+    additivity_error: float = Field(
+        default=0.0, description="max |base + sum of SHAP - model output| over the rows"
+    )
+    importance: dict[str, float] = Field(
+        default_factory=dict, sa_type=JSON, description="feature -> mean |SHAP|"
+    )
     sample: dict[str, Any] = Field(
-        default_factory=dict, sa_type=JSON,
-        description='{"features": [...], "values": [[row SHAP]], "data": [[row feature values]]}')
+        default_factory=dict,
+        sa_type=JSON,
+        description='{"features": [...], "values": [[row SHAP]], "data": [[row feature values]]}',
+    )
     window_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     window_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
     artifact_sha256: str = Field(default="", max_length=64, description="the artifact that was explained")
@@ -91,11 +99,18 @@ class CostForecast(SQLModel, table=True):
     horizon_months: int
     interval_level: float = Field(description="e.g. 0.9 for a 90% prediction interval")
     months: list[dict[str, Any]] = Field(
-        default_factory=list, sa_type=JSON, description='[{"month": "2025-01", "mean": .., "lower": .., "upper": ..}]')
+        default_factory=list,
+        sa_type=JSON,
+        description='[{"month": "2025-01", "mean": .., "lower": .., "upper": ..}]',
+    )
     paths: list[list[float]] = Field(
-        default_factory=list, sa_type=JSON,
-        description="simulated monthly totals (paths x months), kept for business units and the fleet: budget odds")
-    backtest_mape: float | None = Field(default=None, description="mean absolute % error of monthly totals on the holdout")
+        default_factory=list,
+        sa_type=JSON,
+        description="simulated monthly totals (paths x months), kept for business units and the fleet: budget odds",
+    )
+    backtest_mape: float | None = Field(
+        default=None, description="mean absolute % error of monthly totals on the holdout"
+    )
     backtest_months: int = 0
     seconds: float = 0.0
     computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -26,5 +26,7 @@ class ExternalRef(SQLModel, table=True):
     external_id: str = Field(max_length=500)
     steward_type: str = Field(max_length=40)
     steward_id: int
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="last imported tags, aliases, stage")
+    data: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="last imported tags, aliases, stage"
+    )
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -80,7 +80,9 @@ class AgendaItem(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     position: int
     kind: str = Field(max_length=30)
-    subject_id: str = Field(max_length=120, description="id of the request, rule, alert, action ... it is about")
+    subject_id: str = Field(
+        max_length=120, description="id of the request, rule, alert, action ... it is about"
+    )
     model_id: int | None = Field(default=None, foreign_key="model.id", index=True)
     title: str = Field(max_length=300)
     reason: str = _long_text()
@@ -97,13 +99,18 @@ class Decision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    agenda_item_id: int = Field(foreign_key="agenda_item.id", index=True,
-                                description="one decision per item; a high-risk promotion may take two approvals")
+    agenda_item_id: int = Field(
+        foreign_key="agenda_item.id",
+        index=True,
+        description="one decision per item; a high-risk promotion may take two approvals",
+    )
     outcome: str = Field(max_length=20)
     comment: str = _long_text()
     present_person_ids: list[int] = Field(default_factory=list, sa_type=JSON)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="evidence seen, frozen")
-    effect: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="what the decision changed")
+    effect: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="what the decision changed"
+    )
     recorded_by_id: int = Field(foreign_key="person.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

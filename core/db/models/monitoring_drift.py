@@ -57,10 +57,17 @@ class DriftProfile(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     model_version_id: int = Field(foreign_key="model_version.id", index=True)
-    source: str = Field(max_length=20, description="training: the training dataset; baseline: the version's first weeks of predictions")
-    source_key: str = Field(max_length=200, description="what the profile was computed from, e.g. dataset:7:<sha256>")
+    source: str = Field(
+        max_length=20,
+        description="training: the training dataset; baseline: the version's first weeks of predictions",
+    )
+    source_key: str = Field(
+        max_length=200, description="what the profile was computed from, e.g. dataset:7:<sha256>"
+    )
     dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
-    description: str = Field(default="", max_length=500, description="the source in words, shown with every run")
+    description: str = Field(
+        default="", max_length=500, description="the source in words, shown with every run"
+    )
     n_rows: int = 0
     columns: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -85,7 +92,10 @@ class DriftRun(SQLModel, table=True):
     model_id: int = Field(foreign_key="model.id", index=True)
     model_version_id: int = Field(foreign_key="model_version.id", index=True)
     kind: str = Field(default="scheduled", max_length=20)
-    period_key: str = Field(max_length=120, description="scheduled: 'YYYY-MM-DD..YYYY-MM-DD' (end exclusive); adhoc: 'upload:<sha256>'")
+    period_key: str = Field(
+        max_length=120,
+        description="scheduled: 'YYYY-MM-DD..YYYY-MM-DD' (end exclusive); adhoc: 'upload:<sha256>'",
+    )
     period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     period_end: datetime | None = Field(default=None, sa_type=UTCDateTime, description="exclusive")
     source_label: str = Field(default="", max_length=300, description="adhoc: the uploaded file's name")
@@ -96,15 +106,27 @@ class DriftRun(SQLModel, table=True):
     n_columns: int = 0
     n_computed: int = 0
     n_drifted: int = 0
-    drift_share: float | None = Field(default=None, description="drifted / computed feature columns; NULL when none could be computed")
-    dataset_drift: bool = Field(default=False, description="drift share at or above the dataset threshold (Evidently's 0.5)")
-    prediction_drifted: bool | None = Field(default=None, description="NULL when the predictions could not be compared")
+    drift_share: float | None = Field(
+        default=None, description="drifted / computed feature columns; NULL when none could be computed"
+    )
+    dataset_drift: bool = Field(
+        default=False, description="drift share at or above the dataset threshold (Evidently's 0.5)"
+    )
+    prediction_drifted: bool | None = Field(
+        default=None, description="NULL when the predictions could not be compared"
+    )
     status: str = Field(default="ok", max_length=20, index=True)
     status_note: str = Field(default="", max_length=500)
     engine: str = Field(default="steward", max_length=40, description="steward (fast engine) or evidently")
-    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="thresholds and sizes used")
-    report_path: str = Field(default="", max_length=1000, description="Evidently HTML, relative to settings.report_dir")
-    report_rows: int = Field(default=0, description="rows per side the Evidently report was computed on (sampled)")
+    params: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="thresholds and sizes used"
+    )
+    report_path: str = Field(
+        default="", max_length=1000, description="Evidently HTML, relative to settings.report_dir"
+    )
+    report_rows: int = Field(
+        default=0, description="rows per side the Evidently report was computed on (sampled)"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
 
@@ -120,12 +142,16 @@ class DriftFeatureResult(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(sa_column=Column(Integer, ForeignKey("drift_run.id", ondelete="CASCADE"), nullable=False, index=True))
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("drift_run.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     column_name: str = Field(max_length=200)
     role: str = Field(default="feature", max_length=20)
     kind: str = Field(default="numeric", max_length=20)
     test: str = Field(default="", max_length=40, description="ks, chisquare, z, wasserstein, jensenshannon")
-    statistic: str = Field(default="", max_length=80, description="the score in words, e.g. 'Wasserstein distance (normed)'")
+    statistic: str = Field(
+        default="", max_length=80, description="the score in words, e.g. 'Wasserstein distance (normed)'"
+    )
     score: float | None = None
     p_value: float | None = None
     threshold: float | None = None
@@ -135,5 +161,9 @@ class DriftFeatureResult(SQLModel, table=True):
     current_rows: int = 0
     reference_missing: float = Field(default=0.0, description="share of rows without a value")
     current_missing: float = 0.0
-    stats: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="other statistics: ks, psi, wasserstein, js, means")
-    histogram: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="reference vs current shares for charts")
+    stats: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="other statistics: ks, psi, wasserstein, js, means"
+    )
+    histogram: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="reference vs current shares for charts"
+    )

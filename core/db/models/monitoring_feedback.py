@@ -57,8 +57,12 @@ class LabellingCampaign(SQLModel, table=True):
     name: str = Field(max_length=200)
     instructions: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     strategy: str = Field(max_length=20)
-    segment_feature: str = Field(default="", max_length=200, description="stratified: feature to stratify by ('' = predicted class)")
-    decision_threshold: float | None = Field(default=None, description="uncertainty/disagreement: threshold used")
+    segment_feature: str = Field(
+        default="", max_length=200, description="stratified: feature to stratify by ('' = predicted class)"
+    )
+    decision_threshold: float | None = Field(
+        default=None, description="uncertainty/disagreement: threshold used"
+    )
     business_rule_id: int | None = Field(default=None, foreign_key="business_rule.id")
     period_from: date | None = None
     period_to: date | None = None
@@ -67,7 +71,9 @@ class LabellingCampaign(SQLModel, table=True):
     sampling_note: str = Field(default="", max_length=1000, description="e.g. why fewer items than requested")
     seed: int = 0
     labels_per_item: int = 1
-    hide_prediction: bool = Field(default=True, description="hide the model's answer from labellers (anchoring)")
+    hide_prediction: bool = Field(
+        default=True, description="hide the model's answer from labellers (anchoring)"
+    )
     status: str = Field(default="open", max_length=20, index=True)
     created_by_id: int = Field(foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -88,10 +94,17 @@ class CampaignItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="labelling_campaign.id", index=True)
     prediction_log_id: int = Field(
-        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey(PredictionLog.__table__.c.id), nullable=False, index=True)
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),
+            ForeignKey(PredictionLog.__table__.c.id),
+            nullable=False,
+            index=True,
+        )
     )
     position: int
-    n_labels: int = Field(default=0, description="real answers so far (unsure/skip excluded); compare-and-set guarded")
+    n_labels: int = Field(
+        default=0, description="real answers so far (unsure/skip excluded); compare-and-set guarded"
+    )
     status: str = Field(default="open", max_length=20)
     final_label: float | None = None
 
@@ -132,7 +145,9 @@ class MonitoringThresholds(SQLModel, table=True):
     model_id: int = Field(foreign_key="model.id", index=True)
     version: int = 1
     drift_share: float = Field(description="alert when this share of features drifts (warning at half)")
-    performance_drop: float = Field(description="allowed drop below validation: absolute for 0-1 scores, relative for errors")
+    performance_drop: float = Field(
+        description="allowed drop below validation: absolute for 0-1 scores, relative for errors"
+    )
     outage_days: int = Field(description="alert after this many days without predictions")
     min_label_coverage: float = Field(description="warn when fewer predictions than this share are labelled")
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -127,7 +127,9 @@ class ModelVersion(SQLModel, table=True):
     artifact_sha256: str = Field(default="", max_length=64)
     artifact_format: str = Field(default="", max_length=40, description="e.g. pickle, joblib, onnx")
     source_uri: str = Field(
-        default="", max_length=1000, description="where the model lives outside Steward, e.g. an MLflow run's artifact location"
+        default="",
+        max_length=1000,
+        description="where the model lives outside Steward, e.g. an MLflow run's artifact location",
     )
     training_dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
     evaluation_dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
@@ -248,7 +250,10 @@ class PredictionLog(SQLModel, table=True):
     __tablename__ = "prediction_log"
     __table_args__ = (Index("ix_prediction_log_version_ts", "model_version_id", "ts"),)
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
     model_version_id: int = Field(foreign_key="model_version.id")
     ts: datetime = Field(sa_type=UTCDateTime)
     request_id: str = Field(default="", max_length=120)
@@ -330,9 +335,13 @@ class BusinessRule(SQLModel, table=True):
     threshold: float
     outcome: str = Field(max_length=200, description="what happens when the condition holds, e.g. approve")
     description: str = _text()
-    status: str = Field(default="proposed", max_length=20, description="proposed, active, rejected, superseded, withdrawn")
+    status: str = Field(
+        default="proposed", max_length=20, description="proposed, active, rejected, superseded, withdrawn"
+    )
     effective_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    effective_to: datetime | None = Field(default=None, sa_type=UTCDateTime, description="set when superseded")
+    effective_to: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="set when superseded"
+    )
     created_by_id: int = Field(foreign_key="person.id", description="who proposed this version")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="person.id")

@@ -45,16 +45,26 @@ class RiskAssessment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="model.id", index=True)
     version: int = Field(description="1, 2, ... per model; the highest is the current assessment")
-    model_version_id: int | None = Field(default=None, foreign_key="model_version.id",
-                                         description="the model version that was assessed, if one")
-    materiality: str = Field(max_length=10, description="low / medium / high: how much the business depends on it")
+    model_version_id: int | None = Field(
+        default=None,
+        foreign_key="model_version.id",
+        description="the model version that was assessed, if one",
+    )
+    materiality: str = Field(
+        max_length=10, description="low / medium / high: how much the business depends on it"
+    )
     exposure_amount: float | None = Field(default=None, description="money at stake per year, if known")
     exposure_currency: str = Field(default="EUR", max_length=3)
     ai_act_class: str = Field(max_length=12, description="prohibited / high / limited / minimal")
-    annex_iii_area: str = Field(default="", max_length=10, description="Annex III point for high-risk, e.g. 5(b)")
+    annex_iii_area: str = Field(
+        default="", max_length=10, description="Annex III point for high-risk, e.g. 5(b)"
+    )
     rationale: str = Field(sa_column=Column(Text, nullable=False))
-    human_oversight: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""),
-                                 description="how people oversee, override and stop the model (AI Act Art. 14)")
+    human_oversight: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, server_default=""),
+        description="how people oversee, override and stop the model (AI Act Art. 14)",
+    )
     tier: str = Field(max_length=10, index=True)
     review_interval_months: int
     next_review_due: date = Field(index=True)
@@ -71,7 +81,10 @@ class RiskScore(SQLModel, table=True):
         Check(_in("category", RISK_CATEGORIES), name="category"),
         Check("likelihood BETWEEN 1 AND 5", name="likelihood_range"),
         Check("impact BETWEEN 1 AND 5", name="impact_range"),
-        Check("residual_likelihood BETWEEN 1 AND 5 AND residual_likelihood <= likelihood", name="residual_likelihood"),
+        Check(
+            "residual_likelihood BETWEEN 1 AND 5 AND residual_likelihood <= likelihood",
+            name="residual_likelihood",
+        ),
         Check("residual_impact BETWEEN 1 AND 5 AND residual_impact <= impact", name="residual_impact"),
     )
 

@@ -98,7 +98,9 @@ class DriftOutcome:
             return "No rows in the current data: nothing to compare."
         features = self.features()
         if not self.n_computed:
-            return f"None of the {len(features)} feature columns could be compared (see the reasons per column)."
+            return (
+                f"None of the {len(features)} feature columns could be compared (see the reasons per column)."
+            )
         share = self.drift_share or 0.0
         note = f"{self.n_drifted} of {self.n_computed} compared features drifted ({share:.0%})."
         skipped = len(features) - self.n_computed
@@ -117,8 +119,13 @@ def compare(window: WindowAccumulator) -> DriftOutcome:
 def _column_result(window: ColumnWindow, current_rows: int) -> ColumnResult:
     ref = window.reference
     result = ColumnResult(
-        column=ref.name, role=ref.role, kind=ref.kind, reference_rows=ref.n, current_rows=window.n,
-        reference_missing=_share(ref.n_missing, ref.n_rows), current_missing=_share(window.n_missing, window.n_rows),
+        column=ref.name,
+        role=ref.role,
+        kind=ref.kind,
+        reference_rows=ref.n,
+        current_rows=window.n,
+        reference_missing=_share(ref.n_missing, ref.n_rows),
+        current_missing=_share(window.n_missing, window.n_rows),
     )
     reason = screen(window, current_rows)
     if reason:
@@ -148,16 +155,25 @@ def screen(window: ColumnWindow, current_rows: int) -> str:
     if not window.present:
         return "missing in the current data"
     if window.bad:
-        return (f"mismatched types: numeric in the reference, but the current data holds text such as "
-                f"'{window.bad_example}' ({window.bad:,} values)")
-    if ref.kind == "categorical" and window.n and window.all_numbers and not ref.numeric_looking_categories \
-            and not set(window.categories) & set(ref.categories):
+        return (
+            f"mismatched types: numeric in the reference, but the current data holds text such as "
+            f"'{window.bad_example}' ({window.bad:,} values)"
+        )
+    if (
+        ref.kind == "categorical"
+        and window.n
+        and window.all_numbers
+        and not ref.numeric_looking_categories
+        and not set(window.categories) & set(ref.categories)
+    ):
         return "mismatched types: text categories in the reference, numbers in the current data"
     if window.n == 0:
         return f"all values are missing in the current data ({window.n_rows:,} rows)"
     if ref.n > stats.SMALL_REFERENCE and window.n < MIN_VALUES_FOR_DISTANCE:
-        return (f"only {window.n:,} values in the current data: too few for a reliable comparison with this large "
-                f"reference (at least {MIN_VALUES_FOR_DISTANCE:,} are needed)")
+        return (
+            f"only {window.n:,} values in the current data: too few for a reliable comparison with this large "
+            f"reference (at least {MIN_VALUES_FOR_DISTANCE:,} are needed)"
+        )
     constant = _constant_value(ref, window)
     if constant is not None:
         if ref.kind == "categorical":
@@ -181,7 +197,9 @@ def _constant_value(ref: ColumnReference, window: ColumnWindow) -> str | None:
 # --- numeric ---------------------------------------------------------------------------------
 
 
-def _distinct_union(ref: ColumnReference, window: ColumnWindow) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _distinct_union(
+    ref: ColumnReference, window: ColumnWindow
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Sorted distinct values of reference and current with their counts, when both are few."""
     assert ref.numeric is not None and window.numeric is not None
     if not ref.numeric.exact or window.numeric.distinct is None:
@@ -210,9 +228,16 @@ def _test_numeric(result: ColumnResult, ref: ColumnReference, window: ColumnWind
     w_normed = stats.wasserstein_normed(distance, ref.numeric.std)
     cur_mean = cbins.sum_of_values() / cbins.n
     result.stats = {
-        "ks_statistic": ks_d, "ks_p_value": ks_p, "ks_exact": ref.numeric.exact, "ks_p_value_method": "as scipy ks_2samp" if choice.test == "ks" else "asymptotic",
-        "wasserstein_normed": w_normed, "wasserstein_exact": exact_w, "psi": _numeric_psi(rbins, cbins),
-        "reference_mean": ref.numeric.mean, "current_mean": cur_mean, "reference_std": ref.numeric.std,
+        "ks_statistic": ks_d,
+        "ks_p_value": ks_p,
+        "ks_exact": ref.numeric.exact,
+        "ks_p_value_method": "as scipy ks_2samp" if choice.test == "ks" else "asymptotic",
+        "wasserstein_normed": w_normed,
+        "wasserstein_exact": exact_w,
+        "psi": _numeric_psi(rbins, cbins),
+        "reference_mean": ref.numeric.mean,
+        "current_mean": cur_mean,
+        "reference_std": ref.numeric.std,
         "n_values": int(n_values) if union is not None else None,
     }
     if choice.test in ("chisquare", "z", "jensenshannon"):
@@ -227,7 +252,9 @@ def _test_numeric(result: ColumnResult, ref: ColumnReference, window: ColumnWind
     result.histogram = _numeric_histogram(ref, window, union)
 
 
-def _wasserstein(ref: ColumnReference, window: ColumnWindow, ref_at: np.ndarray, cur_at: np.ndarray) -> tuple[float, bool]:
+def _wasserstein(
+    ref: ColumnReference, window: ColumnWindow, ref_at: np.ndarray, cur_at: np.ndarray
+) -> tuple[float, bool]:
     """The Wasserstein distance, exactly when the reference is exact and the window's values were
     kept, else from the bins."""
     assert ref.numeric is not None and window.numeric is not None
@@ -237,8 +264,17 @@ def _wasserstein(ref: ColumnReference, window: ColumnWindow, ref_at: np.ndarray,
         return stats.wasserstein_exact(rbins.edges, rbins.point_counts, current), True
     centred = rbins.edges - rbins.centre
     distance = stats.wasserstein_binned(
-        centred, ref_at, cur_at, rbins.gap_counts, rbins.gap_sums, cbins.gap_counts, cbins.gap_sums, rbins.n, cbins.n,
-        (cbins.below_count, cbins.below_sum), (cbins.above_count, cbins.above_sum),
+        centred,
+        ref_at,
+        cur_at,
+        rbins.gap_counts,
+        rbins.gap_sums,
+        cbins.gap_counts,
+        cbins.gap_sums,
+        rbins.n,
+        cbins.n,
+        (cbins.below_count, cbins.below_sum),
+        (cbins.above_count, cbins.above_sum),
     )
     return distance, False
 
@@ -313,16 +349,21 @@ def _category_histogram(keys: list[str], ref_counts: np.ndarray, cur_counts: np.
     return {"type": "categorical", "categories": labels, "reference": ref_out, "current": cur_out}
 
 
-def _numeric_histogram(ref: ColumnReference, window: ColumnWindow,
-                       union: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+def _numeric_histogram(
+    ref: ColumnReference, window: ColumnWindow, union: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+) -> dict[str, Any]:
     """Shares (%) of reference and current rows in 30 equal-width bins over the range holding the
     central 98% of both; values outside are counted in the end bins. Few distinct values: one
     bar per value."""
     assert ref.numeric is not None and window.numeric is not None
     if union is not None and union[0].size <= VALUE_BARS_MAX:
         keys, rc, cc = union
-        return {"type": "values", "categories": [f"{v:g}" for v in keys],
-                "reference": list(map(float, rc / rc.sum() * 100)), "current": list(map(float, cc / cc.sum() * 100))}
+        return {
+            "type": "values",
+            "categories": [f"{v:g}" for v in keys],
+            "reference": list(map(float, rc / rc.sum() * 100)),
+            "current": list(map(float, cc / cc.sum() * 100)),
+        }
     rbins, cbins = ref.numeric.bins, window.numeric.bins
     r_lo, r_hi = float(rbins.edges[0]), float(rbins.edges[-1])
     c_lo, c_hi = window.numeric.minimum, window.numeric.maximum
@@ -335,8 +376,13 @@ def _numeric_histogram(ref: ColumnReference, window: ColumnWindow,
         cdf[0], cdf[-1] = 0.0, 1.0  # the end bins hold everything outside the shown range
         shares.append(list(map(float, np.diff(cdf) * 100)))
     centres = (cuts[:-1] + cuts[1:]) / 2
-    return {"type": "numeric", "x": list(map(float, centres)), "width": float(cuts[1] - cuts[0]),
-            "reference": shares[0], "current": shares[1]}
+    return {
+        "type": "numeric",
+        "x": list(map(float, centres)),
+        "width": float(cuts[1] - cuts[0]),
+        "reference": shares[0],
+        "current": shares[1],
+    }
 
 
 def _chart_cuts(lo: float, hi: float, *, whole_numbers: bool) -> np.ndarray:
@@ -364,7 +410,9 @@ def _cdf(bins: NumericBins, x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     out[below] = (bins.below_count / n) * (np.clip((x[below] - lo) / span, 0, 1) if span > 0 else 0.0)
     above = k == edges.size
     span = hi - edges[-1]
-    out[above] = at[-1] + (bins.above_count / n) * (np.clip((x[above] - edges[-1]) / span, 0, 1) if span > 0 else 1.0)
+    out[above] = at[-1] + (bins.above_count / n) * (
+        np.clip((x[above] - edges[-1]) / span, 0, 1) if span > 0 else 1.0
+    )
     inside = ~below & ~above
     j = k[inside] - 1
     width = edges[j + 1] - edges[j]

@@ -44,7 +44,9 @@ class NumericBins:
     @classmethod
     def empty(cls, edges: np.ndarray, centre: float) -> NumericBins:
         k = edges.size
-        return cls(edges, centre, np.zeros(k, np.int64), np.zeros(max(k - 1, 0), np.int64), np.zeros(max(k - 1, 0)))
+        return cls(
+            edges, centre, np.zeros(k, np.int64), np.zeros(max(k - 1, 0), np.int64), np.zeros(max(k - 1, 0))
+        )
 
     @property
     def n(self) -> int:
@@ -79,7 +81,11 @@ class NumericBins:
         """Share of values <= each edge, and < each edge (kept until more values are added)."""
         if self._cdf is None:
             n = self.n
-            at = (self.below_count + np.cumsum(self.point_counts) + np.concatenate([[0], np.cumsum(self.gap_counts)])) / n
+            at = (
+                self.below_count
+                + np.cumsum(self.point_counts)
+                + np.concatenate([[0], np.cumsum(self.gap_counts)])
+            ) / n
             self._cdf = (at, at - self.point_counts / n)
         return self._cdf
 
@@ -134,12 +140,25 @@ class ReferenceProfile:
         """JSON-safe per-column summary (kept in ``drift_profile.columns``)."""
         out: dict[str, Any] = {}
         for name, col in self.columns.items():
-            entry: dict[str, Any] = {"role": col.role, "kind": col.kind, "dtype": col.dtype, "n_rows": col.n_rows,
-                                     "n": col.n, "n_missing": col.n_missing, "unusable": col.unusable}
+            entry: dict[str, Any] = {
+                "role": col.role,
+                "kind": col.kind,
+                "dtype": col.dtype,
+                "n_rows": col.n_rows,
+                "n": col.n,
+                "n_missing": col.n_missing,
+                "unusable": col.unusable,
+            }
             if col.numeric is not None:
                 ref = col.numeric
-                entry.update(exact=ref.exact, mean=ref.mean, std=ref.std, min=ref.minimum, max=ref.maximum,
-                             centre=ref.bins.centre)
+                entry.update(
+                    exact=ref.exact,
+                    mean=ref.mean,
+                    std=ref.std,
+                    min=ref.minimum,
+                    max=ref.maximum,
+                    centre=ref.bins.centre,
+                )
             if col.kind == "categorical":
                 entry.update(categories=col.categories, numeric_looking=col.numeric_looking_categories)
             out[name] = entry
@@ -166,14 +185,32 @@ class ReferenceProfile:
         arrays = np.load(io.BytesIO(payload), allow_pickle=False)
         columns: dict[str, ColumnReference] = {}
         for i, (name, entry) in enumerate(summary.items()):
-            col = ColumnReference(name=name, role=entry["role"], kind=entry["kind"], n_rows=entry["n_rows"],
-                                  n=entry["n"], n_missing=entry["n_missing"], unusable=entry.get("unusable", ""),
-                                  dtype=entry.get("dtype", ""))
+            col = ColumnReference(
+                name=name,
+                role=entry["role"],
+                kind=entry["kind"],
+                n_rows=entry["n_rows"],
+                n=entry["n"],
+                n_missing=entry["n_missing"],
+                unusable=entry.get("unusable", ""),
+                dtype=entry.get("dtype", ""),
+            )
             if f"c{i}_edges" in arrays.files:
-                bins = NumericBins(arrays[f"c{i}_edges"], float(entry["centre"]), arrays[f"c{i}_points"].astype(np.int64),
-                                   arrays[f"c{i}_gaps"].astype(np.int64), arrays[f"c{i}_gapsums"].astype(float))
-                col.numeric = NumericReference(bins, bool(entry["exact"]), float(entry["mean"]), float(entry["std"]),
-                                               float(entry["min"]), float(entry["max"]))
+                bins = NumericBins(
+                    arrays[f"c{i}_edges"],
+                    float(entry["centre"]),
+                    arrays[f"c{i}_points"].astype(np.int64),
+                    arrays[f"c{i}_gaps"].astype(np.int64),
+                    arrays[f"c{i}_gapsums"].astype(float),
+                )
+                col.numeric = NumericReference(
+                    bins,
+                    bool(entry["exact"]),
+                    float(entry["mean"]),
+                    float(entry["std"]),
+                    float(entry["min"]),
+                    float(entry["max"]),
+                )
             if col.kind == "categorical":
                 col.categories = {str(k): int(v) for k, v in entry.get("categories", {}).items()}
                 col.numeric_looking_categories = bool(entry.get("numeric_looking", False))
@@ -193,8 +230,10 @@ def column_kind(series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
         return "other"
     non_null = series.dropna()
-    if len(non_null) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                             for v in non_null.iloc[:1000]):
+    if len(non_null) and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in non_null.iloc[:1000]
+    ):
         if pd.to_numeric(non_null, errors="coerce").notna().all():
             return "numeric"
     return "categorical"
@@ -251,19 +290,25 @@ def _label(value: Any) -> str:
 
 
 def _looks_numeric(labels: pd.Index) -> bool:
-    return len(labels) > 0 and bool(pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce").notna().all())
+    return len(labels) > 0 and bool(
+        pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce").notna().all()
+    )
 
 
 def build_profile(frame: pd.DataFrame, roles: dict[str, str]) -> ReferenceProfile:
     """Profile the columns named in ``roles`` (column -> feature/prediction) of ``frame``."""
-    columns = {name: _profile_column(frame[name] if name in frame.columns else None, name, role, len(frame))
-               for name, role in roles.items()}
+    columns = {
+        name: _profile_column(frame[name] if name in frame.columns else None, name, role, len(frame))
+        for name, role in roles.items()
+    }
     return ReferenceProfile(n_rows=len(frame), columns=columns)
 
 
 def _profile_column(series: pd.Series | None, name: str, role: str, n_rows: int) -> ColumnReference:
     if series is None:
-        return ColumnReference(name, role, "other", n_rows, 0, n_rows, unusable="missing in the reference data")
+        return ColumnReference(
+            name, role, "other", n_rows, 0, n_rows, unusable="missing in the reference data"
+        )
     kind = column_kind(series)
     col = ColumnReference(name, role, kind, n_rows, 0, n_rows, dtype=str(series.dtype))
     if kind == "other":
@@ -279,13 +324,17 @@ def _profile_column(series: pd.Series | None, name: str, role: str, n_rows: int)
         col.n = sum(counts.values())
         col.n_missing = n_rows - col.n
         if len(counts) > MAX_CATEGORIES:
-            col.unusable = (f"{len(counts):,} distinct values in the reference data (more than {MAX_CATEGORIES:,}): "
-                            "an identifier or free text, not a category")
+            col.unusable = (
+                f"{len(counts):,} distinct values in the reference data (more than {MAX_CATEGORIES:,}): "
+                "an identifier or free text, not a category"
+            )
             return col
         col.categories = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
         col.numeric_looking_categories = _looks_numeric(pd.Index(list(counts)))
     if col.n == 0:
-        col.unusable = "all values are missing in the reference data" if n_rows else "the reference data has no rows"
+        col.unusable = (
+            "all values are missing in the reference data" if n_rows else "the reference data has no rows"
+        )
     return col
 
 
@@ -295,8 +344,13 @@ def numeric_reference(values: np.ndarray) -> NumericReference:
     mean, std = float(np.mean(values)), float(np.std(values))
     distinct, counts = np.unique(ordered, return_counts=True)
     if distinct.size <= EXACT_MAX_VALUES:
-        bins = NumericBins(distinct, mean, counts.astype(np.int64), np.zeros(distinct.size - 1, np.int64),
-                           np.zeros(distinct.size - 1))
+        bins = NumericBins(
+            distinct,
+            mean,
+            counts.astype(np.int64),
+            np.zeros(distinct.size - 1, np.int64),
+            np.zeros(distinct.size - 1),
+        )
         return NumericReference(bins, True, mean, std, float(ordered[0]), float(ordered[-1]))
     positions = np.round(np.linspace(0, ordered.size - 1, QUANTILE_POINTS)).astype(np.int64)
     edges = np.unique(ordered[positions])

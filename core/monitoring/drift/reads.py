@@ -18,8 +18,21 @@ from core.db.models import DriftFeatureResult, DriftRun, Model, ModelVersion, Pe
 from core.errors import NotFound
 from core.monitoring.drift.runs import period_label
 
-LATEST_COLUMNS = ["model_id", "version_id", "run_id", "run_at", "period", "period_start", "period_end", "drift_share",
-                  "n_drifted", "n_computed", "status", "prediction_drifted", "drifted_features"]
+LATEST_COLUMNS = [
+    "model_id",
+    "version_id",
+    "run_id",
+    "run_at",
+    "period",
+    "period_start",
+    "period_end",
+    "drift_share",
+    "n_drifted",
+    "n_computed",
+    "status",
+    "prediction_drifted",
+    "drifted_features",
+]
 
 
 def latest_drift_by_model(session: Session) -> pd.DataFrame:
@@ -31,21 +44,43 @@ def latest_drift_by_model(session: Session) -> pd.DataFrame:
     """
     latest_end = (
         select(DriftRun.model_id, func.max(DriftRun.period_end).label("end"))
-        .where(DriftRun.kind == "scheduled").group_by(DriftRun.model_id).subquery()
+        .where(DriftRun.kind == "scheduled")
+        .group_by(DriftRun.model_id)
+        .subquery()
     )
-    runs = session.execute(
-        select(DriftRun).join(latest_end, and_(DriftRun.model_id == latest_end.c.model_id, DriftRun.period_end == latest_end.c.end))
-        .where(DriftRun.kind == "scheduled").order_by(DriftRun.model_id, DriftRun.model_version_id.desc())  # type: ignore[union-attr]
-    ).scalars().all()
+    runs = (
+        session.execute(
+            select(DriftRun)
+            .join(
+                latest_end,
+                and_(DriftRun.model_id == latest_end.c.model_id, DriftRun.period_end == latest_end.c.end),
+            )
+            .where(DriftRun.kind == "scheduled")
+            .order_by(DriftRun.model_id, DriftRun.model_version_id.desc())  # type: ignore[union-attr]
+        )
+        .scalars()
+        .all()
+    )
     chosen: dict[int, DriftRun] = {}
     for run in runs:
         chosen.setdefault(run.model_id, run)
     drifted = _drifted_features(session, [r.id for r in chosen.values()])  # type: ignore[misc]
     rows = [
-        {"model_id": r.model_id, "version_id": r.model_version_id, "run_id": r.id, "run_at": r.created_at,
-         "period": period_label(r), "period_start": r.period_start, "period_end": r.period_end,
-         "drift_share": r.drift_share, "n_drifted": r.n_drifted, "n_computed": r.n_computed, "status": r.status,
-         "prediction_drifted": r.prediction_drifted, "drifted_features": drifted.get(r.id, [])}  # type: ignore[arg-type]
+        {
+            "model_id": r.model_id,
+            "version_id": r.model_version_id,
+            "run_id": r.id,
+            "run_at": r.created_at,
+            "period": period_label(r),
+            "period_start": r.period_start,
+            "period_end": r.period_end,
+            "drift_share": r.drift_share,
+            "n_drifted": r.n_drifted,
+            "n_computed": r.n_computed,
+            "status": r.status,
+            "prediction_drifted": r.prediction_drifted,
+            "drifted_features": drifted.get(r.id, []),
+        }  # type: ignore[arg-type]
         for r in chosen.values()
     ]
     return pd.DataFrame(rows, columns=LATEST_COLUMNS)
@@ -56,8 +91,11 @@ def _drifted_features(session: Session, run_ids: list[int]) -> dict[int, list[st
         return {}
     rows = session.execute(
         select(DriftFeatureResult.run_id, DriftFeatureResult.column_name, DriftFeatureResult.score)
-        .where(DriftFeatureResult.run_id.in_(run_ids), DriftFeatureResult.drifted.is_(True),  # type: ignore[attr-defined,union-attr]
-               DriftFeatureResult.role == "feature")
+        .where(
+            DriftFeatureResult.run_id.in_(run_ids),
+            DriftFeatureResult.drifted.is_(True),  # type: ignore[attr-defined,union-attr]
+            DriftFeatureResult.role == "feature",
+        )
         .order_by(DriftFeatureResult.run_id, DriftFeatureResult.column_name)
     ).all()
     out: dict[int, list[str]] = {}
@@ -72,70 +110,172 @@ def portfolio_drift(session: Session) -> pd.DataFrame:
     models = session.execute(
         select(Model.id, Model.name, Model.business_unit, Model.status).order_by(Model.name)
     ).all()
-    production = dict(session.execute(
-        select(ModelVersion.model_id, ModelVersion.version).where(ModelVersion.stage == "production")
-    ).all())
+    production = dict(
+        session.execute(
+            select(ModelVersion.model_id, ModelVersion.version).where(ModelVersion.stage == "production")
+        ).all()
+    )
     versions = dict(session.execute(select(ModelVersion.id, ModelVersion.version)).all())
     rows = []
     for model_id, name, unit, status in models:
         if model_id not in latest.index and model_id not in production:
             continue
-        row: dict[str, Any] = {"model_id": model_id, "model": name, "business_unit": unit, "model_status": status,
-                               "production_version": production.get(model_id)}
+        row: dict[str, Any] = {
+            "model_id": model_id,
+            "model": name,
+            "business_unit": unit,
+            "model_status": status,
+            "production_version": production.get(model_id),
+        }
         if model_id in latest.index:
             run = latest.loc[model_id]
-            row.update(run_id=int(run["run_id"]), version=versions.get(int(run["version_id"])), period=run["period"],
-                       drift_share=run["drift_share"], n_drifted=int(run["n_drifted"]), n_computed=int(run["n_computed"]),
-                       status=run["status"], prediction_drifted=run["prediction_drifted"],
-                       drifted_features=", ".join(run["drifted_features"]), run_at=run["run_at"])
+            row.update(
+                run_id=int(run["run_id"]),
+                version=versions.get(int(run["version_id"])),
+                period=run["period"],
+                drift_share=run["drift_share"],
+                n_drifted=int(run["n_drifted"]),
+                n_computed=int(run["n_computed"]),
+                status=run["status"],
+                prediction_drifted=run["prediction_drifted"],
+                drifted_features=", ".join(run["drifted_features"]),
+                run_at=run["run_at"],
+            )
         else:
-            row.update(run_id=None, version=None, period="", drift_share=None, n_drifted=0, n_computed=0,
-                       status="never_run", prediction_drifted=None, drifted_features="", run_at=None)
+            row.update(
+                run_id=None,
+                version=None,
+                period="",
+                drift_share=None,
+                n_drifted=0,
+                n_computed=0,
+                status="never_run",
+                prediction_drifted=None,
+                drifted_features="",
+                run_at=None,
+            )
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["model_id", "model", "business_unit", "model_status", "production_version", "run_id",
-                                     "version", "period", "drift_share", "n_drifted", "n_computed", "status",
-                                     "prediction_drifted", "drifted_features", "run_at"])
+        return pd.DataFrame(
+            columns=[
+                "model_id",
+                "model",
+                "business_unit",
+                "model_status",
+                "production_version",
+                "run_id",
+                "version",
+                "period",
+                "drift_share",
+                "n_drifted",
+                "n_computed",
+                "status",
+                "prediction_drifted",
+                "drifted_features",
+                "run_at",
+            ]
+        )
     order = {"drift": 0, "not_computed": 1, "no_data": 2, "never_run": 3, "ok": 4}
     frame["_order"] = frame["status"].map(order)
-    return frame.sort_values(["_order", "drift_share", "model"], ascending=[True, False, True]).drop(columns="_order").reset_index(drop=True)
+    return (
+        frame.sort_values(["_order", "drift_share", "model"], ascending=[True, False, True])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def drift_history(session: Session, model_id: int) -> pd.DataFrame:
     """Scheduled runs of the model in period order: the data of the drift-share-over-time chart."""
     rows = session.execute(
-        select(DriftRun, ModelVersion.version).join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
-        .where(DriftRun.model_id == model_id, DriftRun.kind == "scheduled").order_by(DriftRun.period_start, ModelVersion.version)
+        select(DriftRun, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
+        .where(DriftRun.model_id == model_id, DriftRun.kind == "scheduled")
+        .order_by(DriftRun.period_start, ModelVersion.version)
     ).all()
-    columns = ["run_id", "version", "period", "period_start", "period_end", "drift_share", "n_drifted", "n_computed",
-               "status", "prediction_drifted", "current_rows", "run_at"]
-    return pd.DataFrame([
-        {"run_id": r.id, "version": v, "period": period_label(r), "period_start": r.period_start, "period_end": r.period_end,
-         "drift_share": r.drift_share, "n_drifted": r.n_drifted, "n_computed": r.n_computed, "status": r.status,
-         "prediction_drifted": r.prediction_drifted, "current_rows": r.current_rows, "run_at": r.created_at}
-        for r, v in rows
-    ], columns=columns)
+    columns = [
+        "run_id",
+        "version",
+        "period",
+        "period_start",
+        "period_end",
+        "drift_share",
+        "n_drifted",
+        "n_computed",
+        "status",
+        "prediction_drifted",
+        "current_rows",
+        "run_at",
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "run_id": r.id,
+                "version": v,
+                "period": period_label(r),
+                "period_start": r.period_start,
+                "period_end": r.period_end,
+                "drift_share": r.drift_share,
+                "n_drifted": r.n_drifted,
+                "n_computed": r.n_computed,
+                "status": r.status,
+                "prediction_drifted": r.prediction_drifted,
+                "current_rows": r.current_rows,
+                "run_at": r.created_at,
+            }
+            for r, v in rows
+        ],
+        columns=columns,
+    )
 
 
 def drift_runs(session: Session, model_id: int) -> pd.DataFrame:
     """Every run of the model, newest period first (scheduled, then uploads by time): the run picker."""
     rows = session.execute(
-        select(DriftRun, ModelVersion.version).join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
+        select(DriftRun, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
         .where(DriftRun.model_id == model_id)
     ).all()
-    columns = ["run_id", "kind", "version", "label", "period_key", "period_start", "status", "drift_share", "n_drifted",
-               "n_computed", "current_rows", "run_at"]
-    frame = pd.DataFrame([
-        {"run_id": r.id, "kind": r.kind, "version": v, "label": period_label(r), "period_key": r.period_key,
-         "period_start": r.period_start, "status": r.status, "drift_share": r.drift_share, "n_drifted": r.n_drifted,
-         "n_computed": r.n_computed, "current_rows": r.current_rows, "run_at": r.created_at}
-        for r, v in rows
-    ], columns=columns)
+    columns = [
+        "run_id",
+        "kind",
+        "version",
+        "label",
+        "period_key",
+        "period_start",
+        "status",
+        "drift_share",
+        "n_drifted",
+        "n_computed",
+        "current_rows",
+        "run_at",
+    ]
+    frame = pd.DataFrame(
+        [
+            {
+                "run_id": r.id,
+                "kind": r.kind,
+                "version": v,
+                "label": period_label(r),
+                "period_key": r.period_key,
+                "period_start": r.period_start,
+                "status": r.status,
+                "drift_share": r.drift_share,
+                "n_drifted": r.n_drifted,
+                "n_computed": r.n_computed,
+                "current_rows": r.current_rows,
+                "run_at": r.created_at,
+            }
+            for r, v in rows
+        ],
+        columns=columns,
+    )
     if frame.empty:
         return frame
     frame["_sort"] = frame["period_start"].fillna(frame["run_at"])
-    return frame.sort_values(["_sort", "version"], ascending=False).drop(columns="_sort").reset_index(drop=True)
+    return (
+        frame.sort_values(["_sort", "version"], ascending=False).drop(columns="_sort").reset_index(drop=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -174,8 +314,23 @@ class RunDetail:
     histograms: dict[str, dict[str, Any]]
 
 
-RESULT_COLUMNS = ["column", "role", "kind", "test", "statistic", "score", "p_value", "threshold", "drifted", "reason",
-                  "reference_rows", "current_rows", "reference_missing", "current_missing", "stats"]
+RESULT_COLUMNS = [
+    "column",
+    "role",
+    "kind",
+    "test",
+    "statistic",
+    "score",
+    "p_value",
+    "threshold",
+    "drifted",
+    "reason",
+    "reference_rows",
+    "current_rows",
+    "reference_missing",
+    "current_missing",
+    "stats",
+]
 
 
 def run_detail(session: Session, run_id: int) -> RunDetail:
@@ -187,57 +342,125 @@ def run_detail(session: Session, run_id: int) -> RunDetail:
     version = session.get(ModelVersion, run.model_version_id)
     assert model is not None and version is not None
     person = session.get(Person, run.created_by_id) if run.created_by_id else None
-    results = session.execute(select(DriftFeatureResult).where(DriftFeatureResult.run_id == run_id)).scalars().all()
-    frame = pd.DataFrame([
-        {"column": r.column_name, "role": r.role, "kind": r.kind, "test": r.test, "statistic": r.statistic, "score": r.score,
-         "p_value": r.p_value, "threshold": r.threshold, "drifted": r.drifted, "reason": r.not_computed_reason,
-         "reference_rows": r.reference_rows, "current_rows": r.current_rows, "reference_missing": r.reference_missing,
-         "current_missing": r.current_missing, "stats": r.stats}
-        for r in results
-    ], columns=RESULT_COLUMNS)
+    results = (
+        session.execute(select(DriftFeatureResult).where(DriftFeatureResult.run_id == run_id)).scalars().all()
+    )
+    frame = pd.DataFrame(
+        [
+            {
+                "column": r.column_name,
+                "role": r.role,
+                "kind": r.kind,
+                "test": r.test,
+                "statistic": r.statistic,
+                "score": r.score,
+                "p_value": r.p_value,
+                "threshold": r.threshold,
+                "drifted": r.drifted,
+                "reason": r.not_computed_reason,
+                "reference_rows": r.reference_rows,
+                "current_rows": r.current_rows,
+                "reference_missing": r.reference_missing,
+                "current_missing": r.current_missing,
+                "stats": r.stats,
+            }
+            for r in results
+        ],
+        columns=RESULT_COLUMNS,
+    )
     if not frame.empty:
-        frame["_order"] = [(0 if role == "feature" else 1, 0 if d is True else 1 if d is False else 2)
-                           for role, d in zip(frame["role"], frame["drifted"], strict=True)]
+        frame["_order"] = [
+            (0 if role == "feature" else 1, 0 if d is True else 1 if d is False else 2)
+            for role, d in zip(frame["role"], frame["drifted"], strict=True)
+        ]
         frame = frame.sort_values(["_order", "column"]).drop(columns="_order").reset_index(drop=True)
     return RunDetail(
-        id=run.id, model_id=model.id, model_name=model.name, business_unit=model.business_unit,  # type: ignore[arg-type]
-        version_id=version.id, version=version.version, kind=run.kind, label=period_label(run),  # type: ignore[arg-type]
-        period_start=run.period_start, period_end=run.period_end, source_label=run.source_label,
-        reference_description=run.reference_description, reference_rows=run.reference_rows, current_rows=run.current_rows,
-        n_columns=run.n_columns, n_computed=run.n_computed, n_drifted=run.n_drifted, drift_share=run.drift_share,
-        dataset_drift=run.dataset_drift, prediction_drifted=run.prediction_drifted, status=run.status,
-        status_note=run.status_note, engine=run.engine, params=dict(run.params or {}), report_path=run.report_path,
-        report_rows=run.report_rows, created_at=run.created_at, created_by=person.name if person else "",
-        columns=frame, histograms={r.column_name: dict(r.histogram or {}) for r in results},
+        id=run.id,
+        model_id=model.id,
+        model_name=model.name,
+        business_unit=model.business_unit,  # type: ignore[arg-type]
+        version_id=version.id,
+        version=version.version,
+        kind=run.kind,
+        label=period_label(run),  # type: ignore[arg-type]
+        period_start=run.period_start,
+        period_end=run.period_end,
+        source_label=run.source_label,
+        reference_description=run.reference_description,
+        reference_rows=run.reference_rows,
+        current_rows=run.current_rows,
+        n_columns=run.n_columns,
+        n_computed=run.n_computed,
+        n_drifted=run.n_drifted,
+        drift_share=run.drift_share,
+        dataset_drift=run.dataset_drift,
+        prediction_drifted=run.prediction_drifted,
+        status=run.status,
+        status_note=run.status_note,
+        engine=run.engine,
+        params=dict(run.params or {}),
+        report_path=run.report_path,
+        report_rows=run.report_rows,
+        created_at=run.created_at,
+        created_by=person.name if person else "",
+        columns=frame,
+        histograms={r.column_name: dict(r.histogram or {}) for r in results},
     )
 
 
 def drift_model_choices(session: Session) -> pd.DataFrame:
     """Models the Drift page offers: those with a production version or a stored run, with
     whether their production version has a training dataset (the reference)."""
-    models = session.execute(select(Model.id, Model.name, Model.business_unit, Model.status).order_by(Model.name)).all()
-    production = {m: (v, vid, ds) for m, v, vid, ds in session.execute(
-        select(ModelVersion.model_id, ModelVersion.version, ModelVersion.id, ModelVersion.training_dataset_id)
-        .where(ModelVersion.stage == "production")
-    ).all()}
+    models = session.execute(
+        select(Model.id, Model.name, Model.business_unit, Model.status).order_by(Model.name)
+    ).all()
+    production = {
+        m: (v, vid, ds)
+        for m, v, vid, ds in session.execute(
+            select(
+                ModelVersion.model_id, ModelVersion.version, ModelVersion.id, ModelVersion.training_dataset_id
+            ).where(ModelVersion.stage == "production")
+        ).all()
+    }
     with_runs = set(session.execute(select(DriftRun.model_id).distinct()).scalars().all())
     rows = []
     for model_id, name, unit, status in models:
         if model_id not in production and model_id not in with_runs:
             continue
         version, version_id, dataset = production.get(model_id, (None, None, None))
-        rows.append({"model_id": model_id, "name": name, "business_unit": unit, "status": status,
-                     "production_version": version, "production_version_id": version_id,
-                     "has_reference": dataset is not None})
-    return pd.DataFrame(rows, columns=["model_id", "name", "business_unit", "status", "production_version",
-                                       "production_version_id", "has_reference"])
+        rows.append(
+            {
+                "model_id": model_id,
+                "name": name,
+                "business_unit": unit,
+                "status": status,
+                "production_version": version,
+                "production_version_id": version_id,
+                "has_reference": dataset is not None,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model_id",
+            "name",
+            "business_unit",
+            "status",
+            "production_version",
+            "production_version_id",
+            "has_reference",
+        ],
+    )
 
 
 def model_versions(session: Session, model_id: int) -> pd.DataFrame:
     """The model's versions with stage and whether each has a training dataset (upload targets)."""
     rows = session.execute(
         select(ModelVersion.id, ModelVersion.version, ModelVersion.stage, ModelVersion.training_dataset_id)
-        .where(ModelVersion.model_id == model_id).order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+        .where(ModelVersion.model_id == model_id)
+        .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
     ).all()
-    return pd.DataFrame([{"version_id": i, "version": v, "stage": s, "has_reference": d is not None} for i, v, s, d in rows],
-                        columns=["version_id", "version", "stage", "has_reference"])
+    return pd.DataFrame(
+        [{"version_id": i, "version": v, "stage": s, "has_reference": d is not None} for i, v, s, d in rows],
+        columns=["version_id", "version", "stage", "has_reference"],
+    )

@@ -43,14 +43,25 @@ class SampledReport:
     current_rows: int
 
     def params(self) -> dict[str, Any]:
-        agree = [c.column for c in self.outcome.columns
-                 if c.computed and c.column in self.drift.columns and self.drift.columns[c.column].drifted == c.drifted]
-        return {"evidently": {
-            "reference_rows": self.reference_rows, "current_rows": self.current_rows, "drift_share": self.drift.drift_share,
-            "columns": {k: {"test": v.test, "score": v.score, "threshold": v.threshold, "drifted": v.drifted}
-                        for k, v in self.drift.columns.items()},
-            "agreeing_columns": len(agree),
-        }}
+        agree = [
+            c.column
+            for c in self.outcome.columns
+            if c.computed
+            and c.column in self.drift.columns
+            and self.drift.columns[c.column].drifted == c.drifted
+        ]
+        return {
+            "evidently": {
+                "reference_rows": self.reference_rows,
+                "current_rows": self.current_rows,
+                "drift_share": self.drift.drift_share,
+                "columns": {
+                    k: {"test": v.test, "score": v.score, "threshold": v.threshold, "drifted": v.drifted}
+                    for k, v in self.drift.columns.items()
+                },
+                "agreeing_columns": len(agree),
+            }
+        }
 
 
 def sample(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
@@ -60,8 +71,9 @@ def sample(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     return frame.sample(n=max_rows, random_state=SAMPLE_SEED).reset_index(drop=True)
 
 
-def evidently_on_sample(reference: pd.DataFrame, roles: dict[str, str], current: pd.DataFrame,
-                        max_rows: int = REPORT_MAX_ROWS) -> SampledReport:
+def evidently_on_sample(
+    reference: pd.DataFrame, roles: dict[str, str], current: pd.DataFrame, max_rows: int = REPORT_MAX_ROWS
+) -> SampledReport:
     """Screen the sampled columns with the engine, then run Evidently on those that pass."""
     ref, cur = sample(reference, max_rows), sample(current, max_rows)
     window = WindowAccumulator(build_profile(ref, roles))
@@ -69,7 +81,9 @@ def evidently_on_sample(reference: pd.DataFrame, roles: dict[str, str], current:
     outcome = compare(window)
     kinds = {c.column: c.kind for c in outcome.columns if c.computed}
     if not kinds:
-        raise InvalidInput("No column could be compared on the sampled rows, so there is nothing for an Evidently report.")
+        raise InvalidInput(
+            "No column could be compared on the sampled rows, so there is nothing for an Evidently report."
+        )
     return SampledReport(run_data_drift(ref, cur, kinds), outcome, len(ref), len(cur))
 
 
@@ -91,7 +105,9 @@ def report_file(relative: str) -> Path:
 def read_report(relative: str) -> bytes:
     path = report_file(relative)
     if not path.is_file():
-        raise NotFound(f"The report file '{relative}' is missing from {get_settings().report_dir}; build the report again.")
+        raise NotFound(
+            f"The report file '{relative}' is missing from {get_settings().report_dir}; build the report again."
+        )
     return path.read_bytes()
 
 
@@ -102,10 +118,14 @@ def build_run_report(engine: Engine, *, actor: Actor, run_id: int, max_rows: int
         model, version = model_and_version(session, run.model_version_id)
         require(session, actor, PERMISSION, business_unit=model.business_unit)
         if run.kind != "scheduled":
-            raise InvalidInput("The Evidently report of an uploaded batch is built when the batch is checked; "
-                               "upload the file again to rebuild it.")
+            raise InvalidInput(
+                "The Evidently report of an uploaded batch is built when the batch is checked; "
+                "upload the file again to rebuild it."
+            )
         if run.current_rows == 0:
-            raise InvalidInput(f"{model.name} made no predictions in {run.period_key}: there is nothing to report on.")
+            raise InvalidInput(
+                f"{model.name} made no predictions in {run.period_key}: there is nothing to report on."
+            )
         reference = sources.training_reference(session, version)
         period = sources.Period.parse_key(run.period_key)
         stride = -(-run.current_rows // max_rows)
@@ -124,7 +144,9 @@ def build_run_report(engine: Engine, *, actor: Actor, run_id: int, max_rows: int
     return relative
 
 
-def attach_report(session: Session, *, actor: Actor, run_id: int, relative: str, report: SampledReport) -> None:
+def attach_report(
+    session: Session, *, actor: Actor, run_id: int, relative: str, report: SampledReport
+) -> None:
     """Record the report file on the run (and the audit event) in the caller's transaction."""
     run = _run(session, run_id)
     model, _ = model_and_version(session, run.model_version_id)
@@ -135,9 +157,20 @@ def attach_report(session: Session, *, actor: Actor, run_id: int, relative: str,
     run.params = {**(run.params or {}), **report.params()}
     session.add(run)
     session.flush()
-    audit.record(session, actor=actor, action="drift.report_built", object_type="drift_run", object_id=run_id,
-                 model_id=model.id, before=before, after={"report_path": relative, "reference_rows": report.reference_rows,
-                                                          "current_rows": report.current_rows})
+    audit.record(
+        session,
+        actor=actor,
+        action="drift.report_built",
+        object_type="drift_run",
+        object_id=run_id,
+        model_id=model.id,
+        before=before,
+        after={
+            "report_path": relative,
+            "reference_rows": report.reference_rows,
+            "current_rows": report.current_rows,
+        },
+    )
 
 
 def _run(session: Session, run_id: int) -> DriftRun:

@@ -123,9 +123,16 @@ def training_profile(session: Session, version: ModelVersion, *, source: str = "
         return stored
     reference = sources.training_reference(session, version)
     profile = build_profile(reference.frame, reference.roles)
-    row = DriftProfile(model_version_id=version.id, source=source, source_key=reference.source_key,  # type: ignore[arg-type]
-                       dataset_id=reference.dataset_id, description=reference.description, n_rows=profile.n_rows,
-                       columns=profile.summary(), payload=profile.payload())
+    row = DriftProfile(
+        model_version_id=version.id,
+        source=source,
+        source_key=reference.source_key,  # type: ignore[arg-type]
+        dataset_id=reference.dataset_id,
+        description=reference.description,
+        n_rows=profile.n_rows,
+        columns=profile.summary(),
+        payload=profile.payload(),
+    )
     return ProfileHandle(profile, None, row, reference.description)
 
 
@@ -136,8 +143,10 @@ def baseline_profile(session: Session, version_id: int, period: Period) -> Profi
     if baseline is None:
         return "no predictions logged for this version"
     if period.first <= baseline.last:
-        return (f"the period overlaps the first {sources.BASELINE_DAYS} days of this version's predictions "
-                f"({baseline.label}), which are the reference for prediction drift")
+        return (
+            f"the period overlaps the first {sources.BASELINE_DAYS} days of this version's predictions "
+            f"({baseline.label}), which are the reference for prediction drift"
+        )
     key = f"window:{baseline.key}"
     stored = _stored_profile(session, version_id, key)
     if stored is not None:
@@ -146,8 +155,15 @@ def baseline_profile(session: Session, version_id: int, period: Period) -> Profi
     roles = {c: "prediction" for c in sources.PREDICTION_COLUMNS if frame[c].notna().any()}
     profile = build_profile(frame, roles)
     description = f"this version's predictions of {baseline.label} ({len(frame):,} rows)"
-    row = DriftProfile(model_version_id=version_id, source="baseline", source_key=key, description=description,
-                       n_rows=profile.n_rows, columns=profile.summary(), payload=profile.payload())
+    row = DriftProfile(
+        model_version_id=version_id,
+        source="baseline",
+        source_key=key,
+        description=description,
+        n_rows=profile.n_rows,
+        columns=profile.summary(),
+        payload=profile.payload(),
+    )
     return ProfileHandle(profile, None, row, description)
 
 
@@ -160,8 +176,9 @@ _LOADED_LOCK = threading.Lock()  # Streamlit serves sessions from several thread
 
 def _stored_profile(session: Session, version_id: int, source_key: str) -> ProfileHandle | None:
     found = session.execute(
-        select(DriftProfile.id, DriftProfile.description)
-        .where(DriftProfile.model_version_id == version_id, DriftProfile.source_key == source_key)
+        select(DriftProfile.id, DriftProfile.description).where(
+            DriftProfile.model_version_id == version_id, DriftProfile.source_key == source_key
+        )
     ).first()
     if found is None:
         return None
@@ -182,14 +199,18 @@ def _stored_profile(session: Session, version_id: int, source_key: str) -> Profi
     return ProfileHandle(profile, profile_id, None, description)
 
 
-def save_profile(session: Session, *, actor: Actor, handle: ProfileHandle, model_id: int, at: datetime | None = None) -> int:
+def save_profile(
+    session: Session, *, actor: Actor, handle: ProfileHandle, model_id: int, at: datetime | None = None
+) -> int:
     """Store a just-built profile (or find the one a concurrent run stored). Returns its id."""
     if handle.id is not None:
         return handle.id
     assert handle.row is not None
     existing = session.execute(
-        select(DriftProfile.id).where(DriftProfile.model_version_id == handle.row.model_version_id,
-                                      DriftProfile.source_key == handle.row.source_key)
+        select(DriftProfile.id).where(
+            DriftProfile.model_version_id == handle.row.model_version_id,
+            DriftProfile.source_key == handle.row.source_key,
+        )
     ).scalar_one_or_none()
     if existing is not None:
         handle.id = int(existing)
@@ -199,9 +220,21 @@ def save_profile(session: Session, *, actor: Actor, handle: ProfileHandle, model
     row.created_at = at or utcnow()
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="drift.profile_built", object_type="drift_profile", object_id=row.id,
-                 model_id=model_id, after={"model_version_id": row.model_version_id, "source": row.source,
-                                           "source_key": row.source_key, "rows": row.n_rows, "columns": len(row.columns)})
+    audit.record(
+        session,
+        actor=actor,
+        action="drift.profile_built",
+        object_type="drift_profile",
+        object_id=row.id,
+        model_id=model_id,
+        after={
+            "model_version_id": row.model_version_id,
+            "source": row.source,
+            "source_key": row.source_key,
+            "rows": row.n_rows,
+            "columns": len(row.columns),
+        },
+    )
     handle.id = row.id
     return row.id  # type: ignore[return-value]
 
@@ -209,8 +242,15 @@ def save_profile(session: Session, *, actor: Actor, handle: ProfileHandle, model
 # --- scheduled runs --------------------------------------------------------------------------
 
 
-def run_drift(engine: Engine, *, actor: Actor, model_id: int, period: Period, force: bool = False,
-              at: datetime | None = None) -> list[RunSummary]:
+def run_drift(
+    engine: Engine,
+    *,
+    actor: Actor,
+    model_id: int,
+    period: Period,
+    force: bool = False,
+    at: datetime | None = None,
+) -> list[RunSummary]:
     """Drift of every version of the model that made predictions in the period (usually one).
 
     With no predictions at all in the period, records a ``no_data`` run for the production
@@ -226,14 +266,23 @@ def run_drift(engine: Engine, *, actor: Actor, model_id: int, period: Period, fo
         if not version_ids:
             production = production_version_id(session, model_id)
             if production is None:
-                raise NotFound(f"{model.name} made no predictions in {period.label} and has no production version.")
+                raise NotFound(
+                    f"{model.name} made no predictions in {period.label} and has no production version."
+                )
             version_ids = [production]
         plans = [_plan(session, v, period, force) for v in version_ids]
     return [_store_plan(engine, actor, plan, force, at) for plan in plans]
 
 
-def run_version(engine: Engine, *, actor: Actor, version_id: int, period: Period, force: bool = False,
-                at: datetime | None = None) -> RunSummary:
+def run_version(
+    engine: Engine,
+    *,
+    actor: Actor,
+    version_id: int,
+    period: Period,
+    force: bool = False,
+    at: datetime | None = None,
+) -> RunSummary:
     """Compare one version's predictions in the period with its training data, and store the run."""
     with read_session(engine) as session:
         model, _ = model_and_version(session, version_id)
@@ -273,9 +322,19 @@ def _store_plan(engine: Engine, actor: Actor, plan: _Plan, force: bool, at: date
         return plan.unchanged
     assert plan.features is not None and plan.outcome is not None
     with write_session(engine) as session:
-        return store_run(session, actor=actor, version_id=plan.version_id, kind="scheduled", period_key=plan.period.key,
-                         period=plan.period, features=plan.features, predictions=plan.predictions, outcome=plan.outcome,
-                         force=force, at=at)
+        return store_run(
+            session,
+            actor=actor,
+            version_id=plan.version_id,
+            kind="scheduled",
+            period_key=plan.period.key,
+            period=plan.period,
+            features=plan.features,
+            predictions=plan.predictions,
+            outcome=plan.outcome,
+            force=force,
+            at=at,
+        )
 
 
 def existing_run(session: Session, version_id: int, period_key: str) -> DriftRun | None:
@@ -288,8 +347,13 @@ def _unchanged(run: DriftRun, rows: int, profile_id: int | None) -> bool:
     return run.current_rows == rows and profile_id is not None and run.profile_id == profile_id
 
 
-def _compute_window(session: Session, version_id: int, period: Period, features: ProfileHandle,
-                    predictions: ProfileHandle | str | None) -> DriftOutcome:
+def _compute_window(
+    session: Session,
+    version_id: int,
+    period: Period,
+    features: ProfileHandle,
+    predictions: ProfileHandle | str | None,
+) -> DriftOutcome:
     """One pass over the period's predictions, binned against the feature profile and, when
     the predictions have their own (baseline) profile, against that too."""
     main = WindowAccumulator(features.profile)
@@ -305,8 +369,10 @@ def _compute_window(session: Session, version_id: int, period: Period, features:
             column.stats["reference"] = predictions.description
             outcome.columns.append(column)
     elif isinstance(predictions, str):
-        outcome.columns.extend(ColumnResult(column=c, role="prediction", kind="numeric", reason=predictions)
-                               for c in sources.PREDICTION_COLUMNS[:1])
+        outcome.columns.extend(
+            ColumnResult(column=c, role="prediction", kind="numeric", reason=predictions)
+            for c in sources.PREDICTION_COLUMNS[:1]
+        )
     return outcome
 
 
@@ -314,9 +380,20 @@ def _compute_window(session: Session, version_id: int, period: Period, features:
 
 
 def store_run(
-    session: Session, *, actor: Actor, version_id: int, kind: str, period_key: str, period: Period | None,
-    features: ProfileHandle, predictions: ProfileHandle | str | None, outcome: DriftOutcome, force: bool = False,
-    source_label: str = "", params: dict[str, Any] | None = None, at: datetime | None = None,
+    session: Session,
+    *,
+    actor: Actor,
+    version_id: int,
+    kind: str,
+    period_key: str,
+    period: Period | None,
+    features: ProfileHandle,
+    predictions: ProfileHandle | str | None,
+    outcome: DriftOutcome,
+    force: bool = False,
+    source_label: str = "",
+    params: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> RunSummary:
     """Write a run, its per-column results and the audit event in the caller's transaction.
 
@@ -332,8 +409,18 @@ def store_run(
         return summarise(session, existing, "unchanged")
     before = _run_audit_view(existing) if existing is not None else None
     run = existing or DriftRun(model_id=model.id, model_version_id=version_id, period_key=period_key)  # type: ignore[arg-type]
-    _fill_run(run, kind=kind, period=period, source_label=source_label, profile_id=profile_id,
-              reference=features.description, outcome=outcome, actor=actor, params=params, at=at)
+    _fill_run(
+        run,
+        kind=kind,
+        period=period,
+        source_label=source_label,
+        profile_id=profile_id,
+        reference=features.description,
+        outcome=outcome,
+        actor=actor,
+        params=params,
+        at=at,
+    )
     session.add(run)
     session.flush()
     if existing is not None:
@@ -341,15 +428,32 @@ def store_run(
     if outcome.columns:
         session.execute(insert(DriftFeatureResult), [_result_row(run.id, c) for c in outcome.columns])  # type: ignore[arg-type]
     summary = summarise(session, run, "replaced" if existing is not None else "created")
-    audit.record(session, actor=actor, action="drift.run_replaced" if existing is not None else "drift.run",
-                 object_type="drift_run", object_id=run.id, model_id=model.id, before=before,
-                 after=_run_audit_view(run) | {"version": version.version})
+    audit.record(
+        session,
+        actor=actor,
+        action="drift.run_replaced" if existing is not None else "drift.run",
+        object_type="drift_run",
+        object_id=run.id,
+        model_id=model.id,
+        before=before,
+        after=_run_audit_view(run) | {"version": version.version},
+    )
     return summary
 
 
-def _fill_run(run: DriftRun, *, kind: str, period: Period | None, source_label: str, profile_id: int,
-              reference: str, outcome: DriftOutcome, actor: Actor, params: dict[str, Any] | None,
-              at: datetime | None) -> None:
+def _fill_run(
+    run: DriftRun,
+    *,
+    kind: str,
+    period: Period | None,
+    source_label: str,
+    profile_id: int,
+    reference: str,
+    outcome: DriftOutcome,
+    actor: Actor,
+    params: dict[str, Any] | None,
+    at: datetime | None,
+) -> None:
     features = outcome.features()
     run.kind = kind
     run.period_start = period.start if period else None
@@ -377,12 +481,23 @@ def _fill_run(run: DriftRun, *, kind: str, period: Period | None, source_label: 
 
 def _result_row(run_id: int, column: ColumnResult) -> dict[str, Any]:
     return dict(
-        run_id=run_id, column_name=column.column[:200], role=column.role, kind=column.kind, test=column.test,
-        statistic=column.statistic, score=_finite(column.score), p_value=_finite(column.p_value),
-        threshold=column.threshold, drifted=column.drifted, not_computed_reason=column.reason,
-        reference_rows=column.reference_rows, current_rows=column.current_rows,
-        reference_missing=column.reference_missing, current_missing=column.current_missing,
-        stats=json_safe(column.stats), histogram=json_safe(column.histogram),
+        run_id=run_id,
+        column_name=column.column[:200],
+        role=column.role,
+        kind=column.kind,
+        test=column.test,
+        statistic=column.statistic,
+        score=_finite(column.score),
+        p_value=_finite(column.p_value),
+        threshold=column.threshold,
+        drifted=column.drifted,
+        not_computed_reason=column.reason,
+        reference_rows=column.reference_rows,
+        current_rows=column.current_rows,
+        reference_missing=column.reference_missing,
+        current_missing=column.current_missing,
+        stats=json_safe(column.stats),
+        histogram=json_safe(column.histogram),
     )
 
 
@@ -404,23 +519,51 @@ def json_safe(value: Any) -> Any:
 
 
 def _run_audit_view(run: DriftRun) -> dict[str, Any]:
-    return {"model_version_id": run.model_version_id, "kind": run.kind, "period_key": run.period_key,
-            "status": run.status, "drift_share": run.drift_share, "n_drifted": run.n_drifted,
-            "n_computed": run.n_computed, "current_rows": run.current_rows, "profile_id": run.profile_id}
+    return {
+        "model_version_id": run.model_version_id,
+        "kind": run.kind,
+        "period_key": run.period_key,
+        "status": run.status,
+        "drift_share": run.drift_share,
+        "n_drifted": run.n_drifted,
+        "n_computed": run.n_computed,
+        "current_rows": run.current_rows,
+        "profile_id": run.profile_id,
+    }
 
 
 def summarise(session: Session, run: DriftRun, outcome: str) -> RunSummary:
     model, version = model_and_version(session, run.model_version_id)
-    drifted = session.execute(
-        select(DriftFeatureResult.column_name).where(DriftFeatureResult.run_id == run.id, DriftFeatureResult.drifted.is_(True),  # type: ignore[union-attr]
-                                                     DriftFeatureResult.role == "feature")
-        .order_by(DriftFeatureResult.column_name)
-    ).scalars().all()
+    drifted = (
+        session.execute(
+            select(DriftFeatureResult.column_name)
+            .where(
+                DriftFeatureResult.run_id == run.id,
+                DriftFeatureResult.drifted.is_(True),  # type: ignore[union-attr]
+                DriftFeatureResult.role == "feature",
+            )
+            .order_by(DriftFeatureResult.column_name)
+        )
+        .scalars()
+        .all()
+    )
     return RunSummary(
-        id=run.id, model_id=model.id, model_name=model.name, version_id=version.id, version=version.version,  # type: ignore[arg-type]
-        kind=run.kind, period_key=run.period_key, period_label=period_label(run), status=run.status,
-        status_note=run.status_note, drift_share=run.drift_share, n_drifted=run.n_drifted, n_computed=run.n_computed,
-        current_rows=run.current_rows, prediction_drifted=run.prediction_drifted, drifted_features=tuple(drifted),
+        id=run.id,
+        model_id=model.id,
+        model_name=model.name,
+        version_id=version.id,
+        version=version.version,  # type: ignore[arg-type]
+        kind=run.kind,
+        period_key=run.period_key,
+        period_label=period_label(run),
+        status=run.status,
+        status_note=run.status_note,
+        drift_share=run.drift_share,
+        n_drifted=run.n_drifted,
+        n_computed=run.n_computed,
+        current_rows=run.current_rows,
+        prediction_drifted=run.prediction_drifted,
+        drifted_features=tuple(drifted),
         outcome=outcome,
     )
 

@@ -57,7 +57,11 @@ class Period:
     def label(self) -> str:
         if self.first == self.last:
             return self.first.strftime("%d %b %Y")
-        if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1 and self.first.month == self.last.month:
+        if (
+            self.first.day == 1
+            and (self.last + timedelta(days=1)).day == 1
+            and self.first.month == self.last.month
+        ):
             return self.first.strftime("%B %Y")
         return f"{self.first.strftime('%d %b %Y')} – {self.last.strftime('%d %b %Y')}"
 
@@ -94,8 +98,10 @@ def training_dataset(session: Session, version: ModelVersion) -> Dataset:
     model = session.get(Model, version.model_id)
     assert model is not None
     if version.training_dataset_id is None:
-        raise NotFound(f"{model.name} v{version.version} has no training dataset registered, so there is no reference "
-                       "to compare with. Register the training sample as a dataset and link it to the version.")
+        raise NotFound(
+            f"{model.name} v{version.version} has no training dataset registered, so there is no reference "
+            "to compare with. Register the training sample as a dataset and link it to the version."
+        )
     dataset = session.get(Dataset, version.training_dataset_id)
     assert dataset is not None
     return dataset
@@ -110,8 +116,14 @@ def training_reference(session: Session, version: ModelVersion) -> Reference:
     """The version's training data, checked against its registered sha256, with column roles."""
     dataset = training_dataset(session, version)
     if not dataset.uri:
-        raise NotFound(f"Training dataset '{dataset.name}' v{dataset.version} has no file in the artifact store (uri is empty).")
-    path = artifacts.verify_artifact(dataset.uri, dataset.content_hash) if dataset.content_hash else artifacts.resolve(dataset.uri)
+        raise NotFound(
+            f"Training dataset '{dataset.name}' v{dataset.version} has no file in the artifact store (uri is empty)."
+        )
+    path = (
+        artifacts.verify_artifact(dataset.uri, dataset.content_hash)
+        if dataset.content_hash
+        else artifacts.resolve(dataset.uri)
+    )
     frame = read_table(path, max_mb=REFERENCE_MAX_MB)
     roles = reference_roles(list(frame.columns), list(version.feature_names))
     description = f"training dataset {dataset.name} v{dataset.version} ({len(frame):,} rows)"
@@ -131,16 +143,25 @@ def reference_roles(columns: list[str], feature_names: list[str]) -> dict[str, s
 
 
 def window_filter(version_id: int, period: Period) -> list:  # type: ignore[type-arg]
-    return [PredictionLog.model_version_id == version_id, PredictionLog.ts >= period.start, PredictionLog.ts < period.end]
+    return [
+        PredictionLog.model_version_id == version_id,
+        PredictionLog.ts >= period.start,
+        PredictionLog.ts < period.end,
+    ]
 
 
 def count_window(session: Session, version_id: int, period: Period) -> int:
     """Logged predictions of the version in the period (an indexed count, not a scan of the log)."""
-    return int(session.execute(select(func.count()).select_from(PredictionLog).where(*window_filter(version_id, period))).scalar_one())
+    return int(
+        session.execute(
+            select(func.count()).select_from(PredictionLog).where(*window_filter(version_id, period))
+        ).scalar_one()
+    )
 
 
-def window_chunks(session: Session, version_id: int, period: Period, *, chunk_rows: int = CHUNK_ROWS,
-                  stride: int = 1) -> Iterator[pd.DataFrame]:
+def window_chunks(
+    session: Session, version_id: int, period: Period, *, chunk_rows: int = CHUNK_ROWS, stride: int = 1
+) -> Iterator[pd.DataFrame]:
     """The period's predictions as DataFrames of at most ``chunk_rows`` rows: one column per
     feature plus prediction and score. ``stride`` > 1 keeps every stride-th row (by id), a
     deterministic sample."""
@@ -149,7 +170,9 @@ def window_chunks(session: Session, version_id: int, period: Period, *, chunk_ro
         conditions.append(PredictionLog.id % stride == 0)  # type: ignore[operator]
     # The features as JSON text, decoded per chunk in one json.loads: about twice as fast as
     # letting the JSON column type decode row by row.
-    stmt = select(cast(PredictionLog.features, Text), PredictionLog.prediction, PredictionLog.score).where(*conditions)
+    stmt = select(cast(PredictionLog.features, Text), PredictionLog.prediction, PredictionLog.score).where(
+        *conditions
+    )
     result = session.execute(stmt, execution_options={"yield_per": chunk_rows})
     for part in result.partitions():
         yield log_frame(part)
@@ -172,19 +195,29 @@ def log_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
 
 def versions_with_predictions(session: Session, model_id: int, period: Period) -> list[int]:
     """Versions of the model with predictions in the period, from the daily rollup (no log scan)."""
-    rows = session.execute(
-        select(PredictionDaily.model_version_id)
-        .join(ModelVersion, ModelVersion.id == PredictionDaily.model_version_id)
-        .where(ModelVersion.model_id == model_id, PredictionDaily.day >= period.first, PredictionDaily.day <= period.last,
-               PredictionDaily.n > 0)
-        .distinct()
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(PredictionDaily.model_version_id)
+            .join(ModelVersion, ModelVersion.id == PredictionDaily.model_version_id)
+            .where(
+                ModelVersion.model_id == model_id,
+                PredictionDaily.day >= period.first,
+                PredictionDaily.day <= period.last,
+                PredictionDaily.n > 0,
+            )
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
     return sorted(int(r) for r in rows)
 
 
 def first_prediction_day(session: Session, version_id: int) -> date | None:
     return session.execute(
-        select(func.min(PredictionDaily.day)).where(PredictionDaily.model_version_id == version_id, PredictionDaily.n > 0)
+        select(func.min(PredictionDaily.day)).where(
+            PredictionDaily.model_version_id == version_id, PredictionDaily.n > 0
+        )
     ).scalar_one_or_none()
 
 
@@ -197,7 +230,9 @@ def baseline_period(session: Session, version_id: int) -> Period | None:
     return Period(first, first + timedelta(days=BASELINE_DAYS - 1))
 
 
-def prediction_frame(session: Session, version_id: int, period: Period, *, max_rows: int = 2_000_000) -> pd.DataFrame:
+def prediction_frame(
+    session: Session, version_id: int, period: Period, *, max_rows: int = 2_000_000
+) -> pd.DataFrame:
     """Prediction and score of the version's predictions in the period (no features), sampled
     by id stride when there are more than ``max_rows``."""
     n = count_window(session, version_id, period)
@@ -206,5 +241,9 @@ def prediction_frame(session: Session, version_id: int, period: Period, *, max_r
     if stride > 1:
         conditions.append(PredictionLog.id % stride == 0)  # type: ignore[operator]
     rows = session.execute(select(PredictionLog.prediction, PredictionLog.score).where(*conditions)).all()
-    return pd.DataFrame({"prediction": np.array([r[0] for r in rows], dtype=float),
-                         "score": np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)})
+    return pd.DataFrame(
+        {
+            "prediction": np.array([r[0] for r in rows], dtype=float),
+            "score": np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float),
+        }
+    )

@@ -171,7 +171,11 @@ def wasserstein_binned(
     b = edges[1:]
     start = ref_cdf_at_edges[:-1] - cur_cdf_at_edges[:-1]
     end = start + ref_gap_counts / n_ref - cur_gap_counts / n_cur
-    exact = start * widths + (ref_gap_counts * b - ref_gap_sums) / n_ref - (cur_gap_counts * b - cur_gap_sums) / n_cur
+    exact = (
+        start * widths
+        + (ref_gap_counts * b - ref_gap_sums) / n_ref
+        - (cur_gap_counts * b - cur_gap_sums) / n_cur
+    )
     crossing = (start * end) < 0
     linear = np.zeros_like(widths)
     if crossing.any():
@@ -208,7 +212,11 @@ def z_test_p_value(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     if ref_counts.size < 2:
         return 1.0
     n1, n2 = ref_counts.sum(), cur_counts.sum()
-    if (ref_counts > 0).sum() == 1 and (cur_counts > 0).sum() == 1 and np.argmax(ref_counts) == np.argmax(cur_counts):
+    if (
+        (ref_counts > 0).sum() == 1
+        and (cur_counts > 0).sum() == 1
+        and np.argmax(ref_counts) == np.argmax(cur_counts)
+    ):
         return 1.0
     # Evidently counts the share of rows *not* equal to the first (sorted) value.
     p1 = float(n1 - ref_counts[0]) / n1

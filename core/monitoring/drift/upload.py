@@ -51,15 +51,19 @@ def validate_batch(frame: pd.DataFrame, profile: ReferenceProfile, *, name: str,
     columns = [str(c) for c in frame.columns]
     features = [c for c, col in profile.columns.items() if col.role == "feature"]
     if not set(features) & set(columns):
-        raise InvalidInput(f"'{name}' has none of the feature columns of {what} (expected {_names(features)}; "
-                           f"found {_names(columns)}): is it the right file for this model?")
+        raise InvalidInput(
+            f"'{name}' has none of the feature columns of {what} (expected {_names(features)}; "
+            f"found {_names(columns)}): is it the right file for this model?"
+        )
     missing = [c for c in features if c not in columns]
     if missing:
         raise InvalidInput(f"'{name}' lacks the feature column(s) {_names(missing)} of {what}.")
     extra = [c for c in columns if c not in profile.columns and c not in ALLOWED_EXTRA]
     if extra:
-        raise InvalidInput(f"'{name}' has column(s) {_names(extra)} that are not features of {what}; remove them "
-                           f"(allowed besides the features: {', '.join(ALLOWED_EXTRA)}).")
+        raise InvalidInput(
+            f"'{name}' has column(s) {_names(extra)} that are not features of {what}; remove them "
+            f"(allowed besides the features: {', '.join(ALLOWED_EXTRA)})."
+        )
     for column in features:
         _check_column(frame[column], profile.columns[column].kind, column, name)
 
@@ -75,8 +79,10 @@ def _check_column(series: pd.Series, kind: str, column: str, name: str) -> None:
         rows = np.flatnonzero(bad.to_numpy())
         listed = ", ".join(str(r + 1) for r in rows[:ROWS_LISTED])
         more = f" and {len(rows) - ROWS_LISTED:,} more" if len(rows) > ROWS_LISTED else ""
-        raise InvalidInput(f"'{name}': column '{column}' must hold numbers, but row {listed}{more} holds text "
-                           f"such as '{str(series[bad].iloc[0])[:40]}'.")
+        raise InvalidInput(
+            f"'{name}': column '{column}' must hold numbers, but row {listed}{more} holds text "
+            f"such as '{str(series[bad].iloc[0])[:40]}'."
+        )
 
 
 def _names(columns: list[str], limit: int = 8) -> str:
@@ -84,8 +90,9 @@ def _names(columns: list[str], limit: int = 8) -> str:
     return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
 
 
-def check_upload(engine: Engine, *, actor: Actor, version_id: int, data: bytes, filename: str,
-                 with_report: bool = True) -> RunSummary:
+def check_upload(
+    engine: Engine, *, actor: Actor, version_id: int, data: bytes, filename: str, with_report: bool = True
+) -> RunSummary:
     """Compare an uploaded batch with the version's training data and store the result."""
     frame = read_table_bytes(data, name=filename, max_mb=get_settings().upload_max_mb)
     key = f"upload:{hashlib.sha256(data).hexdigest()}"
@@ -110,8 +117,18 @@ def check_upload(engine: Engine, *, actor: Actor, version_id: int, data: bytes, 
         report.drift.save_html(report_file(relative))
     try:
         with write_session(engine) as session:
-            summary = store_run(session, actor=actor, version_id=version_id, kind="adhoc", period_key=key, period=None,
-                                features=features, predictions=None, outcome=outcome, source_label=filename)
+            summary = store_run(
+                session,
+                actor=actor,
+                version_id=version_id,
+                kind="adhoc",
+                period_key=key,
+                period=None,
+                features=features,
+                predictions=None,
+                outcome=outcome,
+                source_label=filename,
+            )
             if report is not None:
                 attach_report(session, actor=actor, run_id=summary.id, relative=relative, report=report)
     except BaseException:
