@@ -86,7 +86,7 @@ def main() -> None:
     st.set_page_config(page_title="Steward", page_icon=":material/shield:", layout="wide")
     bootstrap.start()  # stops with one clear message when the registry is unusable
     identity.sign_in()  # stops when nobody signed in may see data
-    navigation = st.navigation(sections())
+    navigation = st.navigation(sections(), expanded=True)  # every page in view, none folded away
     with bootstrap.database_errors():
         navigation.run()
 

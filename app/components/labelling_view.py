@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.explain.sentence import readable_name
 from core.monitoring.labelling import MAX_CAMPAIGN_SIZE, STRATEGY_TEXT, AgreementReport, Case
 
 STRATEGY_LABELS = {
@@ -22,29 +23,11 @@ STRATEGY_LABELS = {
 Answer = Callable[..., None]  # answer(item_id, **submit_label kwargs)
 
 
-ACRONYMS = {"id", "mcc", "ip", "kyc", "sme", "ltv", "dti", "gdp", "sku", "vat", "iban", "nps"}
-UNIT_SUFFIXES = {
-    "eur": "EUR",
-    "usd": "USD",
-    "gbp": "GBP",
-    "pct": "%",
-    "k": "thousands",
-    "m": "millions",
-    "days": "days",
-    "km": "km",
-    "kg": "kg",
-}
-
-
 def feature_name(name: str) -> str:
-    """A column name as people read it: "avg_ticket_eur" -> "Avg ticket (EUR)", "mcc_group" -> "MCC group"."""
-    words = [w for w in name.strip().split("_") if w]
-    unit = UNIT_SUFFIXES.get(words[-1].lower()) if len(words) > 1 else None
-    if unit:
-        words = words[:-1]
-    text = " ".join(w.upper() if w.lower() in ACRONYMS else w.lower() for w in words)
-    text = text[:1].upper() + text[1:]
-    return f"{text} ({unit})" if unit else text
+    """A column name as people read it, capitalised: "prior_claims_5y" -> "Prior claims in the last 5 years",
+    "avg_ticket_eur" -> "Avg ticket (EUR)", "mcc_group" -> "MCC group"."""
+    text = readable_name(name)
+    return text[:1].upper() + text[1:]
 
 
 def feature_value(value: Any) -> str:

@@ -42,12 +42,21 @@ _UNITS = {
     "years": "years",
     "km": "km",
     "s": "seconds",
+    "kg": "kg",
     "c": "°C",
     "m2": "m²",
 }
 _WINDOWS = {"h": "hours", "d": "days", "m": "months", "y": "years"}
 _WINDOW = re.compile(r"^(.+)_(\d+)([hdmy])$")
 LOG_ODDS_NOTE = " Contributions are in log-odds, the model's internal scale: positive ones raise the score."
+
+
+# Abbreviations said as capitals: mcc_group -> "MCC group".
+ACRONYMS = {"id", "mcc", "ip", "kyc", "sme", "ltv", "dti", "gdp", "sku", "vat", "iban", "nps"}
+
+
+def _words(text: str) -> str:
+    return " ".join(w.upper() if w.lower() in ACRONYMS else w for w in text.split("_") if w)
 
 
 def readable_name(feature: str) -> str:
@@ -57,11 +66,11 @@ def readable_name(feature: str) -> str:
     window = _WINDOW.match(name)
     if window:
         base, count, unit = window.groups()
-        return f"{base.replace('_', ' ')} in the last {count} {_WINDOWS[unit]}"
+        return f"{_words(base)} in the last {count} {_WINDOWS[unit]}"
     base, _, suffix = name.rpartition("_")
     if base and suffix.lower() in _UNITS:
-        return f"{base.replace('_', ' ')} ({_UNITS[suffix.lower()]})"
-    return name.replace("_", " ")
+        return f"{_words(base)} ({_UNITS[suffix.lower()]})"
+    return _words(name)
 
 
 def readable_value(value: Any) -> str:

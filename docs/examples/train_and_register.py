@@ -48,20 +48,29 @@ def steward(*args: str, exists_ok: bool = False) -> dict | list:
 def applications(rows: int, seed: int) -> pd.DataFrame:
     """Synthetic loan applications with a known relation between features and default."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "income": rng.lognormal(10.4, 0.4, rows).round(0),
-        "age": rng.integers(19, 75, rows),
-        "loan_amount": rng.gamma(2.0, 6000.0, rows).round(0),
-        "debt_ratio": rng.beta(2, 5, rows).round(3),
-    })
-    logit = -4.5 + 7.0 * frame["debt_ratio"] + 4.0 * frame["loan_amount"] / frame["income"] - 0.04 * (frame["age"] - 40)
+    frame = pd.DataFrame(
+        {
+            "income": rng.lognormal(10.4, 0.4, rows).round(0),
+            "age": rng.integers(19, 75, rows),
+            "loan_amount": rng.gamma(2.0, 6000.0, rows).round(0),
+            "debt_ratio": rng.beta(2, 5, rows).round(3),
+        }
+    )
+    logit = (
+        -4.5
+        + 7.0 * frame["debt_ratio"]
+        + 4.0 * frame["loan_amount"] / frame["income"]
+        - 0.04 * (frame["age"] - 40)
+    )
     frame["default"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     return frame
 
 
 def git_commit() -> str:
     """The commit of the code that trained the model ('' outside a git checkout)."""
-    done = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -93,19 +102,55 @@ def main() -> None:
 
     # 3. Register the training data, the model (first time only) and the new version.
     dataset_version = digest[:12]  # the same data always gets the same version
-    steward("register-dataset", "loan_applications", "--version", dataset_version, "--rows", str(len(train)),
-            "--uri", str((workdir / "train.csv").resolve()), "--sha256", digest, exists_ok=True)
+    steward(
+        "register-dataset",
+        "loan_applications",
+        "--version",
+        dataset_version,
+        "--rows",
+        str(len(train)),
+        "--uri",
+        str((workdir / "train.csv").resolve()),
+        "--sha256",
+        digest,
+        exists_ok=True,
+    )
     if MODEL not in {m["name"] for m in steward("ls")}:
-        steward("register-model", MODEL, "--business-unit", args.business_unit,
-                "--purpose", "Probability that a consumer loan applicant defaults within 12 months",
-                "--intended-use", "Decision support for consumer loans up to EUR 50k",
-                "--methodology", "Gradient boosted trees", "--primary-metric", "roc_auc",
-                "--threshold", "roc_auc:min=0.7")
-    version = steward("register-version", "--model", MODEL, "--metrics-file", str(workdir / "metrics.json"),
-                      "--params", json.dumps(params), "--artifact", str(workdir / "model.joblib"),
-                      "--dataset", f"loan_applications:{dataset_version}", "--git-commit", git_commit(),
-                      "--features", ",".join(FEATURES),
-                      "--card-limitations", "Trained on synthetic applications; not validated for SME loans")["version"]
+        steward(
+            "register-model",
+            MODEL,
+            "--business-unit",
+            args.business_unit,
+            "--purpose",
+            "Probability that a consumer loan applicant defaults within 12 months",
+            "--intended-use",
+            "Decision support for consumer loans up to EUR 50k",
+            "--methodology",
+            "Gradient boosted trees",
+            "--primary-metric",
+            "roc_auc",
+            "--threshold",
+            "roc_auc:min=0.7",
+        )
+    version = steward(
+        "register-version",
+        "--model",
+        MODEL,
+        "--metrics-file",
+        str(workdir / "metrics.json"),
+        "--params",
+        json.dumps(params),
+        "--artifact",
+        str(workdir / "model.joblib"),
+        "--dataset",
+        f"loan_applications:{dataset_version}",
+        "--git-commit",
+        git_commit(),
+        "--features",
+        ",".join(FEATURES),
+        "--card-limitations",
+        "Trained on synthetic applications; not validated for SME loans",
+    )["version"]
 
     # 4. Score a day of new applications and log the predictions from a CSV.
     batch = applications(500, seed=8).drop(columns="default")
@@ -115,9 +160,10 @@ def main() -> None:
     batch["ts"] = [(start + timedelta(seconds=170 * i)).isoformat() for i in range(len(batch))]
     batch["request_id"] = [f"app-{i:05d}" for i in range(len(batch))]
     batch.to_csv(workdir / "predictions.csv", index=False)
-    logged = steward("log-predictions", "--model", MODEL, "--version", str(version), str(workdir / "predictions.csv"))
+    logged = steward(
+        "log-predictions", "--model", MODEL, "--version", str(version), str(workdir / "predictions.csv")
+    )
     print(f"{MODEL} version {version}: roc_auc {metrics['roc_auc']}, {logged['rows']} predictions logged.")
-
 
 
 if __name__ == "__main__":

@@ -153,7 +153,9 @@ def test_labeller_labels_cases_and_her_progress_advances(page: Page, fresh_app) 
         page.get_by_role("textbox", name=re.compile(r"^Comment")).fill(
             f"Checked the settled claim file ({step})."
         )
-        answer = page.get_by_role("button", name=re.compile(r"\((0|1)\)$")).nth(step % 2)
+        answer = page.get_by_role("button", name=re.compile(r"^(Yes, it happened|No, it did not)$")).nth(
+            step % 2
+        )
         rerun(page, answer.click)
         expect(
             page.get_by_text(re.compile(rf"^Case {position} labelled [01]\. Here is the next one\."))

@@ -151,6 +151,9 @@ def test_signed_contributions_and_the_additivity_check() -> None:
         ("age", "age"),
         ("days_since_last_login", "days since last login"),
         ("session_duration_s", "session duration (seconds)"),
+        ("mcc_group", "MCC group"),
+        ("prior_claims_5y", "prior claims in the last 5 years"),
+        ("policy_age_years", "policy age (years)"),
     ],
 )
 def test_column_names_read_as_words_with_their_units(column: str, words: str) -> None:
