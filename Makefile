@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 PYTEST_ARGS ?=
 CHROMIUM := /usr/bin/chromium
+OIDC := tests/e2e/oidc
 PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 # python3.11 when installed, else python3 if it is at least 3.11.
 PYTHON := $(shell command -v python3.11 2>/dev/null || \
 	(python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && command -v python3))
 
-.PHONY: run test lint typecheck browser postgres clean-venv
+.PHONY: run test lint typecheck browser oidc postgres clean-venv
 
 run: $(VENV)/.installed
 	$(BIN)/steward init
@@ -21,7 +22,7 @@ run: $(VENV)/.installed
 	@echo "Steward is starting on http://localhost:$(PORT) (Ctrl+C stops it)."
 	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-test: $(VENV)/.installed-dev browser postgres
+test: $(VENV)/.installed-dev browser oidc postgres
 	@if [ -z "$${STEWARD_TEST_POSTGRES_URL:-}" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
 		export STEWARD_TEST_POSTGRES_URL="$(PG_TEST_URL)"; \
 	fi; \
@@ -69,6 +70,18 @@ browser:
 			apt-get update -q && apt-get install -y -q chromium || echo "Chromium could not be installed: browser tests will be skipped."; \
 		else \
 			echo "No $(CHROMIUM) and no root apt-get: browser tests will be skipped."; \
+		fi; \
+	fi
+
+# The OpenID Connect issuer of the sign-in browser test (npm's oidc-provider, pinned in
+# tests/e2e/oidc/package-lock.json); installed again when the lock file changes, else that test skips.
+oidc:
+	@if [ ! -f $(OIDC)/node_modules/.package-lock.json ] || [ $(OIDC)/package-lock.json -nt $(OIDC)/node_modules/.package-lock.json ]; then \
+		if command -v npm >/dev/null; then \
+			echo "Installing the test identity provider (npm ci in $(OIDC))."; \
+			npm ci --prefix $(OIDC) --no-audit --no-fund || echo "npm ci failed: the sign-in browser test will be skipped."; \
+		else \
+			echo "No npm (apt-get install nodejs npm): the sign-in browser test will be skipped."; \
 		fi; \
 	fi
 

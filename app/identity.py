@@ -18,10 +18,11 @@ from typing import Any
 import streamlit as st
 
 from app import bootstrap, cache
+from app.components.text import plain
 from core.access import Actor, Grant, allowed
 from core.config import get_settings
 from core.db.engine import write_session
-from core.identity import Persona, default_persona, resolve_identity
+from core.identity import Persona, claim_is_true, default_persona, resolve_identity
 
 PICKER_KEY = "identity.person"
 _ACTOR = "steward.actor"
@@ -169,11 +170,21 @@ def _unknown_identity_page(user: Any) -> None:
     name = _claim(user, "name") or _claim(user, "email") or "an unknown user"
     email = _claim(user, "email") or "no email given"
     st.title("Steward")
+    if _claim(user, "email") and not claim_is_true(_claim(user, "email_verified")):
+        why = (
+            "Your identity provider did not mark this email address as verified, so Steward will not "
+            "match it to a person on its own.\n\n"
+            "Ask a Steward admin to link your sign-in to your person (or to have the provider verify "
+            "the address). Then sign in again."
+        )
+    else:
+        why = (
+            "Steward does not know you yet or you hold no role.\n\n"
+            "Ask a Steward admin to add you with this email address and give you a role "
+            "(viewer is enough to read the inventory). Then sign in again."
+        )
     st.warning(
-        f"You are signed in as **{name}** ({email}), but Steward does not know you yet or you hold no role.\n\n"
-        "Ask a Steward admin to add you with this email address and give you a role "
-        "(viewer is enough to read the inventory). Then sign in again.",
-        icon=":material/person_off:",
+        f"You are signed in as **{plain(name)}** ({plain(email)}). {why}", icon=":material/person_off:"
     )
     if st.button("Sign out", key="identity.logout", icon=":material/logout:"):
         st.session_state.pop(_OIDC_RESOLVED, None)

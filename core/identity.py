@@ -64,7 +64,7 @@ def default_persona(candidates: list[Persona]) -> Persona | None:
     return candidates[0] if candidates else None
 
 
-def _is_true(flag: object) -> bool:
+def claim_is_true(flag: object) -> bool:
     # Some providers send the claim as the string "true".
     return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
 
@@ -86,7 +86,7 @@ def resolve_identity(
     ).first()
     if person is not None:
         return _actor(person) if person.active else None
-    if not email or not _is_true(email_verified):
+    if not email or not claim_is_true(email_verified):
         return None
     person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
     if person is None or not person.active or person.oidc_subject is not None:

@@ -36,3 +36,8 @@ else:
 # Importing registers models and versions, so it follows core's 'registry.import' (model owners).
 if identity.can("registry.import"):
     admin_view.mlflow_import_form()
+else:
+    st.caption(
+        "Importing models from an MLflow registry (here, or `steward import-mlflow` in a pipeline) "
+        "needs the model owner role, because it registers models and versions."
+    )

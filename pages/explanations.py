@@ -48,6 +48,8 @@ context = cache.version_context(version_id)
 stored = cache.global_explanations(version_id)
 
 st.subheader("Why did the model decide this?")
+if caption := explain_view.target_caption(context.target, context.task):
+    st.caption(caption)
 recent = cache.recent_predictions(version_id)
 items = cache.labelling_items(version_id)
 LOGGED, ITEM = "A recent logged prediction", "An item of a labelling campaign"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app.components.text import plain
 from core.explain.sentence import readable_name, readable_value, signed
 
 BEESWARM_FEATURES = 12
@@ -70,7 +71,7 @@ def beeswarm_chart(summary: Any, *, key: str) -> None:
     for position, feature in enumerate(reversed(features)):
         values = summary.values[feature].to_numpy()
         colours, numeric = _colour_values(summary.data[feature])
-        shown = [readable_value(v) for v in summary.data[feature]]
+        shown = [readable_value(v, feature) for v in summary.data[feature]]
         figure.add_scatter(
             x=values,
             y=position + rng.uniform(-0.3, 0.3, len(values)),
@@ -150,7 +151,7 @@ def waterfall_chart(local: Any, *, key: str) -> None:
     rows = local.contributions
     top = rows.head(WATERFALL_FEATURES)
     rest = float(rows["contribution"].iloc[WATERFALL_FEATURES:].sum())
-    labels = [f"{readable_name(r.feature)} = {readable_value(r.value)}" for r in top.itertuples()]
+    labels = [f"{readable_name(r.feature)} = {readable_value(r.value, r.feature)}" for r in top.itertuples()]
     values = list(top["contribution"])
     if len(rows) > WATERFALL_FEATURES:
         labels.append(f"{len(rows) - WATERFALL_FEATURES} other features")
@@ -188,8 +189,8 @@ def _output_unit(space: str) -> str:
 
 def contributions_table(local: Any, *, key: str) -> None:
     table = local.contributions.assign(
+        value=lambda f: [readable_value(v, n) for v, n in zip(f["value"], f["feature"], strict=True)],
         feature=lambda f: f["feature"].map(readable_name),
-        value=lambda f: f["value"].map(readable_value),
         direction=lambda f: np.where(f["contribution"] >= 0, "raises", "lowers"),
     )[["feature", "value", "direction", "contribution"]]
     st.dataframe(
@@ -227,6 +228,15 @@ def drift_chart(drift: pd.DataFrame, *, key: str) -> None:
         legend_title_text="Data",
     )
     st.plotly_chart(figure, key=key, width="stretch")
+
+
+def target_caption(target: str, task: str) -> str:
+    """What the explained number means, said before the explanation."""
+    if not target:
+        return ""
+    if task == "binary_classification":
+        return f"The model scores how likely this is: **{plain(target)}** (0 = not at all, 1 = certain)."
+    return f"The model predicts: **{plain(target)}**."
 
 
 def prediction_label(row: Any, task: str) -> str:

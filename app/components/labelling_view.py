@@ -4,14 +4,13 @@ labels the case the labeller saw, even if another tab moved on meanwhile."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.explain.sentence import readable_name
+from core.explain.sentence import readable_name, readable_value
 from core.monitoring.labelling import MAX_CAMPAIGN_SIZE, STRATEGY_TEXT, AgreementReport, Case
 
 STRATEGY_LABELS = {
@@ -30,24 +29,16 @@ def feature_name(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def feature_value(value: Any) -> str:
-    """A value as people read it: thousands separators, no float noise, missing said in words."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "— (missing)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if value.is_integer() else f"{value:,.4f}".rstrip("0").rstrip(".")
-    return str(value)
+def feature_value(value: Any, feature: str = "") -> str:
+    """A value as people read it (core.explain.sentence.readable_value), missing said in words."""
+    return readable_value(value, feature, missing="— (missing)")
 
 
 def features_table(case: Case) -> None:
     frame = pd.DataFrame(
         {
             "Feature": [feature_name(n) for n, _ in case.features],
-            "Value": [feature_value(v) for _, v in case.features],
+            "Value": [feature_value(v, n) for n, v in case.features],
         }
     )
     st.table(frame, hide_index=True)

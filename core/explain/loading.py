@@ -18,8 +18,17 @@ from sqlmodel import Session, select
 
 from core import audit
 from core.access import Actor
-from core.db.engine import write_session
-from core.db.models import CampaignItem, Dataset, LabellingCampaign, Model, ModelVersion, PredictionLog
+from core.db.engine import read_session, write_session
+from core.db.models import (
+    AuditEvent,
+    CampaignItem,
+    Dataset,
+    LabellingCampaign,
+    Model,
+    ModelVersion,
+    PredictionLog,
+)
+from core.db.types import utcnow
 from core.errors import IntegrityViolation, InvalidInput, NotFound
 from core.registry import artifacts
 from core.registry.services import ensure_system_person
@@ -83,6 +92,7 @@ class VersionContext:
     artifact_format: str
     training: SampleRef | None
     evaluation: SampleRef | None
+    target: str = ""  # what the model predicts, in words (Model.target)
 
     @property
     def label(self) -> str:
@@ -109,6 +119,7 @@ def version_context(session: Session, version_id: int) -> VersionContext:
         artifact_format=version.artifact_format,
         training=_sample_ref(session, version.training_dataset_id),
         evaluation=_sample_ref(session, version.evaluation_dataset_id),
+        target=(model.target or "").strip(),
     )
 
 
@@ -164,8 +175,13 @@ def record_integrity_failure(
     """Write "artifact.integrity_failed" to the audit log in its own write transaction.
 
     No role is required: whoever tripped over a changed file, the event must be on record.
-    Without a person (CLI without --as, cron) the system account is named.
+    Without a person (CLI without --as, cron) the system account is named. The same finding
+    by the same person on the same object within REPEAT_WINDOW is on record already (a page
+    rerun, a retry), so it is not written again: the log shows each discovery, not each click.
     """
+    with read_session(engine) as session:
+        if _recorded_recently(session, actor, object_type, object_id, message):
+            return
     with write_session(engine) as session:
         who = actor or ensure_system_person(session)
         audit.record(
@@ -178,6 +194,24 @@ def record_integrity_failure(
             after={"uri": uri, "expected_sha256": expected_sha256, "refused": True},
             reason=message,
         )
+
+
+REPEAT_WINDOW = timedelta(hours=1)
+
+
+def _recorded_recently(
+    session: Session, actor: Actor | None, object_type: str, object_id: Any, message: str
+) -> bool:
+    query = select(AuditEvent.id).where(
+        AuditEvent.action == "artifact.integrity_failed",
+        AuditEvent.object_type == object_type,
+        AuditEvent.object_id == str(object_id),
+        AuditEvent.reason == message,
+        AuditEvent.ts >= utcnow() - REPEAT_WINDOW,
+    )
+    if actor is not None:
+        query = query.where(AuditEvent.actor_id == actor.id)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def load_model(engine: Engine, context: VersionContext, *, actor: Actor | None = None) -> Any:

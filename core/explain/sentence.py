@@ -73,14 +73,22 @@ def readable_name(feature: str) -> str:
     return _words(name)
 
 
-def readable_value(value: Any) -> str:
-    """23000 -> '23,000'; 0.125 -> '0.125'; 12.0 -> '12'; strings unchanged; missing -> 'missing'."""
+# Columns holding a fraction that people read as a percentage: chargeback_rate 0.0123 -> "1.23%".
+_FRACTION = re.compile(r"_(rate|share)$")
+
+
+def readable_value(value: Any, feature: str = "", *, missing: str = "missing") -> str:
+    """23000 -> '23,000'; 0.125 -> '0.125'; 12.0 -> '12'; strings unchanged; missing -> 'missing'.
+
+    With the column's name, a fraction in a *_rate or *_share column reads as a percentage."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "missing"
+        return missing
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
         number = float(value)
+        if _FRACTION.search(feature.strip().lower()) and 0 <= number <= 1:
+            return f"{number * 100:.3g}%"
         if number.is_integer():
             return f"{int(number):,}"
         if abs(number) >= 1000:
@@ -109,7 +117,7 @@ def score_text(score: float, task: str) -> str:
 
 
 def _reason(item: Contribution) -> str:
-    return f"{readable_name(item.feature)} = {readable_value(item.value)} ({signed(item.contribution)})"
+    return f"{readable_name(item.feature)} = {readable_value(item.value, item.feature)} ({signed(item.contribution)})"
 
 
 def _joined(items: Sequence[Contribution]) -> str:

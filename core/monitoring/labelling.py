@@ -920,23 +920,35 @@ def _mean_pairwise_difference(values: pd.Series) -> float:
     return float(np.abs(np.subtract.outer(v, v)).sum() / (len(v) * (len(v) - 1)))
 
 
+# Below this many compared cases a kappa swings by +-0.2 or more from one case to the next,
+# so the report says it is indicative only (Sim & Wright 2005 put useful sample sizes above 30).
+KAPPA_SMALL_SAMPLE = 30
+
+
 def _kappa_report(multi: pd.DataFrame, labellers: int, disagreements: pd.DataFrame) -> AgreementReport:
     sizes = multi.groupby("item_id").size()
     if labellers == 2 and bool((sizes == 2).all()):
         wide = multi.pivot(index="item_id", columns="labeller_id", values="value")
         value = cohen_kappa(wide.iloc[:, 0].to_numpy(), wide.iloc[:, 1].to_numpy())
-        note = "Cohen's kappa of the two labellers" + (
-            "" if value is not None else ": undefined, every label is the same class"
-        )
+        note = "Cohen's kappa of the two labellers" + _kappa_caveat(value, len(wide))
         return AgreementReport("cohen", value, int(len(wide)), labellers, note, disagreements)
     raters = int(sizes.mode().iloc[0])
     used = multi[multi["item_id"].isin(sizes[sizes == raters].index)]
     table = pd.crosstab(used["item_id"], used["value"]).to_numpy()
     value = fleiss_kappa(table)
-    note = f"Fleiss' kappa over items with {raters} labels" + (
-        "" if value is not None else ": undefined, every label is the same class"
-    )
+    note = f"Fleiss' kappa over items with {raters} labels" + _kappa_caveat(value, len(table))
     return AgreementReport("fleiss", value, int(len(table)), labellers, note, disagreements)
+
+
+def _kappa_caveat(value: float | None, n_items: int) -> str:
+    if value is None:
+        return ": undefined, every label is the same class"
+    if n_items < KAPPA_SMALL_SAMPLE:
+        return (
+            f": only {n_items} case{'s' if n_items != 1 else ''} compared, so treat it as indicative"
+            f" until at least {KAPPA_SMALL_SAMPLE} are"
+        )
+    return ""
 
 
 def _disagreements(answers: pd.DataFrame, multi: pd.DataFrame, task: str) -> pd.DataFrame:

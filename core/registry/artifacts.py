@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,10 @@ def store_artifact(source: Path, *, model_name: str, version: int) -> tuple[str,
     if target.is_file() and sha256_of(target) == digest:
         return relative.as_posix(), digest
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    # A partial name of its own, so concurrent registrations of the same file (two pipeline
+    # runs, a retry) never write into one another's copy; each then atomically renames
+    # identical content onto the target.
+    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
     shutil.copyfile(source, partial)
     stored = sha256_of(partial)
     if stored != digest:

@@ -104,7 +104,7 @@ def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise InvalidInput(
-            f"'{name}' is not a well-formed CSV file: {_parser_problem(exc, header)}"
+            f"'{name}' is not a well-formed CSV file: {_parser_problem(exc, header, text)}"
         ) from None
     except (ValueError, csv.Error) as exc:
         raise InvalidInput(f"'{name}' is not a well-formed CSV file: {exc}.") from None
@@ -169,12 +169,17 @@ def _header(text: str, delimiter: str, name: str) -> list[str]:
     return header
 
 
-def _parser_problem(exc: Exception, header: list[str]) -> str:
-    """pandas' tokenizer message, said in terms of the file's lines and the header's columns."""
+def _parser_problem(exc: Exception, header: list[str], text: str) -> str:
+    """pandas' tokenizer message, said in terms of the file's lines and the header's columns.
+
+    Other messages about a file's content count data rows (row 1 is the first row below the
+    header, as in the page's table), so the line is also given as a data row."""
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
     if found:
         _, line, saw = found.groups()
-        return f"line {line} has {saw} fields but the header has {len(header)} columns."
+        header_line = next((i for i, t in enumerate(text.splitlines(), 1) if t.strip()), 1)
+        row = int(line) - header_line
+        return f"line {line} has {saw} fields but the header has {len(header)} columns (data row {row})."
     return str(exc).strip().rstrip(".") + "."
 
 

@@ -246,3 +246,5 @@ def test_admin_without_model_owner_role_sees_no_import(app, registry):
     at = _open(app, registry["url"], "admin@example.com")
     assert not at.exception
     assert "admin.mlflow.submit" not in [b.key for b in at.button]
+    # ... and is told which role the import needs, rather than left to wonder where it is.
+    assert any("needs the model owner role" in c.value for c in at.caption)

@@ -58,6 +58,10 @@ def test_demo_model_explained_in_a_sentence_with_its_rule(app, demo_url, demo_en
         "Contributions are in log-odds, the model's internal scale: positive ones raise the score."
     )
     assert any("✓" in c.value and "Additivity check" in c.value for c in at.caption)
+    # What the score means comes first, in the model's own words.
+    assert any(c.value.startswith("The model scores how likely this is: **default") for c in at.caption), [
+        c.value for c in at.caption
+    ]
     assert len(at.get("plotly_chart")) >= 5  # waterfall, importance, beeswarm, dependence, drift
     assert any("TreeExplainer" in c.value and "validation sample" in c.value for c in at.caption)
     assert any(
@@ -114,6 +118,8 @@ def test_a_changed_artifact_is_refused_on_the_page_and_audited(app, small_regist
         message.startswith("This model cannot be explained: Artifact")
         and "was changed after registration" in message
     )
+    at.run()  # a rerun finds the same changed file: it is on record once, not once per rerun
+    assert at.error[0].value == message
     with read_session(engine) as s:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "artifact.integrity_failed")).one()
     assert event.actor_email == "viewer@example.com" and event.object_id == str(built["version_id"])

@@ -153,3 +153,4 @@ def test_oidc_unverified_email_is_not_trusted(app, portfolio_url):
     at.run()
     assert not at.exception
     assert at.warning and not at.dataframe
+    assert "did not mark this email address as verified" in at.warning[0].value

@@ -135,6 +135,9 @@ def test_changed_artifact_is_refused_and_audited(engine: Engine) -> None:
     path.write_bytes(path.read_bytes() + b"tampered")
     with pytest.raises(IntegrityViolation, match="was changed after registration: sha256 .* does not match"):
         load_explainer(engine, built["version_id"], actor=world.viewer)
+    # Trying again is the same finding: on record once. Another person's discovery is recorded.
+    with pytest.raises(IntegrityViolation):
+        load_explainer(engine, built["version_id"], actor=world.viewer)
     with read_session(engine) as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "artifact.integrity_failed")).all()
         assert len(events) == 1
@@ -146,6 +149,13 @@ def test_changed_artifact_is_refused_and_audited(engine: Engine) -> None:
         )
         assert event.model_id == built["model_id"] and "will not be loaded" in event.reason
         assert audit.verify(s).ok
+    with pytest.raises(IntegrityViolation):
+        load_explainer(engine, built["version_id"], actor=world.owner)
+    with read_session(engine) as s:
+        actors = s.exec(
+            select(AuditEvent.actor_email).where(AuditEvent.action == "artifact.integrity_failed")
+        ).all()
+    assert sorted(actors) == sorted(["viewer@example.com", world.owner.email])
 
 
 def test_changed_sample_is_refused_and_audited_as_the_system_account(engine: Engine) -> None:

@@ -519,6 +519,14 @@ def test_campaign_agreement_uses_cohen_for_two_labellers(engine):
     assert report.method == "cohen" and report.n_items == 6 and report.n_labellers == 2
     assert report.value == pytest.approx(labelling.cohen_kappa(first, second))
     assert report.disagreements["position"].tolist() == [2, 6]
+    # Six cases are too few for a kappa to mean much, and the report says so.
+    assert "only 6 cases compared" in report.note and "indicative" in report.note
+
+
+def test_kappa_caveat_names_small_samples_only():
+    assert "only 1 case compared" in labelling._kappa_caveat(0.5, 1)
+    assert labelling._kappa_caveat(0.5, labelling.KAPPA_SMALL_SAMPLE) == ""
+    assert "undefined" in labelling._kappa_caveat(None, 100)
 
 
 def test_campaign_agreement_uses_fleiss_for_rotating_labellers(engine):

@@ -57,6 +57,21 @@ def test_a_registered_file_is_never_overwritten(tmp_path: Path) -> None:
     assert not list(artifacts.store_dir().rglob("*.partial"))
 
 
+def test_concurrent_registrations_of_one_file_agree_and_leave_no_partial_copies(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    content = bytes(range(256)) * (16 * 1024)  # 4 MiB, so the copies overlap in time
+    source = _file(tmp_path, content)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda _: artifacts.store_artifact(source, model_name="Churn", version=3), range(16))
+        )
+    assert len(set(results)) == 1
+    uri, sha = results[0]
+    assert artifacts.verify_artifact(uri, sha).read_bytes() == content
+    assert not list(artifacts.store_dir().rglob("*.partial"))
+
+
 def test_names_cannot_escape_the_store(tmp_path: Path) -> None:
     uri, sha = artifacts.store_artifact(_file(tmp_path, b"x"), model_name="../../etc", version=1)
     path = artifacts.verify_artifact(uri, sha)

@@ -81,7 +81,7 @@ def test_uploaded_bytes_get_the_same_checks():
         ("x.csv", "a,b\n1,2\nCaf\xe9,3\n".encode("latin-1"), r"not UTF-8 text \(byte 0xe9 on line 3\)"),
         ("x.csv", b"a,,c\n1,2,3\n", "column 2 holds values but its header has no name"),
         ("x.csv", b"a,b,a\n1,2,3\n", r"duplicate column name\(s\) in the header: a"),
-        ("x.csv", b"a,b\n1,2\n3,4,5\n", "line 3 has 3 fields but the header has 2 columns"),
+        ("x.csv", b"a,b\n1,2\n3,4,5\n", r"line 3 has 3 fields but the header has 2 columns \(data row 2\)"),
         ("x.csv", b"a,b\n1,2,3\n4,5,6\n", "more fields than the header's 2 columns"),
         ("x.parquet", b"a,b\n1,2\n", "not a Parquet file"),
         ("x.parquet", b"PAR1 this is not really parquet PAR1", "not a readable Parquet file"),

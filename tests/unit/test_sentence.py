@@ -123,6 +123,16 @@ def test_readable_values(value: object, text: str) -> None:
     assert readable_value(value) == text
 
 
+def test_rates_and_shares_read_as_percentages_other_fractions_do_not() -> None:
+    assert readable_value(0.0123, "chargeback_rate") == "1.23%"
+    assert readable_value(0.35, "self_checkout_share") == "35%"
+    assert readable_value(1.0, "supplier_on_time_rate") == "100%"
+    # Outside 0..1 it is not a fraction; other names keep the number; missing stays missing.
+    assert readable_value(3.5, "contract_rate") == "3.5"
+    assert readable_value(0.35, "current_ratio") == "0.35"
+    assert readable_value(None, "refund_rate", missing="—") == "—"
+
+
 def test_signed_contributions_and_the_additivity_check() -> None:
     assert [signed(0.21), signed(-0.08), signed(0.004), signed(1338.2), signed(-12.34)] == [
         "+0.21",
