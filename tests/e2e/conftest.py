@@ -105,13 +105,9 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-@contextmanager
-def _serve(registry: DemoRegistry, log_dir: Path) -> Iterator[str]:
-    """Run `streamlit run app/main.py` on ``registry``; yield its base URL once healthy, stop it after."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = log_dir / "streamlit.log"
-    command = [
+def streamlit_command(port: int, *extra: str) -> list[str]:
+    """`streamlit run app/main.py` headless on 127.0.0.1:``port``, plus ``extra`` options."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -127,7 +123,17 @@ def _serve(registry: DemoRegistry, log_dir: Path) -> Iterator[str]:
         "false",
         "--server.fileWatcherType",
         "none",
+        *extra,
     ]
+
+
+@contextmanager
+def _serve(registry: DemoRegistry, log_dir: Path) -> Iterator[str]:
+    """Run `streamlit run app/main.py` on ``registry``; yield its base URL once healthy, stop it after."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = log_dir / "streamlit.log"
+    command = streamlit_command(port)
     with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=REPO, env=registry.env, stdout=log, stderr=subprocess.STDOUT)
         try:

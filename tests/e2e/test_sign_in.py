@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -56,6 +55,7 @@ from tests.e2e.conftest import (
     _healthy,
     _require_browser,
     registry_inventory,
+    streamlit_command,
 )
 
 pytestmark = pytest.mark.e2e
@@ -188,26 +188,8 @@ def oidc_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     }
     secrets_file = _secrets(root, redirect_uri=redirect_uri, issuer=issuer, client_secret=client_secret)
     app_env = {**registry.env, "STEWARD_AUTH_MODE": "oidc"}
-    app_command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app/main.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(app_port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        # Only this file: never the checkout's .streamlit/secrets.toml.
-        "--secrets.files",
-        str(secrets_file),
-    ]
+    # Only this secrets file: never the checkout's .streamlit/secrets.toml.
+    app_command = streamlit_command(app_port, "--secrets.files", str(secrets_file))
     with idp_log.open("w") as idp_out, app_log.open("w") as app_out:
         provider = subprocess.Popen(
             ["node", "provider.mjs"], cwd=OIDC_DIR, env=idp_env, stdout=idp_out, stderr=subprocess.STDOUT
