@@ -1,7 +1,7 @@
-"""Entry point: `streamlit run app/main.py`. Page config, identity, navigation.
+"""Entry point: `streamlit run app/main.py`. Page config, local-mode guard, registry check,
+sign-in, the messages of the last write, navigation.
 
-Each page is one thin script in pages/. Add a page by adding one ``st.Page`` line to the
-section it belongs to in ``sections()``.
+Each page is one thin script in pages/, listed by section in app/navigation.py.
 """
 
 from __future__ import annotations
@@ -15,80 +15,28 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 
 import streamlit as st  # noqa: E402
 
-from app import bootstrap, identity  # noqa: E402
+from app import actions, background, bootstrap, navigation, sign_in  # noqa: E402
+from app.components import flash  # noqa: E402
 
-
-def sections() -> dict[str, list[st.Page]]:
-    pages = ROOT / "pages"
-    return {
-        "Portfolio": [
-            st.Page(
-                pages / "inventory.py",
-                title="Inventory",
-                icon=":material/inventory_2:",
-                url_path="inventory",
-                default=True,
-            ),
-            st.Page(pages / "model.py", title="Model", icon=":material/model_training:", url_path="model"),
-            st.Page(pages / "owners.py", title="Owners", icon=":material/groups:", url_path="owners"),
-        ],
-        "Monitoring": [
-            st.Page(pages / "drift.py", title="Drift", icon=":material/query_stats:", url_path="drift"),
-            st.Page(
-                pages / "performance.py",
-                title="Performance",
-                icon=":material/monitoring:",
-                url_path="performance",
-            ),
-            st.Page(pages / "labelling.py", title="Labelling", icon=":material/label:", url_path="labelling"),
-        ],
-        "Governance": [
-            st.Page(
-                pages / "promotions.py", title="Promotions", icon=":material/approval:", url_path="promotions"
-            ),
-            st.Page(pages / "audit.py", title="Audit log", icon=":material/receipt_long:", url_path="audit"),
-            st.Page(
-                pages / "admin.py",
-                title="People and roles",
-                icon=":material/manage_accounts:",
-                url_path="admin",
-            ),
-            st.Page(pages / "risk.py", title="Risk", icon=":material/shield:", url_path="risk"),
-            st.Page(
-                pages / "meetings.py",
-                title="Review meetings",
-                icon=":material/groups_3:",
-                url_path="meetings",
-            ),
-            st.Page(
-                pages / "documentation.py",
-                title="Documentation",
-                icon=":material/description:",
-                url_path="documentation",
-            ),
-        ],
-        "Insight": [
-            st.Page(
-                pages / "explanations.py",
-                title="Explanations",
-                icon=":material/lightbulb:",
-                url_path="explanations",
-            ),
-            st.Page(
-                pages / "lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"
-            ),
-            st.Page(pages / "costs.py", title="Costs", icon=":material/euro:", url_path="costs"),
-        ],
-    }
+ASSETS = ROOT / "app" / "assets"
 
 
 def main() -> None:
-    st.set_page_config(page_title="Steward", page_icon=":material/shield:", layout="wide")
+    # The icon is a file served by the app itself: a :material/...: page icon makes every browser
+    # fetch the favicon from fonts.gstatic.com, and Steward's pages ask no other host for anything.
+    st.set_page_config(page_title="Steward", page_icon=ASSETS / "steward.png", layout="wide")
+    # The product's name and mark on every page (sidebar, and the top bar when it is collapsed).
+    st.logo(ASSETS / "steward-logo.svg", icon_image=ASSETS / "steward-icon.svg", size="large")
+    network_local_mode = bootstrap.guard_local_mode()  # stops when local mode would serve the network
     bootstrap.start()  # stops with one clear message when the registry is unusable
-    identity.sign_in()  # stops when nobody signed in may see data
-    navigation = st.navigation(sections(), expanded=True)  # every page in view, none folded away
+    background.start_delivery()  # only with STEWARD_NOTIFY_IN_APP; never blocks a page
+    sign_in.sign_in()  # stops when nobody signed in may see data
+    if network_local_mode:
+        st.warning(bootstrap.LOCAL_MODE_BANNER, icon=":material/public:")
+    flash.show(actions.take_flashes())  # what the last write did, on top of whichever page follows
+    pages = st.navigation(navigation.sections(), expanded=True)  # every page in view, none folded away
     with bootstrap.database_errors():
-        navigation.run()
+        pages.run()
 
 
 main()

@@ -38,7 +38,7 @@ click or a navigation causes, including any rerun it triggers); CPU seconds of t
 process are recorded too, because the machine is shared. The load average is printed.
 
     .venv/bin/python bench/load.py [--db sqlite|postgres|both] [--sessions 20] [--duration 120]
-        [--write-share 0.1] [--think 1.0] [--per-day 40] [--pg-url URL]
+        [--write-share 0.1] [--think 1.0] [--per-day 40] [--pg-url URL] [--sqlite-registry DIR]
     .venv/bin/python bench/load.py --report bench/results/load-sqlite-<time>.json   # print a saved run again
 
 Results go to bench/results/load-<backend>-<time>.json. The exit status is 1 when a page failed,
@@ -116,10 +116,11 @@ PRELOAD = [
     "app.bootstrap",
     "app.cache",
     "app.identity",
-    "app.feedback_actions",
+    "app.actions",
     *[
-        f"app.components.{p.stem}"
-        for p in sorted((ROOT / "app" / "components").glob("*.py"))
+        f"app.{folder}.{p.stem}"
+        for folder in ("components", "panels")
+        for p in sorted((ROOT / "app" / folder).glob("*.py"))
         if p.stem != "__init__"
     ],
 ]
@@ -810,8 +811,11 @@ def write_json(result: RunResult, figures: dict[str, Any]) -> Path:
 
 
 @contextmanager
-def demo_registry(backend: str, *, per_day: int, pg_url: str) -> Iterator[str]:
-    """A fresh, migrated registry holding the demo; removed afterwards. Sets STEWARD_ARTIFACT_DIR."""
+def demo_registry(backend: str, *, per_day: int, pg_url: str, copy_of: Path | None = None) -> Iterator[str]:
+    """A fresh, migrated registry holding the demo; removed afterwards. Sets STEWARD_ARTIFACT_DIR.
+
+    ``copy_of`` (SQLite only): a directory with a built demo (steward.db, artifacts/) to copy
+    instead of building one (e.g. the registry `make run` built, or bench/pages.py's)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -834,6 +838,14 @@ def demo_registry(backend: str, *, per_day: int, pg_url: str) -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     try:
+        if copy_of is not None and backend == "sqlite":
+            shutil.copyfile(copy_of / "steward.db", directory / "steward.db")
+            for folder in ("artifacts", "logs"):  # logs: the log store beside the artifacts
+                if (copy_of / folder).is_dir():
+                    shutil.copytree(copy_of / folder, directory / folder)
+            print(f"  demo copied from {copy_of}")
+            yield url
+            return
         engine = make_engine(url)
         try:
             began = time.perf_counter()
@@ -871,6 +883,11 @@ def main() -> None:
         help="PostgreSQL server to create the throw-away database on",
     )
     parser.add_argument("--report", type=Path, help="print the figures of a saved result JSON and stop")
+    parser.add_argument(
+        "--sqlite-registry",
+        type=Path,
+        help="SQLite: copy this built demo (steward.db, artifacts/) instead of building",
+    )
     args = parser.parse_args()
     if args.report:
         saved = json.loads(args.report.read_text())
@@ -882,7 +899,9 @@ def main() -> None:
     failed = False
     for backend in backends:
         print(f"\n== {backend} ==")
-        with demo_registry(backend, per_day=args.per_day, pg_url=args.pg_url) as url:
+        with demo_registry(
+            backend, per_day=args.per_day, pg_url=args.pg_url, copy_of=args.sqlite_registry
+        ) as url:
             result = run_load(
                 url,
                 backend=backend,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.db.models import Person, RoleGrant
+from core.db.types import saved_id
 from core.errors import NotFound, PermissionDenied
 
 ROLES: dict[str, str] = {
@@ -53,16 +54,40 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "costs.forecast": frozenset({"model_owner", "admin"}),
     # Importing from MLflow registers models and versions, so it needs the role that does that.
     "registry.import": frozenset({"model_owner"}),
+    # Notifications: everyone manages their own e-mail; endpoints that send registry data out of
+    # Steward (webhooks, Slack, Teams) are set up by admins or the unit's model owners.
+    "notify.subscribe": frozenset({"viewer", "labeller", "model_owner", "approver", "admin"}),
+    "webhook.manage": frozenset({"model_owner", "admin"}),
+    "notify.deliver": frozenset({"admin"}),
+    # Retraining requests: owners and validators ask for one; the model's owners answer it.
+    "retraining.request": frozenset({"model_owner", "approver"}),
+    # How long a model's raw prediction rows are kept: its owners decide; the scheduled job that
+    # applies every policy runs as an admin or model owner (the system service account).
+    "retention.set": frozenset({"model_owner"}),
+    "retention.apply": frozenset({"model_owner", "admin"}),
 }
+
+
+# Judgements only a person may make. A service account (a pipeline's identity, Person.is_system)
+# can register, log and request, but never approve, reject or decide rules, labels or meetings,
+# whatever roles it holds: a pipeline must not be able to launder a decision.
+HUMAN_ONLY: frozenset[str] = frozenset(
+    {"promotion.decide", "rule.decide", "label.submit", "label.resolve", "meeting.manage"}
+)
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting. Only the id is trusted; roles are re-read from the database on each check."""
+    """Who is acting. Only the id is trusted; roles are re-read from the database on each check.
+
+    ``token_id`` is the personal access token a CLI or pipeline call proved this identity with
+    (None in the browser); the audit log records it with every event the call writes.
+    """
 
     id: int
     email: str
     name: str
+    token_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,21 +97,21 @@ class Grant:
 
 
 def actor_by_email(session: Session, email: str) -> Actor:
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    person = session.exec(select(Person).where(col(Person.email) == email.strip().lower())).first()
     if person is None:
         raise NotFound(f"No person with email '{email}' in the registry.")
-    return Actor(id=person.id, email=person.email, name=person.name)  # type: ignore[arg-type]
+    return Actor(id=saved_id(person), email=person.email, name=person.name)
 
 
 def actor_by_id(session: Session, person_id: int) -> Actor:
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"No person with id {person_id} in the registry.")
-    return Actor(id=person.id, email=person.email, name=person.name)  # type: ignore[arg-type]
+    return Actor(id=saved_id(person), email=person.email, name=person.name)
 
 
 def grants_of(session: Session, person_id: int) -> list[Grant]:
-    rows = session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)).all()
+    rows = session.exec(select(RoleGrant).where(col(RoleGrant.person_id) == person_id)).all()
     return [Grant(role=r.role, business_unit=r.business_unit) for r in rows]
 
 
@@ -116,6 +141,11 @@ def require(session: Session, actor: Actor, action: str, *, business_unit: str |
         raise PermissionDenied(f"Unknown person id {actor.id}: sign in again.")
     if not person.active:
         raise PermissionDenied(f"{person.name} ({person.email}) is no longer active and cannot make changes.")
+    if person.is_system and action in HUMAN_ONLY:
+        raise PermissionDenied(
+            f"{person.name} ({person.email}) is a service account: only a person may "
+            f"{action.replace('.', ' ')} (approving, rejecting and deciding rules, labels and meetings)."
+        )
     if not allowed(grants_of(session, actor.id), action, business_unit):
         needed = " or ".join(sorted(PERMISSIONS[action]))
         where = f" for business unit '{business_unit}'" if business_unit else ""

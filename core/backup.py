@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from core import audit
+from core import anchors, audit
 from core.db.engine import is_sqlite, read_session
 from core.db.migrate import current_revision, head_revision
 from core.errors import InvalidInput, StewardError
@@ -111,16 +111,33 @@ class RegistryCheck:
     schema_current: bool
     audit: audit.ChainVerdict
     row_counts: dict[str, int] = field(default_factory=dict)
+    anchors: anchors.AnchorVerdict = field(default_factory=lambda: anchors.AnchorVerdict(True, None))
+    stage_history: list[str] = field(default_factory=list)  # disagreements with the audit log
 
     @property
     def ok(self) -> bool:
-        return self.integrity_ok and self.schema_current and self.audit.ok
+        return (
+            self.integrity_ok
+            and self.schema_current
+            and self.audit.ok
+            and self.anchors.ok
+            and not self.stage_history
+        )
 
     def lines(self) -> list[str]:
+        history = (
+            "stage history: matches the audit log"
+            if not self.stage_history
+            else f"stage history: DOES NOT match the audit log: {self.stage_history[0]}"
+            + (f" (and {len(self.stage_history) - 1} more)" if len(self.stage_history) > 1 else "")
+        )
         return [
             f"database integrity: {'ok' if self.integrity_ok else 'FAILED: ' + self.integrity_detail}",
             f"schema revision: {self.schema_revision} ({'current' if self.schema_current else 'NOT current'})",
             self.audit.message(),
+            history,
+            self.anchors.message(),
+            *self.anchors.warnings,
         ]
 
 
@@ -132,8 +149,9 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def check_registry(engine: Engine) -> RegistryCheck:
-    """Integrity check of the database, schema revision, audit chain and row counts."""
+def check_registry(engine: Engine, *, anchor_dir: Path | str | None = None) -> RegistryCheck:
+    """Integrity check of the database, schema revision, audit chain (and the stage history and
+    anchors against it; ``anchor_dir`` defaults to STEWARD_AUDIT_ANCHOR_DIR) and row counts."""
     with engine.connect() as conn:
         if is_sqlite(engine):
             rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
@@ -144,7 +162,15 @@ def check_registry(engine: Engine) -> RegistryCheck:
             # PostgreSQL keeps its own invariants; reading every table proves the heap is readable.
             integrity_ok, detail = True, "ok"
     revision = current_revision(engine)
+    current = revision == head_revision()
     with read_session(engine) as session:
         verdict = audit.verify(session)
+        # The newer checks need the newer schema; a registry behind it is reported as such above.
+        history = audit.stage_history_problems(session) if current else []
+        anchored = (
+            anchors.verify_against_anchors(session, anchor_dir)
+            if current
+            else anchors.AnchorVerdict(True, None)
+        )
     counts = row_counts(engine)
-    return RegistryCheck(integrity_ok, detail, revision, revision == head_revision(), verdict, counts)
+    return RegistryCheck(integrity_ok, detail, revision, current, verdict, counts, anchored, history)

@@ -3,14 +3,12 @@ date, and a CSV export of what the filters select."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
 from app import cache
 from app.components import audit_view
 
-SHOWN = 500  # newest events shown on the page; the export holds every matching event
+PAGE_SIZE = 200  # events a page; the pager goes through the whole log, the export holds every match
 EXPORT_CAP = 200_000
 
 st.title("Audit log")
@@ -29,9 +27,15 @@ actor_id = f[1].selectbox(
     key="audit.filter.person",
     format_func=lambda i: actors[i] if i else "Everybody",
 )
-actions = f[2].multiselect("Action", options.actions, key="audit.filter.action", placeholder="All actions")
+actions = f[2].multiselect(
+    "Action",
+    options.actions,
+    key="audit.filter.action",
+    placeholder="All actions",
+    format_func=lambda name: options.action_labels.get(name, name),
+)
 dates = f[3].date_input(
-    "Dates (UTC)", value=(), key="audit.filter.dates", format="YYYY-MM-DD", max_value=date.today()
+    "Dates (UTC)", value=(), key="audit.filter.dates", format="YYYY-MM-DD", max_value=cache.today()
 )
 date_from, date_to = audit_view.date_range(dates)
 filters = {
@@ -43,12 +47,11 @@ filters = {
 }
 
 total = cache.audit_event_count(**filters)
-events = cache.audit_events(**filters, limit=SHOWN)
-count_col, export_col = st.columns([4, 1], vertical_alignment="center")
-count_col.caption(
-    f"{total:,} matching events"
-    + (f"; the newest {SHOWN} are shown, the export holds all of them." if total > SHOWN else ".")
-)
+count_col, page_col, export_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+with page_col:
+    offset = audit_view.page_picker(total, PAGE_SIZE, key="audit.page", filters=filters)
+events = cache.audit_events(**filters, limit=PAGE_SIZE, offset=offset)
+count_col.caption(audit_view.shown_caption(total, offset, len(events)))
 if total:
     with export_col:
         audit_view.export_button(

@@ -7,10 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app import cache
-from app.components import empty
-from app.components.tables import show_table
+from app.components import documentation_view, empty
+from app.components.choice import choose
 from app.components.text import plain
-from core.governance.documentation import TEMPLATES
 
 st.title("Documentation")
 choices = {c.id: c for c in cache.model_choices()}
@@ -18,56 +17,20 @@ if not choices:
     empty.empty_registry()
     st.stop()
 
-overview = cache.documentation_overview()
 st.caption(
     "Share of each template's items documented, per model (Annex IV applies to high-risk models only)."
 )
-percent = {
-    t: st.column_config.ProgressColumn(title, format="percent", min_value=0.0, max_value=1.0)
-    for t, title in TEMPLATES.items()
-}
-show_table(
-    overview,
-    {
-        "model": "Model",
-        "business_unit": "Business unit",
-        **percent,
-        "missing": st.column_config.NumberColumn("Items missing"),
-    },
-    key="documentation.overview",
-)
+documentation_view.overview_table(cache.documentation_overview(), key="documentation.overview")
 
-param = st.query_params.get("model")
-if param and param.isdigit() and int(param) in choices and "documentation.model" not in st.session_state:
-    st.session_state["documentation.model"] = int(param)
-model_id = st.selectbox(
+model_id = choose(
     "Model",
     list(choices),
     key="documentation.model",
+    param="model",
     format_func=lambda i: f"{choices[i].name} ({choices[i].business_unit})",
 )
-st.query_params["model"] = str(model_id)
 name = choices[model_id].name
-
-cols = st.columns(len(TEMPLATES))
-for col, score in zip(cols, cache.documentation_scores(model_id), strict=True):
-    with col, st.container(border=True):
-        st.markdown(f"**{score.title}**")
-        if not score.applicable:
-            st.metric("Completeness", "n/a")
-            st.caption(plain(score.why_not))
-            continue
-        st.metric(
-            "Completeness", f"{score.score:.0%}", help=f"{score.done} of {len(score.items)} items documented."
-        )
-        for item in score.items:
-            if item.done:
-                st.markdown(f":green[:material/check_circle:] {plain(item.label)}")
-            else:
-                st.markdown(
-                    f":red[:material/cancel:] **{plain(item.label)}** — {plain(item.detail)}  \n"
-                    f"Fill in: [{plain(item.where)}]({item.link})"
-                )
+documentation_view.scores(cache.documentation_scores(model_id))
 
 st.subheader("Documentation pack")
 st.caption(
@@ -75,7 +38,7 @@ st.caption(
     f"approval and change history of {plain(name)}, from the registry as it is now."
 )
 left, right, _ = st.columns([1, 1, 3])
-slug = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+slug = documentation_view.file_slug(name)
 left.download_button(
     "Pack (HTML)",
     data=lambda: cache.documentation_pack_file(model_id, "html"),

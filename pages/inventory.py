@@ -8,6 +8,7 @@ import streamlit as st
 from app import cache
 from app.components import empty, kpis, links, tables
 from app.components.status import stage_label, status_label
+from core.registry.display import INVENTORY_LABELS, inventory_csv
 from core.registry.reads import INVENTORY_SORTS, InventoryFilter, filter_inventory
 
 st.title("Model inventory")
@@ -49,16 +50,22 @@ view = filter_inventory(
     ),
     search_text=snapshot.search_text,
 )
-st.caption(
-    f"Showing {len(view):,} of {len(frame):,} models. Select a row to open the model's page; "
-    "scroll the table sideways for more columns."
+count_col, more_col = st.columns([3, 2], vertical_alignment="bottom")
+count_col.caption(f"Showing {len(view):,} of {len(frame):,} models. Select a row to open the model's page.")
+more = more_col.multiselect(
+    "More columns",
+    tables.INVENTORY_MORE,
+    key="inventory.columns",
+    placeholder="Add columns",
+    format_func=INVENTORY_LABELS.get,
+    label_visibility="collapsed",
 )
-selected = tables.inventory_table(view, cache.inventory_display(), key="inventory.table")
+selected = tables.inventory_table(view, cache.inventory_table(), key="inventory.table", more=tuple(more))
 if selected is not None:
     links.open_model(selected)
 st.download_button(
     "Download this table (CSV)",
-    data=lambda: tables.inventory_csv(view),
+    data=lambda: inventory_csv(view),
     file_name="model-inventory.csv",
     mime="text/csv",
     key="inventory.download",

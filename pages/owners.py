@@ -6,12 +6,14 @@ import streamlit as st
 
 from app import cache
 from app.components import empty, owners_view
+from app.panels import owner_forms, retraining
 from core.registry.reads import MANY_MODELS_THRESHOLD, filter_owners
 
 st.title("Owners")
 overview = cache.owners_overview()
 if overview.matrix.empty:
     empty.empty_registry()
+    owner_forms.people_section()  # people come before models: add them here
     st.stop()
 
 names = dict(overview.persons)
@@ -37,6 +39,11 @@ owners_view.flags_table(shown.flags)
 
 st.subheader("Who owns what")
 owners_view.matrix_table(shown.matrix)
+owner_forms.owners_section()  # name, remove owners of one model (role, from, why)
 
 st.subheader("People")
 owners_view.people_table(shown.people)
+owner_forms.hand_over_section()
+owner_forms.people_section()  # add people, mark someone as left with the hand-over of their roles
+
+retraining.owners_section(person_id)  # open retraining requests and loop times per model

@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app import cache, identity
-from app.components import promotion
+from app.components import promotion_view
 from app.components.text import plain
+from app.panels import promotion
 from core.errors import NotFound
 
 st.title("Promotions")
-promotion.show_flash()
 actor = identity.current_actor()
 
 param = st.query_params.get("request")
@@ -33,12 +33,12 @@ st.caption("Select a row to open the request.")
 chosen = None
 if actor is not None:
     st.subheader("Waiting for my approval")
-    chosen = promotion.requests_table(
+    chosen = promotion_view.requests_table(
         cache.promotions_waiting_for(actor.id), key="promotions.waiting", empty="Nothing is waiting for you."
     )
     st.subheader("My open requests")
     chosen = (
-        promotion.requests_table(
+        promotion_view.requests_table(
             cache.promotion_requests(requested_by_id=actor.id, status="pending"),
             key="promotions.mine",
             empty="You have no open requests.",
@@ -75,7 +75,7 @@ everything = cache.promotion_requests(
     status=status, business_unit=unit, model_id=model_id, target_stage=target
 )
 chosen = (
-    promotion.requests_table(everything, key="promotions.all", empty="No request matches these filters.")
+    promotion_view.requests_table(everything, key="promotions.all", empty="No request matches these filters.")
     or chosen
 )
 if chosen is not None:

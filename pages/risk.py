@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, identity
+from app import cache
 from app.components import empty, risk_view
-from app.components.text import plain
-from app.feedback_actions import perform
-from core.governance import risk
+from app.panels import risk as risk_panel
 
 st.title("Risk")
 st.caption(
@@ -26,17 +24,10 @@ units = sorted({c.business_unit for c in choices.values()})
 unit = st.selectbox(
     "Business unit", [None, *units], key="risk.filter.unit", format_func=lambda u: u or "All units"
 )
-rows = cache.risk_portfolio(unit)
-flags = cache.risk_flags(unit)
-overdue = cache.risk_overdue(unit)
-assessed = sum(1 for _, v in rows if v is not None)
-kpi = st.columns(4)
-kpi[0].metric("Models assessed", f"{assessed} of {len(rows)}")
-kpi[1].metric("High tier", sum(1 for _, v in rows if v is not None and v.tier == "high"))
-kpi[2].metric(
-    "Reviews overdue", len(overdue), help="Past the review date, or in validation/production unassessed."
-)
-kpi[3].metric("Models flagged to re-assess", len({f.model_id for f in flags}))
+rows = cache.risk_portfolio(business_unit=unit)
+flags = cache.risk_flags(business_unit=unit)
+overdue = cache.risk_overdue(business_unit=unit)
+risk_view.kpis(rows, flags, overdue, cache.assessed_counts(business_unit=unit))
 
 st.subheader("Portfolio risk matrix")
 left, right = st.columns([3, 2])
@@ -54,76 +45,15 @@ basis = right.segmented_control(
     format_func=lambda b: "After mitigations" if b == "residual" else "Before mitigations",
 )
 basis = basis or "residual"
-grid = cache.risk_heatmap(category, basis, unit)
-flagged = risk_view.flag_summary(flags)
-clicked = risk_view.heatmap_chart(
-    grid,
-    key="risk.heatmap",
-    flagged=flagged,
-    title=(
-        f"{risk_view.CATEGORY_CHOICES[category]} — {'after' if basis == 'residual' else 'before'} mitigations: "
-        f"models per cell ({risk_view.FLAG_MARK} = evidence calls for a re-assessment)"
-    ),
-)
-cells = [
-    (r.likelihood, r.impact, r.count)
-    for r in grid[grid["count"] > 0].sort_values("score", ascending=False).itertuples()
-]
-if cells:
-    if clicked is not None and st.session_state.get("risk.cell.clicked") != clicked:
-        st.session_state["risk.cell.clicked"] = clicked  # a click on the chart picks the cell below
-        st.session_state["risk.cell"] = next((c for c in cells if c[:2] == clicked), cells[0])
-    cell = st.selectbox(
-        "Models in cell (or click a cell in the matrix)",
-        cells,
-        key="risk.cell",
-        format_func=lambda c: risk_view.cell_label(*c),
-    )
-    risk_view.cell_models(
-        risk.cell_rows(rows, category=category, basis=basis, likelihood=cell[0], impact=cell[1]),
-        key="risk.cell.models",
-        flagged=flagged,
-    )
-else:
-    st.caption("No model is assessed yet; record an assessment below.")
+grid = cache.risk_heatmap(category=category, basis=basis, business_unit=unit)
+risk_view.matrix(grid, rows, flags, category=category, basis=basis)
 
 st.subheader("Re-assessment flags")
 risk_view.flags_table(flags, key="risk.flags")
 st.subheader("Reviews overdue")
 risk_view.overdue_table(overdue, key="risk.overdue")
-risk_view.tier_chart(cache.risk_tiers(unit), key="risk.tiers")
+risk_view.tier_chart(cache.risk_tiers(business_unit=unit), key="risk.tiers")
 risk_view.tier_rule()
 
 st.subheader("Assess a model")
-param = st.query_params.get("model")
-if param and param.isdigit() and int(param) in choices and "risk.assess.model" not in st.session_state:
-    st.session_state["risk.assess.model"] = int(param)
-model_id = st.selectbox(
-    "Model",
-    list(choices),
-    key="risk.assess.model",
-    format_func=lambda i: f"{choices[i].name} ({choices[i].business_unit})",
-)
-history = cache.risk_history(model_id)
-if history:
-    risk_view.assessment_summary(history[0])
-else:
-    st.info(f"{plain(choices[model_id].name)} has not been assessed yet.", icon=":material/info:")
-if identity.can("risk.assess", choices[model_id].business_unit):
-    submitted = risk_view.assessment_form(history[0] if history else None, key=f"risk.assess.form.{model_id}")
-    if submitted is not None:
-        done = perform(risk.assess_model, model_id=model_id, **submitted)
-        if done.ok:
-            st.toast(f"Assessment recorded for {plain(choices[model_id].name)}.", icon=":material/check:")
-            st.rerun()
-        st.error(done.error, icon=":material/error:")
-else:
-    st.caption("Recording an assessment needs the model owner or approver role for this business unit.")
-if len(history) > 1:
-    with st.expander(f"Earlier assessments ({len(history) - 1})"):
-        for view in history[1:]:
-            st.markdown(
-                f"**Assessment {view.version}** — {view.assessed_at:%Y-%m-%d} by {plain(view.assessed_by)}, "
-                f"tier {view.tier}"
-            )
-            risk_view.assessment_summary(view)
+risk_panel.assess(choices)

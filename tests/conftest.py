@@ -7,6 +7,8 @@ database), and every test gets its own copy, so tests are isolated and fast.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import uuid
@@ -138,10 +140,38 @@ class DemoTemplate:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> DemoTemplate:
     """The demo portfolio (``core.demo.build_demo``, area steps included) built once per run into
-    an SQLite file, with today = ``DEMO_TODAY`` and ``DEMO_PER_DAY`` predictions a day."""
+    an SQLite file, with today = ``DEMO_TODAY`` and ``DEMO_PER_DAY`` predictions a day.
+
+    Once per run, not per process: with pytest-xdist (``make test`` runs two workers) the first
+    worker that needs it builds it into the run's shared temporary directory under a file lock,
+    and the others wait for it and use the same files (read-only: tests copy the database)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, shared by the workers
+    directory = root / "demo-template"
+    if os.environ.get("STEWARD_TEST_DEMO_DIR"):  # a template kept between runs (local iteration only)
+        directory = Path(os.environ["STEWARD_TEST_DEMO_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = directory / "summary.json"
+        if not done.exists():
+            summary = _build_demo_template(directory, sqlite_template)
+            done.write_text(json.dumps(summary, default=str), encoding="utf-8")
+        summary = json.loads(done.read_text(encoding="utf-8"))
+    return DemoTemplate(
+        db=directory / "demo.db",
+        artifact_dir=directory / "artifacts",
+        today=DEMO_TODAY,
+        predictions_per_day=DEMO_PER_DAY,
+        summary=summary,
+    )
+
+
+def _build_demo_template(directory: Path, sqlite_template: Path) -> dict[str, Any]:
     from core.demo import build_demo
 
-    directory = tmp_path_factory.mktemp("demo")
     db = directory / "demo.db"
     shutil.copyfile(sqlite_template, db)
     with pytest.MonkeyPatch.context() as mp:
@@ -153,13 +183,19 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Pat
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         eng.dispose()
     reset_settings_cache()
-    return DemoTemplate(
-        db=db,
-        artifact_dir=directory / "artifacts",
-        today=DEMO_TODAY,
-        predictions_per_day=DEMO_PER_DAY,
-        summary=summary,
-    )
+    return summary
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the demo portfolio run last, the slow ones among them first (in their own
+    order otherwise). With several workers, the first to reach one builds the demo while the others
+    still have other tests to run, and the long ones (a second demo build) start as early as they can."""
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        needs_demo = "demo_template" in getattr(item, "fixturenames", ())
+        return needs_demo, item.get_closest_marker("slow") is None
+
+    items.sort(key=order)
 
 
 @pytest.fixture

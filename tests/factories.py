@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from core import clock
 from core.access import Actor, actor_by_id
 from core.db.engine import write_session
+from core.db.models import Person
+from core.governance import risk, rules
 from core.registry import services
+from core.registry.rules import RuleInForce
 
 
 @dataclass
@@ -86,9 +92,11 @@ def make_promotable_model(
     versions: int = 2,
     creator: Actor | None = None,
     aucs: tuple[float, ...] = (),
+    assessed: bool = True,
 ) -> tuple[int, list[int]]:
     """A model whose versions pass every promotion gate it can: full card, thresholds met, same
-    evaluation data, stored artifact, active owner and backup. Returns (model id, version ids)."""
+    evaluation data, stored artifact, active owner and backup, a current (low-tier) risk
+    assessment unless ``assessed`` is False. Returns (model id, version ids)."""
     import tempfile
     from pathlib import Path
 
@@ -143,4 +151,86 @@ def make_promotable_model(
         services.assign_owner(
             s, actor=world.owner, model_id=model_id, person_id=world.viewer.id, role="backup"
         )
+        if assessed:  # production needs a current risk assessment (low tier: one approver)
+            risk.assess_model(
+                s,
+                actor=world.approver,
+                model_id=model_id,
+                scores=[{"category": c, "likelihood": 2, "impact": 2} for c in risk.RISK_LABELS],
+                materiality="low",
+                ai_act_class="minimal",
+                rationale="Fixture: internal ranking only.",
+            )
     return model_id, ids
+
+
+FIXTURE_VALIDATOR_EMAIL = "validator@example.com"
+
+
+def approved_rule(
+    session: Session,
+    *,
+    proposer: Actor,
+    model_id: int,
+    name: str,
+    operator: str,
+    threshold: float,
+    outcome: str,
+    approver: Actor | None = None,
+    effective_from: datetime | None = None,
+    model_version_id: int | None = None,
+) -> int:
+    """A business rule in force from ``effective_from`` (default now), through four-eyes like any
+    other: ``proposer`` proposes it and ``approver`` (default: a validator created for fixtures)
+    approves it, both at ``effective_from``. Returns the rule version's id."""
+    moment = effective_from or clock.now()
+    approver = approver or _fixture_validator(session)
+    with clock.frozen(moment):
+        rule_id = rules.propose_rule(
+            session,
+            actor=proposer,
+            model_id=model_id,
+            name=name,
+            operator=operator,
+            threshold=threshold,
+            outcome=outcome,
+            model_version_id=model_version_id,
+        )
+        rules.decide_rule(
+            session, actor=approver, rule_id=rule_id, approve=True, comment="Approved for the test registry."
+        )
+    return rule_id
+
+
+def _fixture_validator(session: Session) -> Actor:
+    """The fixtures' independent validator (a global approver), created on first use."""
+    existing = session.exec(select(Person.id).where(Person.email == FIXTURE_VALIDATOR_EMAIL)).first()
+    if existing is not None:
+        return actor_by_id(session, existing)
+    system = services.ensure_system_person(session)
+    person_id = services.create_person(
+        session,
+        actor=system,
+        name="Valerie Validator",
+        email=FIXTURE_VALIDATOR_EMAIL,
+        team="Validation",
+        roles=[("approver", "")],
+    )
+    return actor_by_id(session, person_id)
+
+
+def rule_view(name: str, operator: str, threshold: float, outcome: str, version: int = 1) -> RuleInForce:
+    """A rule in force as ``core.registry.rules.rules_in_force`` returns it, for tests of code that
+    only reads its condition (sentences, the decisive rule)."""
+    return RuleInForce(
+        id=version,
+        model_id=1,
+        name=name,
+        version=version,
+        operator=operator,
+        threshold=threshold,
+        outcome=outcome,
+        model_version_id=None,
+        effective_from=datetime(2026, 1, 1, tzinfo=UTC),
+        effective_to=None,
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from core.access import Actor
 from core.db.engine import write_session
 from core.registry import ingest, services
+from tests.factories import approved_rule
 
 FEATURES = ["income", "age", "region"]
 
@@ -104,9 +105,9 @@ def production_model(
         )
         ingest.log_predictions(s, actor=owner, model_version_id=version_id, frame=frame)
         if rule is not None:
-            services.add_business_rule(
+            approved_rule(
                 s,
-                actor=owner,
+                proposer=owner,
                 model_id=model_id,
                 name="Decision",
                 operator=rule[0],

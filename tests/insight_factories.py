@@ -10,14 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
+import skops.io
 from sqlalchemy import Engine
 
 from core.access import Actor
 from core.db.engine import write_session
 from core.registry import artifacts, ingest, services
+from tests.factories import approved_rule
 
 NUMERIC = ["income", "age", "late_payments", "years_customer"]
 CATEGORICAL = ["region", "employment"]
@@ -95,21 +96,29 @@ def register_explained_version(
     log_predictions: int = 40,
     rule: tuple[str, float, str] | None = (">", 0.5, "approve"),
     stage: str | None = "production",
+    artifact: tuple[Path, str] | None = None,
+    classes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Fit ``estimator`` in a credit pipeline, store artifact + samples, register model and version.
 
     Returns ids and the fitted pipeline. Predictions are logged for the last days so that a
-    recent production window exists.
+    recent production window exists. With ``classes`` (three names), a multiclass classifier of
+    income bands.
     """
     train = credit_frame(n_train, seed=1)
     evaluation = credit_frame(n_eval, seed=2)
+    if classes:
+        train, evaluation = income_bands(train, classes), income_bands(evaluation, classes)
     pipe = credit_pipeline(estimator, train)
     task = "binary_classification" if _is_classifier(estimator) else "regression"
+    task = "multiclass_classification" if classes else task
     safe = hashlib.sha1(name.encode()).hexdigest()[:8]
-    tmp = artifacts.store_dir() / "_incoming" / f"{safe}.joblib"
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipe, tmp)
-    uri, sha = artifacts.store_artifact(tmp, model_name=name, version=1)
+    if artifact is None:  # the fitted pipeline in skops format, as Steward expects
+        tmp = artifacts.store_dir() / "_incoming" / f"{safe}.skops"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        skops.io.dump(pipe, tmp)
+        artifact = (tmp, "skops")
+    uri, sha = artifacts.store_artifact(artifact[0], model_name=name, version=1)
     train_uri, train_sha = _write_parquet(train, f"samples/{safe}/train.parquet")
     eval_uri, eval_sha = _write_parquet(evaluation, f"samples/{safe}/eval.parquet")
     with write_session(engine) as s:
@@ -149,17 +158,18 @@ def register_explained_version(
             feature_names=FEATURES,
             artifact_uri=uri,
             artifact_sha256=sha,
-            artifact_format="joblib",
+            artifact_format=artifact[1],
             training_dataset_id=train_id,
             evaluation_dataset_id=eval_id,
+            class_names=classes,
         )
         if stage:
             services.apply_stage_change(s, actor=actor, version_id=version_id, to_stage=stage, reason="test")
         if rule and task == "binary_classification":
             op, threshold, outcome = rule
-            services.add_business_rule(
+            approved_rule(
                 s,
-                actor=actor,
+                proposer=actor,
                 model_id=model_id,
                 name="decision",
                 operator=op,
@@ -181,6 +191,12 @@ def register_explained_version(
     }
 
 
+def income_bands(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """``frame`` with a three-class label by income rank (the lowest 40%, the next 35%, the rest)."""
+    ranked = frame["income"].rank(pct=True)
+    return frame.assign(label=np.select([ranked < 0.4, ranked < 0.75], classes[:2], classes[2]))
+
+
 def _log_recent_predictions(
     engine: Engine, actor: Actor, version_id: int, pipe: Any, task: str, n: int
 ) -> None:
@@ -192,6 +208,9 @@ def _log_recent_predictions(
         score = pipe.predict_proba(frame)[:, 1]
         log["score"] = score
         log["prediction"] = (score > 0.5).astype(int)
+    elif task == "multiclass_classification":
+        log["prediction"] = pipe.predict(frame)
+        log["score"] = pipe.predict_proba(frame).max(axis=1)
     else:
         log["prediction"] = pipe.predict(frame)
     log["request_id"] = [f"req-{i:04d}" for i in range(n)]

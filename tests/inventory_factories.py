@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine
 
+from core import clock
 from core.db.engine import write_session
 from core.db.models import ModelHealth
-from core.db.types import utcnow
 from core.registry import ingest, services
-from tests.factories import World, make_world
+from tests.factories import World, approved_rule, make_world
 
 CARD_FULL = {
     "card_training_data": "Loan applications 2021-2023, 180k rows.",
@@ -46,7 +46,7 @@ class Portfolio:
 
 def make_portfolio(engine: Engine, *, today: datetime | None = None) -> Portfolio:
     """Build the portfolio; ``today`` anchors predictions and costs (default: now)."""
-    now = today or utcnow()
+    now = today or clock.now()
     world = make_world(engine)
     with write_session(engine) as s:
         bianca = services.create_person(
@@ -151,9 +151,10 @@ def make_portfolio(engine: Engine, *, today: datetime | None = None) -> Portfoli
             business_process_id=process,
             since=promoted_v2_at,
         )
-        services.add_business_rule(
+        approved_rule(
             s,
-            actor=world.owner,
+            proposer=world.owner,
+            approver=world.approver,
             model_id=credit,
             name="Auto-approve",
             operator=">",

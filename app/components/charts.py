@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import pandas as pd
 import streamlit as st
+
+P = ParamSpec("P")
+F = TypeVar("F")
+
+
+def memo_figure(build: Callable[P, F]) -> Callable[P, F]:
+    """``build`` (data in, plotly figure out) memoised per arguments in this process.
+
+    Building a figure validates every property in Python and costs far more than drawing it
+    again, so a rerun or another session showing the same data reuses the figure (Streamlit
+    serialises it without changing it). Entries are dropped after an hour.
+    """
+    return st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)(build)
 
 
 def prediction_volume_chart(volume: pd.DataFrame, *, days: int, key: str) -> None:
@@ -11,6 +27,11 @@ def prediction_volume_chart(volume: pd.DataFrame, *, days: int, key: str) -> Non
     if volume.empty:
         st.caption(f"No predictions logged in the last {days} days.")
         return
+    st.plotly_chart(_volume_figure(volume, days), key=key, width="stretch")
+
+
+@memo_figure
+def _volume_figure(volume: pd.DataFrame, days: int) -> object:
     import plotly.graph_objects as go  # lazy: only pages that draw a chart pay for plotly
 
     figure = go.Figure()
@@ -32,4 +53,4 @@ def prediction_volume_chart(volume: pd.DataFrame, *, days: int, key: str) -> Non
         legend_title_text="Version",
         bargap=0,  # one bar per day: a day without predictions shows as a gap
     )
-    st.plotly_chart(figure, key=key, width="stretch")
+    return figure

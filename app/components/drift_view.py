@@ -12,9 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.components.tables import datetime_column
-from core.monitoring.alerts import DEFAULTS as DRIFT_DEFAULTS
+from app.components.charts import memo_figure
+from app.components.tables import EMPTY_CELL, datetime_column
+from app.components.text import chart, plain
 from core.monitoring.drift.reads import RunDetail
+from core.monitoring.thresholds import DEFAULTS as DRIFT_DEFAULTS
 
 # status -> (label, badge colour); labels are words so they read the same in tables and menus
 STATUS = {
@@ -40,12 +42,37 @@ def share_text(share: float | None) -> str:
     return "—" if share is None or pd.isna(share) else f"{share:.0%}"
 
 
+def run_labels(runs: pd.DataFrame) -> dict[int, str]:
+    """Run id -> "May 2024 · v3 · Drift detected (25%)" of ``drift_runs`` rows."""
+    return {
+        int(r.run_id): f"{r.label} · v{r.version} · {status_text(r.status)}"
+        + (f" ({share_text(r.drift_share)})" if pd.notna(r.drift_share) else "")
+        for r in runs.itertuples()
+    }
+
+
+def model_labels(choices: pd.DataFrame) -> dict[int, dict[str, Any]]:
+    """Model id -> its row of ``drift_model_choices`` (name, business unit, has_reference)."""
+    return dict(zip(choices["model_id"], choices.to_dict(orient="records"), strict=True))
+
+
+def stable_columns(detail: RunDetail, *, key: str) -> None:
+    """Every stable column's distributions, reference against current, folded away: a chart is
+    drawn when its expander is opened (dozens of folded charts would slow every run)."""
+    for name in detail.columns.loc[detail.columns["drifted"] == False, "column"]:  # noqa: E712
+        box = st.expander(f"{plain(name)}: reference vs current", key=f"{key}.{name}.open", on_change="rerun")
+        if box.open:
+            with box:
+                distribution_chart(name, detail.histograms.get(name, {}), key=f"{key}.{name}")
+
+
 # --- one run ---------------------------------------------------------------------------------
 
 
-def run_header(detail: RunDetail) -> None:
-    """The verdict of one run: KPIs and what it means for the business."""
-    what = f"**{detail.model_name} v{detail.version}** — {detail.label}"
+def run_header(detail: RunDetail, alerts: pd.DataFrame | None = None) -> None:
+    """The verdict of one run: KPIs and what it means for the business (read with the model's open
+    ``alerts``, ``alerts_table`` rows, so it never contradicts them)."""
+    what = f"**{plain(detail.model_name)} v{detail.version}** — {plain(detail.label)}"
     st.markdown(f"{what} &nbsp; {status_badge(detail.status)}")
     prediction = {True: "Shifted", False: "Stable", None: "—"}[detail.prediction_drifted]
     cells = [
@@ -73,16 +100,19 @@ def run_header(detail: RunDetail) -> None:
     ]
     for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
         column.metric(label, value, help=help_text, border=True)
-    st.markdown(meaning(detail))
+    st.markdown(meaning(detail, alerts))
     st.caption(
-        f"Reference: {detail.reference_description}. Computed by {detail.created_by or 'the system'} on "
-        f"{detail.created_at:%Y-%m-%d %H:%M} UTC with Steward's drift engine (tests and thresholds as Evidently's "
-        "defaults). " + detail.status_note
+        f"Reference: {plain(detail.reference_description)}. Computed by {plain(detail.created_by or 'the system')} "
+        f"on {detail.created_at:%Y-%m-%d %H:%M} UTC with Steward's drift engine (tests and thresholds as "
+        "Evidently's defaults). " + plain(detail.status_note)
     )
 
 
-def meaning(detail: RunDetail) -> str:
+def meaning(detail: RunDetail, alerts: pd.DataFrame | None = None) -> str:
     """One paragraph a business owner can act on."""
+    performance = (
+        alerts[alerts["kind"] == "performance"] if alerts is not None and not alerts.empty else pd.DataFrame()
+    )
     if detail.status == "no_data":
         return (
             "**No predictions were logged in this period**, so there is nothing to compare. If the model should "
@@ -96,15 +126,25 @@ def meaning(detail: RunDetail) -> str:
                 f"**Only {detail.current_rows:,} predictions were logged in this period — too few to judge drift.** "
                 "If the model should have been running as usual, look into an outage."
             )
-        return f"**No input feature could be compared.** Most common reason: {common}. Every column's reason is listed below."
+        return (
+            f"**No input feature could be compared.** Most common reason: {plain(common)}. Every column's "
+            "reason is listed below."
+        )
     drifted = detail.columns[(detail.columns["role"] == "feature") & (detail.columns["drifted"] == True)]  # noqa: E712
-    if drifted.empty:
+    if drifted.empty and not performance.empty:
+        text = (
+            "**The inputs look like the training data, but the model performs worse on them**: "
+            f"{plain(performance['message'].iloc[0])} The same kind of cases now lead to different outcomes "
+            "(concept drift), so input drift cannot show it. See the Performance page; retraining on recent "
+            "labelled cases is the usual remedy."
+        )
+    elif drifted.empty:
         text = (
             "**The inputs look like the training data.** No compared feature changed beyond its test's threshold, "
             "so the model is working on the kind of cases it learned from."
         )
     else:
-        names = ", ".join(f"**{c}**" for c in drifted["column"].head(5))
+        names = ", ".join(f"**{plain(c)}**" for c in drifted["column"].head(5))
         more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
         text = (
             f"**The model now sees different cases than it was trained on:** {names}{more} "
@@ -164,6 +204,11 @@ def distribution_chart(column: str, histogram: dict[str, Any], *, key: str) -> N
     """Reference vs current shares of rows, side by side (bars per value range or per category)."""
     if not histogram:
         return
+    st.plotly_chart(_distribution_figure(column, histogram), key=key, width="stretch")
+
+
+@memo_figure
+def _distribution_figure(column: str, histogram: dict[str, Any]) -> Any:
     import plotly.graph_objects as go  # lazy
 
     figure = go.Figure()
@@ -193,7 +238,7 @@ def distribution_chart(column: str, histogram: dict[str, Any], *, key: str) -> N
             ("Current", histogram["current"], CURRENT_COLOUR),
         ):
             figure.add_bar(
-                x=histogram["categories"],
+                x=[chart(c) for c in histogram["categories"]],
                 y=values,
                 name=name,
                 marker_color=colour,
@@ -204,12 +249,12 @@ def distribution_chart(column: str, histogram: dict[str, Any], *, key: str) -> N
         barmode="group",
         height=300,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        title={"text": f"{column}: reference vs current", "font": {"size": 14}},
-        xaxis_title=f"{column} ({'category' if kind == 'categorical' else 'value'})",
+        title={"text": f"{chart(column)}: reference vs current", "font": {"size": 14}},
+        xaxis_title=f"{chart(column)} ({'category' if kind == 'categorical' else 'value'})",
         yaxis_title="Share of rows (%)",
         legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
     )
-    st.plotly_chart(figure, key=key, width="stretch")
+    return figure
 
 
 def drifted_features(detail: RunDetail, *, key: str) -> None:
@@ -221,8 +266,8 @@ def drifted_features(detail: RunDetail, *, key: str) -> None:
     for _, row in drifted.iterrows():
         with st.container(border=True):
             label = "model output" if row["role"] == "prediction" else "feature"
-            st.markdown(f"**{row['column']}** · {label} · :red[drifted]")
-            st.caption(column_sentence(row))
+            st.markdown(f"**{plain(row['column'])}** · {label} · :red[drifted]")
+            st.caption(plain(column_sentence(row)))
             distribution_chart(
                 row["column"], detail.histograms.get(row["column"], {}), key=f"{key}.{row['column']}"
             )
@@ -259,6 +304,7 @@ def columns_table(detail: RunDetail, *, key: str) -> None:
         frame,
         key=key,
         hide_index=True,
+        placeholder=EMPTY_CELL,  # "—" where a column was not computed, never "None"
         column_order=list(COLUMN_LABELS),
         column_config={
             **COLUMN_LABELS,
@@ -283,6 +329,11 @@ def history_chart(history: pd.DataFrame, *, key: str, alert_share: float | None 
             "No scheduled drift runs yet for this model. Compute one above, or schedule `steward drift --all`."
         )
         return
+    st.plotly_chart(_history_figure(history, alert_share), key=key, width="stretch")
+
+
+@memo_figure
+def _history_figure(history: pd.DataFrame, alert_share: float | None) -> Any:
     import plotly.graph_objects as go  # lazy
 
     shown = history.copy()
@@ -330,7 +381,7 @@ def history_chart(history: pd.DataFrame, *, key: str, alert_share: float | None 
         yaxis_range=[0, 110],
         showlegend=False,
     )
-    st.plotly_chart(figure, key=key, width="stretch")
+    return figure
 
 
 def portfolio_table(frame: pd.DataFrame, *, key: str) -> None:

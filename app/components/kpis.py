@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.registry.reads import COST_WINDOW_DAYS, InventoryKpis
-
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-
-
-def money(amounts: dict[str, float]) -> str:
-    """Amounts per currency as people read them: "€12,346" or "€1,200 + $300"."""
-    if not amounts:
-        return "—"
-    parts = []
-    for currency, amount in sorted(amounts.items(), key=lambda kv: -kv[1]):
-        symbol = _SYMBOLS.get(currency)
-        parts.append(f"{symbol}{amount:,.0f}" if symbol else f"{amount:,.0f} {currency}")
-    return " + ".join(parts)
+from core.registry.figures import COST_LAST_30_DAYS, last_30_days, money
+from core.registry.reads import InventoryKpis
 
 
 def kpi_header(kpis: InventoryKpis) -> None:
@@ -46,12 +34,13 @@ def kpi_header(kpis: InventoryKpis) -> None:
                 "and were never assessed.",
             )
         )
+    window = last_30_days(kpis.today)
     items.append(
         (
-            "Monthly cost",
-            money(kpis.monthly_cost),
-            f"Recorded cost of all models over the last {COST_WINDOW_DAYS} days (compute, storage, "
-            "inference, labelling).",
+            COST_LAST_30_DAYS,
+            money(kpis.monthly_cost, empty="—"),
+            f"Recorded cost of all models from {window.period} (compute, storage, inference, labelling). "
+            "The Costs page gives it per calendar month.",
         )
     )
     # Up to four fit a row at 1400 px without cutting labels; more go on rows of three.

@@ -1,17 +1,16 @@
-"""Render helpers of the Labelling page: the case card, answer buttons, campaign tables and
-agreement. Every answer button carries the id of the case it was drawn with, so a click always
-labels the case the labeller saw, even if another tab moved on meanwhile."""
+"""Render helpers of the Labelling page: the case card, campaign tables and agreement between
+labellers. The answer buttons and the forms are app/panels/labelling.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from app.components.text import code, emphasised, plain
 from core.explain.sentence import readable_name, readable_value
-from core.monitoring.labelling import MAX_CAMPAIGN_SIZE, STRATEGY_TEXT, AgreementReport, Case
+from core.monitoring.labelling import STRATEGY_TEXT, AgreementReport, Case, Measure
 
 STRATEGY_LABELS = {
     "random": "Random sample",
@@ -19,7 +18,6 @@ STRATEGY_LABELS = {
     "uncertainty": "Uncertain cases",
     "disagreement": "Model and rule disagree",
 }
-Answer = Callable[..., None]  # answer(item_id, **submit_label kwargs)
 
 
 def feature_name(name: str) -> str:
@@ -37,27 +35,45 @@ def feature_value(value: Any, feature: str = "") -> str:
 def features_table(case: Case) -> None:
     frame = pd.DataFrame(
         {
-            "Feature": [feature_name(n) for n, _ in case.features],
-            "Value": [feature_value(v, n) for n, v in case.features],
+            "Feature": [plain(feature_name(n)) for n, _ in case.features],  # st.table renders Markdown
+            "Value": [plain(feature_value(v, n)) for n, v in case.features],
         }
     )
     st.table(frame, hide_index=True)
 
 
 def progress(case: Case) -> None:
+    """How far this labeller is: answers, and apart from them the cases marked unsure or skipped."""
     p = case.progress
+    aside = [f"{p.unsure_by_me} unsure"] * bool(p.unsure_by_me) + [f"{p.skipped_by_me} skipped"] * bool(
+        p.skipped_by_me
+    )
     st.progress(
         p.my_fraction,
-        text=f"You have answered {p.answered_by_me} of {p.answered_by_me + p.remaining_for_me} "
-        f"cases for you in this campaign · {p.remaining_for_me} to go",
+        text=f"You have labelled {p.answered_by_me} case{'s' if p.answered_by_me != 1 else ''}"
+        + (f" ({', '.join(aside)}, not counted as answers)" if aside else "")
+        + f" · {p.remaining_for_me} to go in this campaign",
     )
 
 
 def case_header(case: Case) -> None:
-    st.markdown(f"#### Case {case.position} of {case.size} · {case.model_name}")
-    st.caption(f"Prediction made {case.ts:%Y-%m-%d %H:%M} UTC")
+    """Which case this is: its business identifier, when the prediction was made, and a link to the
+    case in the system where it lives."""
+    st.markdown(f"#### Case {case.position} of {case.size} · {plain(case.model_name)}")
+    ident, link = st.columns([3, 2], vertical_alignment="center")
+    ident.markdown(
+        (f"Request {code(case.request_id)} · " if case.request_id else "No request id logged · ")
+        + f"prediction made {case.ts:%Y-%m-%d %H:%M} UTC"
+    )
+    if case.case_url:
+        link.link_button(
+            "Open the case",
+            case.case_url,
+            icon=":material/open_in_new:",
+            help="In the system where the case lives",
+        )
     if case.instructions:
-        st.info(case.instructions, icon=":material/info:")
+        st.info(plain(case.instructions), icon=":material/info:")
 
 
 def model_answer(case: Case) -> None:
@@ -67,85 +83,19 @@ def model_answer(case: Case) -> None:
             "sway your judgement."
         )
         return
-    if case.task == "binary_classification":
+    if case.task in ("binary_classification", "multiclass_classification"):
         said = case.class_names.get(int(case.prediction), f"{case.prediction:g}")
         score = f" (score {case.score:.2f})" if case.score is not None else ""
-        st.caption(f"The model said: **{said}**{score}")
+        st.caption(f"The model said: **{plain(said)}**{score}")
     else:
-        st.caption(f"The model predicted **{feature_value(case.prediction)}**")
+        st.caption(f"The model predicted **{plain(feature_value(case.prediction))}**")
 
 
-def answer_panel(case: Case, answer: Answer) -> None:
-    """The question, the label buttons (or a number), 'unsure', 'skip' and a comment."""
-    with st.container(border=True):
-        st.markdown(case.question)
-        model_answer(case)
-        comment_key = f"labelling.comment.{case.item_id}"
-        st.text_area(
-            "Comment (optional, saved with your answer)",
-            key=comment_key,
-            max_chars=2000,
-            height=80,
-            placeholder="Why you chose this label, or what is unusual about the case",
-        )
-        if case.task == "binary_classification":
-            yes, no = st.columns(2)
-            yes.button(
-                case.class_names[1],
-                key="labelling.answer.1",
-                type="primary",
-                width="stretch",
-                on_click=answer,
-                args=(case.item_id, case.position),
-                kwargs={"value": 1.0, "comment_key": comment_key},
-            )
-            no.button(
-                case.class_names[0],
-                key="labelling.answer.0",
-                type="primary",
-                width="stretch",
-                on_click=answer,
-                args=(case.item_id, case.position),
-                kwargs={"value": 0.0, "comment_key": comment_key},
-            )
-        else:
-            value_key = f"labelling.value.{case.item_id}"
-            st.number_input(
-                "True value",
-                key=value_key,
-                value=None,
-                step=1.0,
-                format="%.2f",
-                placeholder="Type the true value",
-            )
-            st.button(
-                "Save value",
-                key="labelling.save_value",
-                type="primary",
-                on_click=answer,
-                args=(case.item_id, case.position),
-                kwargs={"value_key": value_key, "comment_key": comment_key},
-            )
-        unsure, skip = st.columns(2)
-        unsure.button(
-            "Unsure",
-            key="labelling.unsure",
-            icon=":material/help:",
-            width="stretch",
-            help="You cannot tell from this information; the case goes to another labeller.",
-            on_click=answer,
-            args=(case.item_id, case.position),
-            kwargs={"unsure": True, "comment_key": comment_key},
-        )
-        skip.button(
-            "Skip",
-            key="labelling.skip",
-            icon=":material/skip_next:",
-            width="stretch",
-            help="Leave this case to someone else; you will not see it again.",
-            on_click=answer,
-            args=(case.item_id, case.position),
-            kwargs={"skip": True, "comment_key": comment_key},
+def question(case: Case) -> None:
+    st.markdown(emphasised(case.question))
+    if case.outcome_by is not None:
+        st.caption(
+            f"Answer from what was known by {case.outcome_by:%Y-%m-%d}, the end of the outcome horizon."
         )
 
 
@@ -200,14 +150,34 @@ def campaigns_table(frame: pd.DataFrame, *, key: str) -> None:
     )
 
 
+MEASURE_NAMES = {
+    "krippendorff": "Krippendorff's alpha",
+    "cohen": "Cohen's kappa",
+    "fleiss": "Fleiss' kappa",
+    "mean_abs_difference": "Mean difference",
+}
+
+
 def agreement(report: AgreementReport) -> None:
-    names = {"cohen": "Cohen's kappa", "fleiss": "Fleiss' kappa", "mean_abs_difference": "Mean difference"}
-    left, right, third = st.columns(3)
-    value = "—" if report.value is None else f"{report.value:.2f}"
-    left.metric(names.get(report.method, "Agreement"), value, help=_kappa_help(report.method))
-    right.metric("Cases compared", report.n_items)
-    third.metric("Labellers", report.n_labellers)
-    st.caption(report.note[:1].upper() + report.note[1:] + "." if report.note else "")
+    """Krippendorff's alpha over every compared case, the kappa that applies beside it, and the
+    cases the labellers disagree on (answers in words)."""
+    first, second, third, fourth = st.columns(4)
+    alpha = report.measure("krippendorff")
+    first.metric(MEASURE_NAMES["krippendorff"], _value(alpha), help=_kappa_help("krippendorff"))
+    other = next((m for m in report.measures if m.method != "krippendorff"), None)
+    if other is not None:
+        second.metric(MEASURE_NAMES[other.method], _value(other), help=_kappa_help(other.method))
+    else:
+        second.metric(
+            "Cohen's / Fleiss' kappa",
+            "—",
+            help="Cohen's kappa needs the same two labellers on every case, Fleiss' kappa the same number of "
+            "labels on every case; Krippendorff's alpha needs neither.",
+        )
+    third.metric("Cases compared", report.n_items)
+    fourth.metric("Labellers", report.n_labellers)
+    notes = [m.note for m in report.measures] or [report.note]
+    st.caption(" · ".join(plain(n[:1].upper() + n[1:]) + "." for n in notes if n))
     if report.disagreements.empty:
         st.caption("No disagreements to review.")
         return
@@ -229,7 +199,16 @@ def agreement(report: AgreementReport) -> None:
     )
 
 
+def _value(measure: Measure | None) -> str:
+    return "—" if measure is None or measure.value is None else f"{measure.value:.2f}"
+
+
 def _kappa_help(method: str) -> str:
+    if method == "krippendorff":
+        return (
+            "Agreement beyond chance over every case with two or more labels, whatever the number of labellers "
+            "on each: 1 is perfect, 0 is chance. Above 0.8 is reliable; from 0.667, tentative conclusions only."
+        )
     if method in ("cohen", "fleiss"):
         return (
             "Agreement beyond chance: 1 is perfect, 0 is what chance alone gives. Above 0.6 is usually "
@@ -240,104 +219,3 @@ def _kappa_help(method: str) -> str:
 
 def strategy_help() -> str:
     return "\n".join(f"- **{STRATEGY_LABELS[k]}**: {v}." for k, v in STRATEGY_TEXT.items())
-
-
-def campaign_form(versions: pd.DataFrame) -> dict[str, Any] | None:
-    """Inputs of a new campaign; the create_campaign arguments when the button is pressed."""
-    labels = {
-        int(r.version_id): f"{r.model} v{r.version} ({r.stage if r.stage != 'none' else 'not staged'})"
-        for r in versions.itertuples()
-    }
-    version_id = st.selectbox(
-        "Model version",
-        list(labels),
-        key="labelling.new.version",
-        format_func=labels.__getitem__,
-        help="Cases are sampled from this version's logged production predictions without a label.",
-    )
-    row = versions.set_index("version_id").loc[version_id]
-    strategy = st.selectbox(
-        "Sampling",
-        list(STRATEGY_LABELS),
-        key="labelling.new.strategy",
-        format_func=STRATEGY_LABELS.__getitem__,
-        help=strategy_help(),
-    )
-    segment = ""
-    if strategy == "stratified":
-        segment = st.selectbox(
-            "Stratify by",
-            ["", *list(row["feature_names"] or [])],
-            key="labelling.new.segment",
-            format_func=lambda f: "Predicted class" if not f else feature_name(f),
-        )
-    size_col, per_col = st.columns(2)
-    size = size_col.number_input(
-        "Number of cases",
-        min_value=1,
-        max_value=MAX_CAMPAIGN_SIZE,
-        value=50,
-        step=10,
-        key="labelling.new.size",
-    )
-    per_case = per_col.selectbox(
-        "Labellers per case",
-        [1, 2, 3],
-        key="labelling.new.per_case",
-        help="Two or three labellers per case let you measure their agreement.",
-    )
-    hide = st.checkbox(
-        "Hide the model's answer from labellers",
-        value=True,
-        key="labelling.new.hide",
-        help="Labellers who see the model's answer tend to agree with it (anchoring).",
-    )
-    name = st.text_input("Name (optional)", key="labelling.new.name", max_chars=200)
-    instructions = st.text_area(
-        "Instructions for labellers (optional)",
-        key="labelling.new.instructions",
-        placeholder="What should labellers look at, and where do they find the true outcome?",
-    )
-    if not st.button(
-        "Create campaign", key="labelling.new.create", type="primary", icon=":material/add_task:"
-    ):
-        return None
-    return {
-        "model_id": int(row["model_id"]),
-        "version_id": version_id,
-        "size": int(size),
-        "strategy": strategy,
-        "labels_per_item": int(per_case),
-        "hide_prediction": bool(hide),
-        "segment_feature": segment,
-        "name": name,
-        "instructions": instructions,
-    }
-
-
-def resolve_form(report: AgreementReport) -> dict[str, Any] | None:
-    """For approvers: decide the label of a case the labellers disagreed on, with a reason."""
-    waiting = report.disagreements[report.disagreements["status"] == "disagreement"]
-    if waiting.empty:
-        return None
-    st.markdown("**Decide a disputed case**")
-    rows = {int(r.item_id): r for r in waiting.itertuples()}
-    item_id = st.selectbox(
-        "Case",
-        list(rows),
-        key="labelling.resolve.item",
-        format_func=lambda i: f"Case {rows[i].position}: {rows[i].answers}",
-    )
-    value = st.number_input(
-        "Final label",
-        key="labelling.resolve.value",
-        value=None,
-        step=1.0,
-        help="For a classifier: 1 (it happened) or 0 (it did not).",
-    )
-    reason = st.text_input(
-        "Reason", key="labelling.resolve.reason", placeholder="e.g. confirmed in the case file"
-    )
-    if not st.button("Decide the label", key="labelling.resolve.save", icon=":material/gavel:"):
-        return None
-    return {"item_id": item_id, "value": value, "reason": reason}

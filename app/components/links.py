@@ -10,15 +10,15 @@ import streamlit as st
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 
-def _identity_params() -> dict[str, str]:
-    # Keep the local-mode persona across the switch (st.switch_page replaces the query string).
+def persona_params() -> dict[str, str]:
+    """The local-mode persona, kept when moving between pages (a switch replaces the query string)."""
     persona = st.query_params.get("as")
     return {"as": persona} if persona else {}
 
 
 def open_model(model_id: int) -> None:
     """Open the Model page on ``model_id`` (ends this run)."""
-    st.switch_page(PAGES_DIR / "model.py", query_params={"model": str(model_id), **_identity_params()})
+    st.switch_page(PAGES_DIR / "model.py", query_params={"model": str(model_id), **persona_params()})
 
 
 def this_page_link(fallback_path: str, **params: object) -> str:
@@ -51,7 +51,7 @@ MODEL_PAGES = (
 
 def model_page_links(model_id: int) -> None:
     """One row of links to the other pages, each opened on this model."""
-    params = {"model": str(model_id), **_identity_params()}
+    params = {"model": str(model_id), **persona_params()}
     for column, (page, label, icon) in zip(st.columns(len(MODEL_PAGES)), MODEL_PAGES, strict=True):
         with column:
             st.page_link(PAGES_DIR / page, label=label, icon=icon, query_params=params)

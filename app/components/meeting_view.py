@@ -7,7 +7,7 @@ markdown, so a name can never turn into formatting or a link.
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pandas as pd
@@ -17,6 +17,7 @@ from app.components.tables import date_column, show_table
 from app.components.text import plain
 from core.governance.meetings import KIND_LABELS, OUTCOME_LABELS, ItemRead, MeetingView
 from core.reports.document import cell_text
+from core.reports.evidence import figures as evidence_figures
 
 KIND_COLOURS = {
     "open_action": "violet",
@@ -68,14 +69,20 @@ def header(view: MeetingView, *, compact: bool = False) -> None:
 
 def evidence(values: dict[str, Any], *, caption: str) -> None:
     """Frozen evidence: figures as a list, lists (gates, flags) as static tables (light on a long agenda)."""
-    simple = {k: v for k, v in values.items() if not isinstance(v, list | dict)}
+    simple = evidence_figures(values)
     if simple:
-        st.markdown("\n".join(f"- {plain(_label(k))}: **{plain(_cell(v))}**" for k, v in simple.items()))
+        st.markdown("\n".join(f"- {plain(name)}: **{plain(text)}**" for name, text in simple))
     for key, rows in values.items():
         if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-            st.caption(_label(key))
-            st.table(pd.DataFrame(rows).rename(columns=_label).fillna("—"))
+            st.caption(plain(_label(key)))
+            _table(rows)
     st.caption(caption)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    """Rows of frozen evidence as a static table (st.table renders Markdown in its cells)."""
+    frame = pd.DataFrame(rows).rename(columns=_label).fillna("—")
+    st.table(frame.rename(columns=plain).map(lambda v: plain(_cell(v))))
 
 
 def _cell(value: Any) -> str:
@@ -112,50 +119,6 @@ def frozen_evidence(item: ItemRead) -> None:
         evidence(shown, caption=f"As listed on {item.listed_at:%Y-%m-%d %H:%M} UTC.")
 
 
-def decision_inputs(
-    item: ItemRead, *, people: dict[int, str], meeting_day: date, key: str
-) -> dict[str, Any] | None:
-    """Inputs for the next decision on an item; returns record_decision's arguments when submitted."""
-    outcome = st.radio(
-        "Decision",
-        list(item.outcomes),
-        key=f"{key}.outcome",
-        horizontal=True,
-        index=None,
-        format_func=OUTCOME_LABELS.__getitem__,
-    )
-    if outcome is None:
-        st.caption("Choose a decision to record it.")
-        return None
-    comment = st.text_input(
-        "Comment (a reason is required to reject or close an action)", key=f"{key}.comment"
-    )
-    args: dict[str, Any] = {"outcome": outcome, "comment": comment}
-    if outcome == "action":
-        c = st.columns([3, 2, 1])
-        args["action_title"] = c[0].text_input(
-            "Action", key=f"{key}.action.title", placeholder="What must be done"
-        )
-        args["action_owner_id"] = c[1].selectbox(
-            "Owner",
-            list(people),
-            format_func=people.__getitem__,
-            key=f"{key}.action.owner",
-            index=None,
-            placeholder="Who does it",
-        )
-        args["action_due"] = c[2].date_input(
-            "Due", value=meeting_day + timedelta(weeks=4), key=f"{key}.action.due", min_value=meeting_day
-        )
-    if item.kind == "promotion_request" and outcome == "approve":
-        args["override_reason"] = st.text_input(
-            "Override reason (needed only when an evidence gate failed)", key=f"{key}.override"
-        )
-    if st.button("Record decision", key=f"{key}.submit", type="primary"):
-        return args
-    return None
-
-
 def presenter(view: MeetingView, index: int) -> None:
     """One agenda item at a time in large type, for a shared screen."""
     item = view.items[index]
@@ -166,16 +129,14 @@ def presenter(view: MeetingView, index: int) -> None:
         f"<div style='font-size:1.5rem;line-height:1.45;margin-bottom:1rem'>{html.escape(item.reason)}</div>"
     )
     st.badge(KIND_LABELS[item.kind], color=KIND_COLOURS.get(item.kind, "gray"))  # type: ignore[arg-type]
-    figures = {
-        k: v
-        for k, v in (item.decisions[-1].evidence if item.decisions else item.evidence).items()
-        if not isinstance(v, list | dict) and not k.endswith("_id")
-    }  # ids help the minutes, not the room
+    figures = evidence_figures(
+        item.decisions[-1].evidence if item.decisions else item.evidence, skip_ids=True
+    )
     if figures:
         cells = "".join(
-            f"<div><div style='color:#6b7280;font-size:1rem'>{html.escape(_label(k))}</div>"
-            f"<div style='font-size:1.6rem;font-weight:600'>{html.escape(_cell(v))}</div></div>"
-            for k, v in figures.items()
+            f"<div><div style='color:#6b7280;font-size:1rem'>{html.escape(name)}</div>"
+            f"<div style='font-size:1.6rem;font-weight:600'>{html.escape(text)}</div></div>"
+            for name, text in figures
         )
         st.html(
             f"<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem 2rem;"
@@ -183,8 +144,8 @@ def presenter(view: MeetingView, index: int) -> None:
         )
     nested = {k: v for k, v in item.evidence.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
     for key, rows in nested.items():
-        st.caption(_label(key))
-        st.table(pd.DataFrame(rows).rename(columns=_label).fillna("—"))
+        st.caption(plain(_label(key)))
+        _table(rows)
     decisions(item)
 
 

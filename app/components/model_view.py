@@ -9,6 +9,8 @@ import streamlit as st
 
 from app.components.status import health_badge, stage_label, status_badge
 from app.components.tables import date_column, datetime_column, show_table
+from app.components.text import plain
+from core.registry.figures import COST_LAST_30_DAYS, money
 from core.registry.reads import TASK_LABELS, ModelCard, ModelDetail
 
 NOT_DOCUMENTED = ":orange[Not documented]"
@@ -35,11 +37,11 @@ def metric_label(name: str) -> str:
 
 
 def _text_or_missing(text: str) -> str:
-    return text.strip() if text and text.strip() else NOT_DOCUMENTED
+    return plain(text.strip()) if text and text.strip() else NOT_DOCUMENTED
 
 
 def header(detail: ModelDetail) -> None:
-    st.title(detail.name)
+    st.title(plain(detail.name), anchor=False)
     facts = [detail.business_unit, TASK_LABELS.get(detail.task, detail.task)]
     if detail.methodology:
         facts.append(detail.methodology)
@@ -48,7 +50,7 @@ def header(detail: ModelDetail) -> None:
     facts.append(f"registered {detail.created_at:%Y-%m-%d}")
     if detail.retired_at:
         facts.append(f"retired {detail.retired_at:%Y-%m-%d}")
-    st.caption(" · ".join(facts))
+    st.caption(" · ".join(plain(f) for f in facts))
     with st.container(horizontal=True):
         status_badge(detail.status)
         health_badge(detail.health.status, detail.health.reasons)
@@ -58,8 +60,13 @@ def header(detail: ModelDetail) -> None:
             )
         else:
             st.badge("No version in production", color="gray")
+        st.badge(
+            f"{COST_LAST_30_DAYS}: {money(detail.cost_last_30_days)}",
+            color="gray",
+            icon=":material/payments:",
+        )
     if detail.health.reasons:
-        st.caption("Health: " + "; ".join(detail.health.reasons))
+        st.caption("Health: " + "; ".join(plain(r) for r in detail.health.reasons))
 
 
 def purpose(detail: ModelDetail) -> None:
@@ -70,22 +77,23 @@ def purpose(detail: ModelDetail) -> None:
     right.markdown("**Out-of-scope uses**\n\n" + _text_or_missing(detail.out_of_scope_uses))
     facts = []
     if detail.target:
-        facts.append(f"**Predicts:** {detail.target}")
+        facts.append(f"**Predicts:** {plain(detail.target)}")
     if detail.kpi:
-        facts.append(f"**KPI served:** {detail.kpi}")
+        facts.append(f"**KPI served:** {plain(detail.kpi)}")
     process = detail.business_process
     if process:
         kpi = (
-            f" — steered on {process.kpi}" + (f" ({process.kpi_unit})" if process.kpi_unit else "")
+            f" — steered on {plain(process.kpi)}"
+            + (f" ({plain(process.kpi_unit)})" if process.kpi_unit else "")
             if process.kpi
             else ""
         )
-        facts.append(f"**Business process:** {process.name}{kpi}")
+        facts.append(f"**Business process:** {plain(process.name)}{kpi}")
     else:
         facts.append(f"**Business process:** {NOT_DOCUMENTED}")
     st.markdown("  \n".join(facts))
     if process and process.description:
-        st.caption(process.description)
+        st.caption(plain(process.description))
 
 
 def owners(detail: ModelDetail) -> None:
@@ -126,19 +134,11 @@ def versions(detail: ModelDetail) -> None:
     st.subheader("Versions")
     thresholds = [_threshold_text(m, b) for m, b in detail.metric_thresholds.items()]
     if detail.primary_metric or thresholds:
-        st.caption(
-            " · ".join(
-                filter(
-                    None,
-                    [
-                        f"Validation is judged on {metric_label(detail.primary_metric)}"
-                        if detail.primary_metric
-                        else "",
-                        ("Required: " + ", ".join(thresholds)) if thresholds else "",
-                    ],
-                )
-            )
+        judged = (
+            f"Validation is judged on {metric_label(detail.primary_metric)}" if detail.primary_metric else ""
         )
+        required = ("Required: " + ", ".join(thresholds)) if thresholds else ""
+        st.caption(plain(" · ".join(filter(None, [judged, required]))))
     frame = detail.versions.assign(stage=detail.versions["stage"].map(stage_label))
     columns: dict[str, object] = {
         "version": st.column_config.NumberColumn("Version", format="v%d"),
@@ -158,6 +158,8 @@ def versions(detail: ModelDetail) -> None:
             "evaluation_data": "Evaluation data",
             "git_commit": "Code (git commit)",
             "artifact_uri": "Artifact",
+            "source_uri": "Files outside Steward (e.g. MLflow)",
+            "source_sha256": "Their sha256 at import",
             "description": "Notes",
         }
     )
@@ -176,19 +178,37 @@ def _threshold_text(metric: str, bound: dict[str, float]) -> str:
     return f"{metric_label(metric)} {' and '.join(limits)}"
 
 
-def default_card_version(detail: ModelDetail) -> int | None:
-    return detail.production_version or detail.latest_version
+def model_cards(detail: ModelDetail) -> None:
+    """The model card of a version picked here (the production version's, else the newest's)."""
+    cards = {c.version: c for c in detail.cards}
+    if not cards:
+        st.caption("No versions registered yet, so no model card.")
+        return
+    default = detail.production_version or detail.latest_version
+    version = st.selectbox(
+        "Version",
+        list(cards),
+        key="model.card.version",
+        format_func=lambda v: f"v{v}",
+        width=200,
+        index=list(cards).index(default) if default in cards else 0,
+    )
+    model_card(cards[version])
 
 
 def model_card(card: ModelCard) -> None:
-    documented = len(card.sections) - len(card.missing)
-    note = f"{documented} of {len(card.sections)} sections documented"
-    if card.missing:
-        note += " — missing: " + ", ".join(card.missing)
+    done = card.completeness
+    if done is None:  # not from model_detail: the card's own sections only
+        note = f"{len(card.sections) - len(card.missing)} of {len(card.sections)} card sections documented"
+        missing = card.missing
+    else:  # the eight sections every page counts (core.registry.figures)
+        note, missing = done.text, done.missing
+    if missing:
+        note += " — missing: " + ", ".join(plain(m) for m in missing)
     st.caption(f"Model card of v{card.version} ({stage_label(card.stage).lower()}). {note}.")
     for title, text in card.sections.items():
         st.markdown(f"**{title}**")
-        st.markdown(text if text else NOT_DOCUMENTED)
+        st.markdown(plain(text) if text else NOT_DOCUMENTED)
 
 
 def data_and_deployments(detail: ModelDetail) -> None:
@@ -204,6 +224,7 @@ def data_and_deployments(detail: ModelDetail) -> None:
             "date_from": "Data from",
             "date_to": "Data to",
             "source": "Source",
+            "kept": "Data kept",
         },
         key="model.datasets",
         empty="No training or evaluation datasets referenced.",

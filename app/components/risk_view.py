@@ -11,18 +11,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import cache
-from app.components.links import PAGES_DIR
 from app.components.tables import date_column, show_table
-from app.components.text import plain
+from app.components.text import chart, plain
+from core.governance import risk
 from core.governance.risk import (
-    AI_ACT_LABELS,
-    ANNEX_III_AREAS,
     RISK_LABELS,
     TIER_RULE,
     AssessmentView,
     Flag,
 )
+from core.registry.figures import AssessedCounts
 
 TIER_COLOURS = {"high": "red", "medium": "orange", "low": "green", "not assessed": "gray"}
 TIER_BAR_COLOURS = {"high": "#e03131", "medium": "#f59f00", "low": "#2f9e44", "not assessed": "#adb5bd"}
@@ -45,6 +43,23 @@ def tier_rule() -> None:
     with st.container(border=True):
         st.markdown("**How the tier is set**")
         st.markdown("\n".join(f"- {line}" for line in TIER_RULE))
+
+
+def kpis(
+    rows: list[tuple[dict[str, Any], AssessmentView | None]],
+    flags: list[Flag],
+    overdue: pd.DataFrame,
+    assessed: AssessedCounts,
+) -> None:
+    """Assessed (core.registry.figures), high tier, overdue and flagged models of the portfolio shown."""
+    views = [v for _, v in rows if v is not None]
+    kpi = st.columns(4)
+    kpi[0].metric("Models assessed", assessed.text, help=assessed.explanation)
+    kpi[1].metric("High tier", sum(1 for v in views if v.tier == "high"))
+    kpi[2].metric(
+        "Reviews overdue", len(overdue), help="Past the review date, or in validation/production unassessed."
+    )
+    kpi[3].metric("Models flagged to re-assess", len({f.model_id for f in flags}))
 
 
 # --- the matrix -------------------------------------------------------------------------------------
@@ -145,6 +160,49 @@ def heatmap_chart(
     return None
 
 
+def matrix(
+    grid: pd.DataFrame,
+    rows: list[tuple[dict[str, Any], AssessmentView | None]],
+    flags: list[Flag],
+    *,
+    category: str,
+    basis: str,
+) -> None:
+    """The matrix of one risk (or the worst of the four), and the models of the cell picked below
+    it or clicked in it."""
+    flagged = flag_summary(flags)
+    clicked = heatmap_chart(
+        grid,
+        key="risk.heatmap",
+        flagged=flagged,
+        title=(
+            f"{CATEGORY_CHOICES[category]} — {'after' if basis == 'residual' else 'before'} mitigations: "
+            f"models per cell ({FLAG_MARK} = evidence calls for a re-assessment)"
+        ),
+    )
+    cells = [
+        (r.likelihood, r.impact, r.count)
+        for r in grid[grid["count"] > 0].sort_values("score", ascending=False).itertuples()
+    ]
+    if not cells:
+        st.caption("No model is assessed yet; record an assessment below.")
+        return
+    if clicked is not None and st.session_state.get("risk.cell.clicked") != clicked:
+        st.session_state["risk.cell.clicked"] = clicked  # a click on the chart picks the cell below
+        st.session_state["risk.cell"] = next((c for c in cells if c[:2] == clicked), cells[0])
+    cell = st.selectbox(
+        "Models in cell (or click a cell in the matrix)",
+        cells,
+        key="risk.cell",
+        format_func=lambda c: cell_label(*c),
+    )
+    cell_models(
+        risk.cell_rows(rows, category=category, basis=basis, likelihood=cell[0], impact=cell[1]),
+        key="risk.cell.models",
+        flagged=flagged,
+    )
+
+
 def _names(names: list[str], limit: int, sep: str) -> str:
     shown = [html.escape(n) for n in names[:limit]]
     if len(names) > limit:
@@ -234,7 +292,7 @@ def tier_chart(frame: pd.DataFrame, *, key: str) -> None:
     for tier in ("high", "medium", "low", "not assessed"):
         rows = frame[frame["tier"] == tier]
         figure.add_bar(
-            x=rows["business_unit"],
+            x=rows["business_unit"].map(chart),
             y=rows["models"],
             name=tier.capitalize(),
             marker_color=TIER_BAR_COLOURS[tier],
@@ -258,7 +316,7 @@ def tier_chart(frame: pd.DataFrame, *, key: str) -> None:
 def assessment_summary(view: AssessmentView) -> None:
     """The current assessment: tier and why, class, dates, and the four risks."""
     cols = st.columns(4)
-    cols[0].metric("Tier", view.tier.capitalize(), help=f"Because of {view.tier_reason}.")
+    cols[0].metric("Tier", view.tier.capitalize(), help=f"Because of {plain(view.tier_reason)}.")
     cols[1].metric(
         "Next review due",
         f"{view.next_review_due:%Y-%m-%d}",
@@ -272,7 +330,9 @@ def assessment_summary(view: AssessmentView) -> None:
         else None,
     )
     cols[3].metric(
-        "Assessed", f"{view.assessed_at:%Y-%m-%d}", help=f"By {view.assessed_by}, assessment {view.version}."
+        "Assessed",
+        f"{view.assessed_at:%Y-%m-%d}",
+        help=f"By {plain(view.assessed_by)}, assessment {view.version}.",
     )
     st.caption(f"EU AI Act: {plain(view.ai_act_label)}. Rationale: {plain(view.rationale)}")
     if view.human_oversight:
@@ -299,122 +359,3 @@ def assessment_summary(view: AssessmentView) -> None:
             "residual_score": st.column_config.NumberColumn("Residual score"),
         },
     )
-
-
-def model_risk(model_id: int) -> None:
-    """The Model page's risk panel: tier, next review, and every re-assessment flag with its reason."""
-    history = cache.risk_history(model_id)
-    flags = cache.risk_flags(model_id=model_id)
-    current = history[0] if history else None
-    with st.container(border=True):
-        left, right = st.columns([3, 2])
-        with left:
-            tier_badge(current.tier if current else None)
-            if current:
-                st.caption(
-                    f"EU AI Act: {plain(current.ai_act_label)}. Assessed {current.assessed_at:%Y-%m-%d} by "
-                    f"{plain(current.assessed_by)}; next review due {current.next_review_due:%Y-%m-%d}."
-                )
-            else:
-                st.caption("No risk assessment recorded yet.")
-        with right:
-            st.page_link(
-                PAGES_DIR / "risk.py",
-                label="Assess or re-assess on the Risk page",
-                icon=":material/shield:",
-                query_params={"model": str(model_id)},
-            )
-        for f in flags:
-            st.warning(
-                f"**Re-assess — {f.category_label.lower()}:** {plain(f.reason)}", icon=":material/flag:"
-            )
-
-
-def assessment_form(current: AssessmentView | None, *, key: str) -> dict[str, Any] | None:
-    """The four risks and the classification; returns assess_model's arguments when submitted."""
-    with st.form(key):
-        scores = []
-        for category, label in RISK_LABELS.items():
-            prior = current.score(category) if current else None
-            st.markdown(f"**{label}**")
-            c = st.columns([1, 1, 1, 1, 3])
-            like = c[0].number_input(
-                "Likelihood", 1, 5, prior.likelihood if prior else 2, key=f"{key}.{category}.l"
-            )
-            imp = c[1].number_input("Impact", 1, 5, prior.impact if prior else 2, key=f"{key}.{category}.i")
-            r_like = c[2].number_input(
-                "Residual likelihood",
-                1,
-                5,
-                prior.residual_likelihood if prior else 2,
-                key=f"{key}.{category}.rl",
-            )
-            r_imp = c[3].number_input(
-                "Residual impact", 1, 5, prior.residual_impact if prior else 2, key=f"{key}.{category}.ri"
-            )
-            mitigations = c[4].text_input(
-                "Mitigations", prior.mitigations if prior else "", key=f"{key}.{category}.m"
-            )
-            scores.append(
-                {
-                    "category": category,
-                    "likelihood": like,
-                    "impact": imp,
-                    "residual_likelihood": r_like,
-                    "residual_impact": r_imp,
-                    "mitigations": mitigations,
-                }
-            )
-        c = st.columns(3)
-        levels = ["low", "medium", "high"]
-        materiality = c[0].selectbox(
-            "Materiality",
-            levels,
-            key=f"{key}.materiality",
-            index=levels.index(current.materiality) if current else 0,
-        )
-        exposure = c[1].number_input(
-            "Exposure per year (EUR, optional)",
-            min_value=0.0,
-            step=100000.0,
-            value=current.exposure_amount if current else None,
-            key=f"{key}.exposure",
-        )
-        classes = list(AI_ACT_LABELS)
-        ai_act = c[2].selectbox(
-            "EU AI Act class",
-            classes,
-            format_func=AI_ACT_LABELS.__getitem__,
-            key=f"{key}.ai_act",
-            index=classes.index(current.ai_act_class) if current else classes.index("minimal"),
-        )
-        areas = ["", *ANNEX_III_AREAS]
-        annex = st.selectbox(
-            "Annex III area (high-risk only)",
-            areas,
-            key=f"{key}.annex",
-            format_func=lambda a: f"{a}: {ANNEX_III_AREAS[a]}" if a else "— none —",
-            index=areas.index(current.annex_iii_area) if current else 0,
-        )
-        rationale = st.text_area(
-            "Rationale",
-            current.rationale if current else "",
-            key=f"{key}.rationale",
-            placeholder="Why these scores and this class",
-        )
-        oversight = st.text_area(
-            "Human oversight (how people oversee, override and stop it)",
-            current.human_oversight if current else "",
-            key=f"{key}.oversight",
-        )
-        if not st.form_submit_button("Record assessment", type="primary", key=f"{key}.submit"):
-            return None
-    return {
-        "scores": scores,
-        "materiality": materiality,
-        "exposure_amount": exposure,
-        "ai_act_class": ai_act,
-        "annex_iii_area": annex,
-        "rationale": rationale,
-        "human_oversight": oversight,
-    }

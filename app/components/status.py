@@ -1,49 +1,23 @@
-"""How statuses read: health (ok / warning / alert), version stages, model lifecycle status."""
+"""How statuses look: health (ok / warning / alert), version stages, model lifecycle status.
+The words come from core.registry.display; the colours are the app's."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-# status -> (label, badge colour). Table cells show the label only: the table is drawn on a
-# canvas, where emoji markers depend on the viewer's fonts.
-HEALTH: dict[str, tuple[str, str]] = {
-    "ok": ("Healthy", "green"),
-    "warning": ("Warning", "orange"),
-    "alert": ("Alert", "red"),
-    "unknown": ("Not monitored", "gray"),
-}
-STAGE_LABELS = {
-    "production": "Production",
-    "staging": "Staging",
-    "archived": "Archived",
-    "none": "Not staged",
-}
-STATUS_LABELS = {
-    "development": "Development",
-    "validation": "Validation",
-    "production": "Production",
-    "retired": "Retired",
-}
+from app.components.text import plain
+from core.registry.display import health_label, stage_label, status_label
+
+__all__ = ["health_badge", "health_label", "stage_label", "status_badge", "status_label"]
+
+_HEALTH_COLOURS = {"ok": "green", "warning": "orange", "alert": "red", "unknown": "gray"}
 _STATUS_COLOURS = {"development": "blue", "validation": "violet", "production": "green", "retired": "gray"}
 
 
-def health_text(status: str) -> str:
-    """A table cell for a health status, e.g. "Alert"."""
-    return HEALTH.get(status, HEALTH["unknown"])[0]
-
-
 def health_badge(status: str, reasons: list[str] | None = None) -> None:
-    label, colour = HEALTH.get(status, HEALTH["unknown"])
-    help_text = "\n\n".join(reasons) if reasons else None
-    st.badge(f"Health: {label}", color=colour, icon=":material/monitor_heart:", help=help_text)  # type: ignore[arg-type]
-
-
-def stage_label(stage: str) -> str:
-    return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    help_text = "\n\n".join(plain(r) for r in reasons) if reasons else None
+    colour = _HEALTH_COLOURS.get(status, "gray")
+    st.badge(f"Health: {health_label(status)}", color=colour, icon=":material/monitor_heart:", help=help_text)  # type: ignore[arg-type]
 
 
 def status_badge(status: str) -> None:

@@ -7,30 +7,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.components.status import HEALTH, STAGE_LABELS, STATUS_LABELS
+from core.registry.display import HEALTH_COLOURS, HEALTH_LABELS, INVENTORY_LABELS
+from core.registry.figures import CURRENCY_SYMBOLS
 
 DATE = "YYYY-MM-DD"
 DATETIME = "YYYY-MM-DD HH:mm"
-
-# inventory column -> label people read (also the CSV header)
-# What a business owner looks at first comes first: the table is wider than the screen.
-INVENTORY_LABELS = {
-    "name": "Model",
-    "business_unit": "Business unit",
-    "accountable_owner": "Accountable owner",
-    "stage": "Stage",
-    "health": "Health",
-    "health_reason": "Why",
-    "monthly_cost": "Monthly cost",
-    "cost_currency": "Currency",
-    "last_prediction": "Last prediction seen",
-    "technical_owner": "Technical owner",
-    "business_process": "Business process",
-    "production_version": "Production version",
-    "version_count": "Versions",
-    "last_retrained": "Last retrained",
-    "status": "Status",
-}
 EMPTY_CELL = "—"
 
 
@@ -50,56 +31,66 @@ def single_currency(currencies: pd.Series) -> str | None:
     return str(found[0]) if len(found) == 1 and "," not in str(found[0]) else None
 
 
-def inventory_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """The whole inventory as shown: statuses in words, costs in whole units, text held as
-    Arrow strings. Same index as ``frame``; build it once per inventory (app/cache.py) and
-    pick a view's rows from it, so reruns neither relabel nor re-encode 10,000 rows."""
-    shown = frame[list(INVENTORY_LABELS)].assign(
-        monthly_cost=frame["monthly_cost"].round(0),  # whole currency units read best in a portfolio table
-        stage=frame["stage"].map(STAGE_LABELS).fillna(frame["stage"]),
-        status=frame["status"].map(STATUS_LABELS).fillna(frame["status"]),
-        health=frame["health"]
-        .map({k: label for k, (label, _) in HEALTH.items()})
-        .fillna(HEALTH["unknown"][0]),
-    )
-    text = [c for c in shown.columns if shown[c].dtype == object]
-    return shown.astype({c: "string[pyarrow]" for c in text})
+# What a business owner looks at first, and fits a 1400 px screen without scrolling sideways; the
+# other columns are added on demand (``more``).
+INVENTORY_FIRST = (
+    "name",
+    "business_unit",
+    "accountable_owner",
+    "stage",
+    "health",
+    "health_reason",
+    "monthly_cost",
+)
+INVENTORY_MORE = tuple(c for c in INVENTORY_LABELS if c not in INVENTORY_FIRST and c != "cost_currency")
 
 
-def inventory_table(view: pd.DataFrame, display: pd.DataFrame, *, key: str) -> int | None:
-    """Show the rows of ``view`` (from ``display``, see ``inventory_display``); return the model id
-    of the row the user selected, if any."""
+def inventory_table(
+    view: pd.DataFrame, display: pd.DataFrame, *, key: str, more: tuple[str, ...] = ()
+) -> int | None:
+    """Show the rows of ``view`` (picked by index from ``display``, core.registry.display.inventory_display); return the model id
+    of the row the user selected, if any. ``more``: columns of ``INVENTORY_MORE`` to add."""
     currency = single_currency(view["cost_currency"])
-    cost_label = f"Monthly cost ({currency})" if currency else "Monthly cost"
-    order = [c for c in INVENTORY_LABELS if not (c == "cost_currency" and currency)]
+    unit = CURRENCY_SYMBOLS.get(currency, currency) if currency else None
+    cost_label = f"Cost, 30 days ({unit})" if unit else "Cost, 30 days"
+    wanted = set(INVENTORY_FIRST) | set(more) | ({"cost_currency"} if not currency else set())
+    order = [c for c in INVENTORY_LABELS if c in wanted]
     config = {c: INVENTORY_LABELS[c] for c in order}
     config.update(
         {
-            "name": st.column_config.TextColumn("Model", width="medium"),
+            "name": st.column_config.TextColumn("Model", width=190),
+            "business_unit": st.column_config.TextColumn("Business unit", width=125),
+            "accountable_owner": st.column_config.TextColumn("Accountable owner", width=125),
             "production_version": st.column_config.NumberColumn(
                 "Prod. version", format="v%d", width="small", help="The version currently in production."
             ),
             "version_count": st.column_config.NumberColumn("Versions", width="small"),
             "stage": st.column_config.TextColumn(
                 "Stage",
-                width=95,
+                width=85,
                 help="Stage of the production version, else the most advanced stage any version reached.",
             ),
             "last_retrained": date_column("Last retrained", "When the newest version was registered."),
             "last_prediction": datetime_column("Last prediction seen", "Newest logged prediction."),
             "monthly_cost": st.column_config.NumberColumn(
-                cost_label, format="localized", help="Recorded cost over the last 30 days."
+                cost_label, format="localized", width=115, help="Recorded cost over the last 30 days."
             ),
-            "health": st.column_config.TextColumn(
-                "Health", width=115, help="From monitoring: drift, performance, outages."
+            "health": st.column_config.MultiselectColumn(  # read-only: a coloured badge per model
+                "Health",
+                width=110,
+                options=[HEALTH_LABELS[s] for s in HEALTH_LABELS],
+                color=[HEALTH_COLOURS[s] for s in HEALTH_LABELS],
+                help="From monitoring: drift, performance, outages.",
             ),
             "health_reason": st.column_config.TextColumn(
-                "Why", width="medium", help="What raised the warning or alert."
+                "Why", width=165, help="What raised the warning or alert (hover a cell for all of it)."
             ),
         }
     )
+    shown = display.loc[view.index]
+    shown = shown.assign(health=[[h] for h in shown["health"]])  # one badge per cell
     state = st.dataframe(
-        display.loc[view.index],
+        shown,
         key=key,
         hide_index=True,
         column_order=order,
@@ -111,14 +102,6 @@ def inventory_table(view: pd.DataFrame, display: pd.DataFrame, *, key: str) -> i
     )
     rows = state.selection.rows if state is not None else []
     return int(view.iloc[rows[0]]["model_id"]) if rows and rows[0] < len(view) else None
-
-
-def inventory_csv(view: pd.DataFrame) -> bytes:
-    """The inventory rows as CSV with readable headers, dates in ISO 8601 UTC."""
-    export = view[list(INVENTORY_LABELS)].copy()
-    for column in ("last_retrained", "last_prediction"):
-        export[column] = export[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return export.rename(columns=INVENTORY_LABELS).to_csv(index=False).encode("utf-8")
 
 
 def show_table(

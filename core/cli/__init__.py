@@ -1,42 +1,27 @@
 """The `steward` command: the same core functions the app uses, for pipelines and cron.
 
-Each area keeps its commands in its own module here and registers them on ``app`` when
-imported; ``COMMAND_MODULES`` lists them. Every command exits non-zero with one clear
-message on error (see ``common.run``), and ``--json`` gives machine-readable output.
+Each area keeps its commands in its own module here, registered on ``app`` (``core.cli.app``)
+when the module is imported; the imports below load them all, in the order `steward --help`
+lists them (add yours there). Every command exits non-zero with one clear message on error
+(see ``common.run``), and ``--json`` gives machine-readable output.
 """
 
 from __future__ import annotations
 
-import importlib
+from core.cli.app import app
 
-import typer
+# isort: off
+from core.cli import registry, inventory, operations, integrations, governance  # noqa: F401
+from core.cli import monitoring_drift, monitoring, governance_review, insight  # noqa: F401
+from core.cli import segments  # noqa: F401
+from core.cli import notify  # noqa: F401
+from core.cli import tokens  # noqa: F401
+from core.cli import logstore  # noqa: F401
+from core.cli import apply  # noqa: F401
+# isort: on
 
-app = typer.Typer(
-    name="steward",
-    help="Steward: model governance and monitoring. Registry at STEWARD_DATABASE_URL (default data/steward.db).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-# Modules that register commands on ``app``; add yours here.
-COMMAND_MODULES = [
-    "core.cli.registry",
-    "core.cli.operations",
-    "core.cli.integrations",
-    "core.cli.governance",
-    "core.cli.monitoring_drift",
-    "core.cli.monitoring",
-    "core.cli.governance_review",
-    "core.cli.insight",
-]
-
-
-def _load_commands() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name)
+__all__ = ["app", "main"]
 
 
 def main() -> None:
-    _load_commands()
     app()

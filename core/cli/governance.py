@@ -13,14 +13,15 @@ from typing import Any
 
 import typer
 
-from core import audit
+from core import anchors, audit, identity
 from core.access import ROLES, actor_by_email
-from core.cli import app
+from core.cli.app import app
 from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, fail, run
 from core.db.engine import read_session, write_session
+from core.db.types import saved_id
 from core.errors import InvalidInput
 from core.governance import history, promotions
-from core.registry import reads, services
+from core.registry import reads, services, stewardship_reads
 
 audit_app = typer.Typer(help="The hash-chained audit log: verify it, export it.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -62,15 +63,15 @@ def request_promotion_command(
         who = actor(eng, as_email)
         with read_session(eng) as session:  # the gates take seconds: evaluated before the write lock
             row = services.model_by_name(session, model)
-            version_id = services.version_by_number(session, row.id, version).id  # type: ignore[arg-type]
-            evidence = promotions.prepare_evidence(session, actor=who, version_id=version_id, target_stage=to)  # type: ignore[arg-type]
+            version_id = saved_id(services.version_by_number(session, saved_id(row), version))
+            evidence = promotions.prepare_evidence(session, actor=who, version_id=version_id, target_stage=to)
         with write_session(eng) as session:
             request_id = promotions.request_promotion(
                 session,
                 actor=who,
                 version_id=version_id,
                 target_stage=to,
-                justification=justification,  # type: ignore[arg-type]
+                justification=justification,
                 evidence=evidence,
             )
         with read_session(eng) as session:
@@ -232,11 +233,12 @@ def history_command(
     def body() -> None:
         with read_session(engine()) as session:
             row = services.model_by_name(session, model)
-            if on:
-                _print_on(session, row.id, row.name, _day(on, "--on"), as_json)  # type: ignore[arg-type]
+            day = _day(on, "--on")
+            if day is not None:
+                _print_on(session, saved_id(row), row.name, day, as_json)
                 return
-            frame = reads.stage_history(session, row.id)  # type: ignore[arg-type]
-            periods = history.production_periods(session, row.id)  # type: ignore[arg-type]
+            frame = reads.stage_history(session, saved_id(row))
+            periods = history.production_periods(session, saved_id(row))
         if as_json:
             emit(
                 {
@@ -289,28 +291,83 @@ def _print_on(session: Any, model_id: int, name: str, day: date, as_json: bool) 
 
 
 @audit_app.command("verify")
-def audit_verify_command(as_json: bool = JSON_OPTION) -> None:
-    """Walk the hash chain; exit 0 when intact, 1 naming the first bad event."""
+def audit_verify_command(
+    anchors_dir: Path | None = typer.Option(
+        None,
+        "--anchors",
+        help="Directory of audit anchors to compare with (default STEWARD_AUDIT_ANCHOR_DIR).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Walk the hash chain, check the stage history against it and compare it with the anchors;
+    exit 0 when all hold, 1 naming the first missing or bad event."""
 
     def body() -> None:
         with read_session(engine()) as session:
             verdict = audit.verify(session)
+            history = audit.stage_history_problems(session)
+            anchored = anchors.verify_against_anchors(session, anchors_dir)
+        ok = verdict.ok and not history and anchored.ok
         if as_json:
             emit(
                 {
-                    "ok": verdict.ok,
+                    "ok": ok,
                     "checked": verdict.checked,
-                    "first_bad_id": verdict.first_bad_id,
+                    "first_bad_id": verdict.first_bad_id if not verdict.ok else anchored.first_bad_id,
                     "problem": verdict.problem,
+                    "key_problem": verdict.key_problem,
+                    "stage_history": history,
+                    "anchors": anchored.message(),
+                    "anchor_first_bad_id": anchored.first_bad_id,
                 },
                 as_json=True,
             )
-        elif verdict.ok:
-            emit(verdict.message(), as_json=False)
-        if not verdict.ok:
-            if as_json:
+            if not ok:
                 raise typer.Exit(1)
+            return
+        if not verdict.ok:
             fail(verdict.message())
+        if history:
+            fail(f"the stage history does not match the audit log: {history[0]}")
+        if not anchored.ok:
+            fail(anchored.message())
+        emit(verdict.message(), as_json=False)
+        if anchored.directory is not None:
+            emit(anchored.message(), as_json=False)
+        for warning in anchored.warnings:
+            emit(f"Warning: {warning}", as_json=False)
+
+    run(body)
+
+
+@audit_app.command("anchor")
+def audit_anchor_command(
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory to write the anchor to (default STEWARD_AUDIT_ANCHOR_DIR)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write a checkpoint of the audit log (event count, last id and hash, time; signed with the
+    audit key when set) to a directory outside the database, ideally on write-once storage."""
+
+    def body() -> None:
+        with read_session(engine()) as session:
+            anchor = anchors.write_anchor(session, out)
+        info = {
+            "file": str(anchor.path),
+            "events": anchor.events,
+            "last_id": anchor.last_id,
+            "last_hash": anchor.last_hash,
+            "created_at": anchor.created_at.isoformat(),
+            "signed_with_key": anchor.signed_with_key,
+        }
+        emit(
+            info
+            if as_json
+            else f"Anchored {anchor.events} events (last event {anchor.last_id}) in {anchor.path}"
+            + ("" if anchor.signed_with_key else " (not signed: STEWARD_AUDIT_HMAC_KEY is not set)."),
+            as_json=as_json,
+        )
 
     run(body)
 
@@ -365,18 +422,20 @@ def add_person_command(
     email: str = typer.Option(..., "--email"),
     team: str = typer.Option("", "--team"),
     role: list[str] = typer.Option([], "--role", help="role or role:business unit (repeatable)."),
+    service_account: bool = typer.Option(
+        False, "--service-account", help="A pipeline's identity: may register, log and request, never decide."
+    ),
     as_email: str | None = AS_OPTION,
 ) -> None:
-    """Add a person with optional role grants (admin)."""
+    """Add a person (or with --service-account, a service account) with optional role grants (admin)."""
 
     def body() -> None:
         eng = engine()
         who = actor(eng, as_email)
         pairs = [_role_pair(r) for r in role]
+        add = identity.create_service_account if service_account else services.create_person
         with write_session(eng) as session:
-            person_id = services.create_person(
-                session, actor=who, name=name, email=email, team=team, roles=pairs
-            )
+            person_id = add(session, actor=who, name=name, email=email, team=team, roles=pairs)
         emit(f"Added {name} <{email.strip().lower()}> (person {person_id}).", as_json=False)
 
     run(body)
@@ -428,6 +487,16 @@ def mark_left_command(
             services.set_person_active(
                 session, actor=who, person_id=person.id, active=False, left_on=_day(on, "--on")
             )
+            roles = stewardship_reads.roles_of(session, person.id)
         emit(f"{person.name} marked as left.", as_json=False)
+        if not roles.empty:  # a leaver's roles stay theirs (flagged) until someone takes them over
+            emit(
+                f"{person.name} still holds {len(roles)} owner role(s); hand them over with\n"
+                f"  steward hand-over --from {person.email} --to EMAIL --reason '...' [--model M] [--role R]",
+                as_json=False,
+            )
+            emit(
+                roles[["model", "role_label", "since"]].rename(columns={"role_label": "role"}), as_json=False
+            )
 
     run(body)

@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from core.cli import app
+from core.cli.app import app
 from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, run
 from core.db.engine import read_session, write_session
+from core.db.types import saved_id
 from core.errors import InvalidInput
 from core.governance import documentation, minutes, risk, rules
 from core.registry import services
@@ -107,8 +108,8 @@ def assess_command(
             risk.assess_model(
                 session,
                 actor=who,
-                model_id=row.id,
-                scores=parse_scores(score, mitigation),  # type: ignore[arg-type]
+                model_id=saved_id(row),
+                scores=parse_scores(score, mitigation),
                 materiality=materiality,
                 ai_act_class=ai_act,
                 annex_iii_area=annex,
@@ -118,7 +119,7 @@ def assess_command(
                 exposure_currency=currency,
             )
         with read_session(eng) as session:
-            view = risk.current_assessment(session, row.id)  # type: ignore[arg-type]
+            view = risk.current_assessment(session, saved_id(row))
         assert view is not None
         if as_json:
             emit(
@@ -179,9 +180,9 @@ def propose_command(
             rule_id = rules.propose_rule(
                 session,
                 actor=who,
-                model_id=row.id,
+                model_id=saved_id(row),
                 name=name,
-                operator=operator,  # type: ignore[arg-type]
+                operator=operator,
                 threshold=threshold,
                 outcome=outcome,
                 description=description,
@@ -220,7 +221,7 @@ def history_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTION) -> N
 
     def body() -> None:
         with read_session(engine()) as session:
-            frame = rules.rule_history(session, model_id=services.model_by_name(session, model).id)  # type: ignore[arg-type]
+            frame = rules.rule_history(session, model_id=saved_id(services.model_by_name(session, model)))
         emit(
             frame,
             as_json=as_json,
@@ -253,8 +254,8 @@ def model_report_command(model: str = MODEL_OPTION, out: Path = OUT_OPTION) -> N
 
     def body() -> None:
         with read_session(engine()) as session:
-            model_id = services.model_by_name(session, model).id
-            path = documentation.export_pack(session, model_id=model_id, out=_writable(out))  # type: ignore[arg-type]
+            model_id = saved_id(services.model_by_name(session, model))
+            path = documentation.export_pack(session, model_id=model_id, out=_writable(out))
         emit(f"Wrote {path}.", as_json=False)
 
     run(body)

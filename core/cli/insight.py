@@ -2,6 +2,7 @@
 
 steward lineage --downstream "Core banking DB" [--json] [--all]
 steward lineage --upstream "Consumer loan origination" [--json]
+steward lineage ingest events.jsonl                    # OpenLineage run events -> lineage
 steward forecast --all [--horizon 12] [--json]          # cron: store fleet forecasts
 steward forecast --model "Credit scoring" [--json]
 steward set-budget --unit "Credit risk" --year 2026 --amount 250000 [--currency EUR]
@@ -11,20 +12,40 @@ steward explain --model "Credit scoring" --version 3    # precompute global expl
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from core.cli import app
+from core import clock
+from core.cli.app import app
 from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, fail, run
+from core.config import get_settings
+from core.costs import budgets
+from core.costs.budgets import budget_statuses
+from core.costs.fleet import run_fleet_forecast
 from core.db.engine import read_session, write_session
-from core.errors import InvalidInput
+from core.db.types import saved_id
+from core.errors import InvalidInput, NotFound
+from core.explain.summaries import ensure_global_explanations, stored_explanations
+from core.lineage import openlineage
+from core.lineage.graph import build_graph, filtered
+from core.lineage.impact import find_node, impact, trace_back
+from core.registry.services import model_by_name, version_by_number
 
 # --- lineage -----------------------------------------------------------------------------------
 
 
-@app.command("lineage")
+lineage_app = typer.Typer(
+    help="Impact analysis (--downstream SOURCE), trace back (--upstream PROCESS), or `ingest` OpenLineage events.",
+    invoke_without_command=True,
+)
+app.add_typer(lineage_app, name="lineage")
+
+
+@lineage_app.callback()
 def lineage(
+    ctx: typer.Context,
     downstream: str = typer.Option(
         None, "--downstream", help="Data source (or dataset) name: what depends on it."
     ),
@@ -33,14 +54,12 @@ def lineage(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Impact analysis (--downstream SOURCE) or trace back (--upstream PROCESS)."""
+    if ctx.invoked_subcommand is not None:
+        return
     if bool(downstream) == bool(upstream):
         fail("give --downstream SOURCE or --upstream PROCESS (one of them).")
 
     def body() -> None:
-        from core.errors import NotFound
-        from core.lineage.graph import build_graph, filtered
-        from core.lineage.impact import find_node, impact, trace_back
-
         with read_session(engine()) as session:
             graph = build_graph(session)
         graph = graph if include_all else filtered(graph, live_only=True)
@@ -60,6 +79,36 @@ def lineage(
             start = find_node(graph, "business_process", upstream)
             reach = trace_back(graph, start.key)
         _emit_reach(reach, as_json=as_json)
+
+    run(body)
+
+
+@lineage_app.command("ingest")
+def lineage_ingest(
+    file: Path = typer.Argument(..., help="OpenLineage run events, one JSON object per line."),
+    as_email: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Map OpenLineage run events (Airflow, Spark, dbt, Feast...) onto data sources, datasets and
+    lineage edges; safe to run again on the same file (nothing changes)."""
+
+    def body() -> None:
+        found = openlineage.read_events(file, max_mb=get_settings().upload_max_mb)
+        eng = engine()
+        who = actor(eng, as_email)
+        with write_session(eng) as session:
+            report = openlineage.ingest(session, actor=who, events_=found, source_name=file.name)
+        if as_json:
+            emit(report.as_dict(), as_json=True)
+            return
+        emit(
+            f"{report.events} event(s) read from {file.name}, {report.events_new} new: "
+            f"{len(report.sources_created)} data source(s), {len(report.datasets_created)} dataset(s) and "
+            f"{report.edges_created} edge(s) added"
+            + ("" if report.changed else " (nothing changed: the file was ingested before)")
+            + ".",
+            as_json=False,
+        )
 
     run(body)
 
@@ -120,8 +169,6 @@ def forecast(
         fail("give --all or --model NAME.")
 
     def body() -> None:
-        from core.costs.fleet import run_fleet_forecast
-
         eng = engine()
         result = run_fleet_forecast(
             eng,
@@ -158,11 +205,9 @@ def set_budget(
     """Set a business unit's cost budget for a calendar year (approver or admin)."""
 
     def body() -> None:
-        from core.costs import budgets
-
         eng = engine()
         who = actor(eng, as_email)
-        chosen = year or date.today().year
+        chosen = year or clock.today().year
         if not 2000 <= chosen <= 2100:
             raise InvalidInput(f"year {chosen} is out of range.")
         with write_session(eng) as session:
@@ -197,8 +242,6 @@ def budget_status(as_json: bool = JSON_OPTION) -> None:
     """Budgets per business unit: spent, projected, projected month of overrun."""
 
     def body() -> None:
-        from core.costs.budgets import budget_statuses
-
         with read_session(engine()) as session:
             statuses = budget_statuses(session)
         rows = [
@@ -245,21 +288,18 @@ def explain(
     its recent production window."""
 
     def body() -> None:
-        from core.explain.summaries import ensure_global_explanations, stored_explanations
-        from core.registry.services import model_by_name, version_by_number
-
         eng = engine()
         who = actor(eng, as_email)
         with read_session(eng) as session:
-            row = version_by_number(session, model_by_name(session, model).id, version)  # type: ignore[arg-type]
+            row = version_by_number(session, saved_id(model_by_name(session, model)), version)
         outcome = ensure_global_explanations(
             eng,
             actor=who,
-            version_id=row.id,  # type: ignore[arg-type]
+            version_id=saved_id(row),
             refresh_production=refresh_production,
         )
         with read_session(eng) as session:
-            stored = stored_explanations(session, row.id)  # type: ignore[arg-type]
+            stored = stored_explanations(session, saved_id(row))
         data = {
             source: {
                 "status": status,

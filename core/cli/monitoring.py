@@ -3,6 +3,7 @@ health and alerts for cron, labelling campaigns, realised performance and alert 
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import pandas as pd
 import typer
 
-from core.cli import app
+from core.cli.app import app
 from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, run
 from core.db.engine import read_session, write_session
+from core.db.types import saved_id
 from core.errors import InvalidInput
-from core.monitoring import alerts, labelling, performance
+from core.monitoring import alerts, estimation, labelling, performance, thresholds
 from core.registry import services
 
 campaign_app = typer.Typer(
@@ -31,7 +33,7 @@ MODEL_OPTION = typer.Option(..., "--model", help="Name of the model.")
 
 def _model_id(eng: Any, name: str) -> int:
     with read_session(eng) as session:
-        return services.model_by_name(session, name).id  # type: ignore[return-value]
+        return saved_id(services.model_by_name(session, name))
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -196,7 +198,8 @@ def performance_command(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Realised performance per month from labels, with 95% intervals, beside validation."""
+    """Realised performance per month from labels, with 95% intervals, beside validation; for
+    classifiers with calibrated scores, the estimate from scores alone (CBPE) and its error."""
 
     def body() -> None:
         eng = engine()
@@ -204,6 +207,7 @@ def performance_command(
         with read_session(eng) as session:
             version_id = services.version_by_number(session, model_id, version).id if version else None
             report = performance.performance_report(session, model_id=model_id, version_id=version_id)
+            estimated = estimation.estimate_report(session, model_id=model_id, version_id=report.version_id)
         if as_json:
             emit(
                 {
@@ -218,7 +222,9 @@ def performance_command(
                         for row in report.table.to_dict(orient="records")
                     ],
                     "verdicts": [v.__dict__ for v in report.verdicts],
-                },
+                    "estimated": _estimate_json(estimated),
+                }
+                | (_multiclass_json(report) if report.classes else {}),
                 as_json=True,
             )
             return
@@ -235,8 +241,58 @@ def performance_command(
         emit(None, as_json=False, table=table.round(3))
         for verdict in report.verdicts:
             typer.echo(f"{verdict.level.upper()}: {verdict.message}")
+        if report.classes:
+            typer.echo("Per class, over every labelled prediction:")
+            emit(None, as_json=False, table=report.per_class.round(3))
+            typer.echo("Confusion matrix (rows: actual class, columns: predicted class):")
+            emit(None, as_json=False, table=report.confusion.reset_index())
+        if estimated.applies:
+            typer.echo(f"Estimated from scores alone (CBPE). {estimated.note}")
+            wide = estimated.table.pivot(index="month", columns="metric", values="estimated")
+            emit(None, as_json=False, table=wide[["accuracy", "roc_auc"]].round(3).reset_index())
+            for line in estimation.error_text(estimated.errors):
+                typer.echo(f"Estimate error: {line}")
+            for warning in estimated.warnings:
+                typer.echo(f"WARNING: {warning}")
 
     run(body)
+
+
+def _multiclass_json(report: performance.PerformanceReport) -> dict[str, Any]:
+    """A multiclass classifier's classes, per-class precision and recall, and confusion counts."""
+    return {
+        "classes": report.classes,
+        "per_class": [
+            {k: _clean(v) for k, v in row.items()} for row in report.per_class.to_dict(orient="records")
+        ],
+        "confusion_matrix": {
+            "actual": report.classes,
+            "predicted": report.classes,
+            "counts": report.confusion.to_numpy().astype(int).tolist(),
+        },
+    }
+
+
+def _estimate_json(report: estimation.EstimateReport) -> dict[str, Any]:
+    calibration = report.calibration
+    return {
+        "applies": report.applies,
+        "note": report.note,
+        "reference_period": report.reference_period,
+        "calibration": None
+        if calibration is None
+        else {
+            "ece": calibration.ece,
+            "z": calibration.z,
+            "p_value": calibration.p_value,
+            "n": calibration.n,
+            "holds": calibration.holds,
+        },
+        "warnings": report.warnings,
+        # pandas' own JSON keeps numbers numbers (numpy ints, bools) and writes NaN as null
+        "months": json.loads(report.table.to_json(orient="records")),
+        "error": json.loads(report.errors.to_json(orient="records")),
+    }
 
 
 @thresholds_app.command("show")
@@ -247,7 +303,7 @@ def thresholds_show_command(model: str = MODEL_OPTION, as_json: bool = JSON_OPTI
         eng = engine()
         model_id = _model_id(eng, model)
         with read_session(eng) as session:
-            current = alerts.current_thresholds(session, model_id=model_id)
+            current = thresholds.current_thresholds(session, model_id=model_id)
         emit(
             current.__dict__ | {"is_default": current.is_default},
             as_json=as_json,
@@ -275,6 +331,17 @@ def thresholds_set_command(
     min_label_coverage: float | None = typer.Option(
         None, "--min-label-coverage", help="Warn below this labelled share (0-1)."
     ),
+    min_group_size: int | None = typer.Option(
+        None, "--min-group-size", help="Segments with fewer labelled cases show 'too few cases'."
+    ),
+    segment_gap: float | None = typer.Option(
+        None, "--segment-gap", help="Alert when a segment's error rate exceeds the rest's by this much (0-1)."
+    ),
+    disparity_limit: float | None = typer.Option(
+        None,
+        "--disparity-limit",
+        help="Alert when a sensitive attribute's parity or equalised-odds difference exceeds this (0-1).",
+    ),
     as_json: bool = JSON_OPTION,
     as_email: str | None = AS_OPTION,
 ) -> None:
@@ -285,7 +352,7 @@ def thresholds_set_command(
         who = actor(eng, as_email)
         model_id = _model_id(eng, model)
         with write_session(eng) as session:
-            new = alerts.set_thresholds(
+            new = thresholds.set_thresholds(
                 session,
                 actor=who,
                 model_id=model_id,
@@ -294,6 +361,9 @@ def thresholds_set_command(
                 performance_drop=performance_drop,
                 outage_days=outage_days,
                 min_label_coverage=min_label_coverage,
+                min_group_size=min_group_size,
+                segment_gap=segment_gap,
+                disparity_limit=disparity_limit,
             )
         emit(
             new.__dict__ if as_json else f"Thresholds of {model} are now version {new.version}.",

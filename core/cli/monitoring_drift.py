@@ -12,14 +12,16 @@ from datetime import date, timedelta
 import pandas as pd
 import typer
 from sqlalchemy import select
+from sqlmodel import col
 
-from core.cli import app
+from core import clock
+from core.cli.app import app
 from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, fail, run
 from core.db.engine import read_session
 from core.db.models import Model, ModelVersion
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput, StewardError
-from core.monitoring.drift.runs import RunSummary, run_drift
+from core.monitoring.drift.runs import RunSummary, VersionFailure, run_model_drift
 from core.monitoring.drift.sources import Period, month_periods
 from core.registry import services
 
@@ -88,42 +90,58 @@ def drift_command(
     def body() -> None:
         if bool(model) == all_models:
             raise InvalidInput("give either --model NAME or --all.")
-        wanted = periods(
-            _day(from_day, "--from"), _day(to_day, "--to"), monthly=monthly, today=utcnow().date()
-        )
+        wanted = periods(_day(from_day, "--from"), _day(to_day, "--to"), monthly=monthly, today=clock.today())
         eng = engine()
         who = actor(eng, as_email)
         with read_session(eng) as session:
-            targets = [services.model_by_name(session, model).id] if model else _production_models(session)
+            targets = (
+                [saved_id(services.model_by_name(session, model))] if model else _production_models(session)
+            )
         results: list[RunSummary] = []
+        failed: list[VersionFailure] = []
         errors: list[str] = []
         for model_id in targets:
             for period in wanted:
                 try:
-                    results.extend(run_drift(eng, actor=who, model_id=model_id, period=period, force=force))
+                    done = run_model_drift(eng, actor=who, model_id=model_id, period=period, force=force)
                 except StewardError as exc:
                     if not all_models:
                         raise
                     errors.append(f"model id {model_id}, {period.key}: {exc}")
+                    continue
+                results.extend(done.runs)
+                failed.extend(done.failures)
+        # One version whose data cannot be read is reported for that version; the runs of the
+        # others are stored and printed all the same.
+        if not all_models and len(failed) == 1 and not results:
+            raise failed[0].error  # the model's only version: its error, as one line
+        errors.extend(f.message for f in failed)
         if as_json:
-            emit({"runs": [r.as_dict() for r in results], "errors": errors}, as_json=True)
-        else:
+            emit(
+                {
+                    "runs": [r.as_dict() for r in results],
+                    "failed": [f.as_dict() for f in failed],
+                    "errors": errors,
+                },
+                as_json=True,
+            )
+        elif results:
             emit(_table(results), as_json=False)
         for message in errors:
             typer.echo(f"Error: {message}", err=True)
         if errors:
-            fail(f"{len(errors)} model(s) could not be checked (see above).")
+            fail(f"{len(errors)} model(s) or version(s) could not be checked (see above).")
 
     run(body)
 
 
-def _production_models(session) -> list[int]:  # type: ignore[no-untyped-def]
+def _production_models(session) -> list[int]:
     return list(
         session.execute(
-            select(Model.id)
-            .join(ModelVersion, ModelVersion.model_id == Model.id)
-            .where(ModelVersion.stage == "production")
-            .order_by(Model.name)
+            select(col(Model.id))
+            .join(ModelVersion, col(ModelVersion.model_id) == col(Model.id))
+            .where(col(ModelVersion.stage) == "production")
+            .order_by(col(Model.name))
         )
         .scalars()
         .all()

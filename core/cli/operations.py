@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from core import backup as backups
-from core.cli import app
+from core.cli.app import app
 from core.cli.common import JSON_OPTION, emit, engine, fail, run
 from core.db.engine import make_engine, redact
 
@@ -47,11 +47,17 @@ def restore_command(
 
 
 @app.command("check")
-def check_command(as_json: bool = JSON_OPTION) -> None:
-    """Check the registry: database integrity, schema revision, audit chain; row counts with --json."""
+def check_command(
+    anchors_dir: Path | None = typer.Option(
+        None, "--anchors", help="Directory of audit anchors (default STEWARD_AUDIT_ANCHOR_DIR)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check the registry: database integrity, schema revision, audit chain, stage history and
+    anchors; row counts with --json."""
 
     def body() -> None:
-        result = backups.check_registry(engine(check=False))
+        result = backups.check_registry(engine(check=False), anchor_dir=anchors_dir)
         if as_json:
             emit(
                 {
@@ -60,6 +66,9 @@ def check_command(as_json: bool = JSON_OPTION) -> None:
                     "schema_revision": result.schema_revision,
                     "schema_current": result.schema_current,
                     "audit": result.audit.message(),
+                    "stage_history": result.stage_history,
+                    "anchors": result.anchors.message(),
+                    "anchor_first_bad_id": result.anchors.first_bad_id,
                     "row_counts": result.row_counts,
                 },
                 as_json=True,

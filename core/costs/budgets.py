@@ -9,24 +9,25 @@ cumulative spend, not sums of monthly intervals.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
-from core.costs.fleet import StoredForecast, stored_forecast
-from core.costs.queries import last_cost_day, monthly_costs
+from core.costs.fleet import StoredForecast, stored_forecasts
+from core.costs.queries import costs_by_month, last_cost_day
 from core.db.models import CostBudget
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput
+from core.registry.figures import money
 from core.registry.ingest import CURRENCIES
-from core.registry.validation import clean_name, clean_number, clean_text
-
-MAX_BUDGET = 1e15  # a thousand trillion in any currency
+from core.registry.validation import clean_money, clean_name, clean_text
 
 
 def set_budget(
@@ -36,7 +37,7 @@ def set_budget(
     business_unit: str,
     period_start: date,
     period_end: date,
-    amount: float,
+    amount: float | Decimal | str,
     currency: str = "EUR",
     note: str = "",
     at: datetime | None = None,
@@ -44,11 +45,9 @@ def set_budget(
     """Set (or change) a business unit's budget for the period starting ``period_start``."""
     business_unit = clean_name(business_unit, "business unit")
     require(session, actor, "budget.set", business_unit=business_unit)
-    amount = clean_number(amount, "budget amount")
-    if amount <= 0:
-        raise InvalidInput(f"budget amount must be positive, got {amount:g}.")
-    if amount > MAX_BUDGET:  # larger sums overflow the tables and charts that show them (int64)
-        raise InvalidInput(f"budget amount {amount:g} is too large; at most {MAX_BUDGET:,.0f} is allowed.")
+    exact = clean_money(amount, "budget amount")
+    if exact <= 0:
+        raise InvalidInput(f"budget amount must be positive, got {exact.normalize():f}.")
     if period_end <= period_start:
         raise InvalidInput(f"budget period is reversed or empty: {period_start} to {period_end}.")
     currency = (currency or "").strip().upper()
@@ -56,29 +55,28 @@ def set_budget(
         raise InvalidInput(f"unknown currency '{currency}'; known: {', '.join(CURRENCIES)}.")
     row = session.exec(
         select(CostBudget).where(
-            CostBudget.business_unit == business_unit, CostBudget.period_start == period_start
+            col(CostBudget.business_unit) == business_unit, col(CostBudget.period_start) == period_start
         )
     ).first()
     before = None if row is None else row.model_dump()
     row = row or CostBudget(
-        business_unit=business_unit, period_start=period_start, period_end=period_end, amount=amount
+        business_unit=business_unit, period_start=period_start, period_end=period_end, amount=exact
     )
-    row.period_end, row.amount, row.currency = period_end, amount, currency
+    row.period_end, row.amount, row.currency = period_end, exact, currency
     row.note = clean_text(note, "note", max_len=500)
     row.set_by_id = actor.id
-    row.set_at = at or utcnow()
+    row.set_at = at or clock.now()
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="budget.set",
-        object_type="cost_budget",
+        action=events.BUDGET_SET,
         object_id=row.id,
         before=before,
         after=row.model_dump(),
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 @dataclass(frozen=True)
@@ -98,18 +96,35 @@ class BudgetStatus:
     projected_until: str | None  # last month the projection covers
     level: float
     cumulative: pd.DataFrame  # month, actual, mean, lower, upper (cumulative spend in the period)
+    as_of: date | None = None  # the last cost day the status was computed on
+
+    @property
+    def started(self) -> bool:
+        """Whether the budget's period has begun (by the last cost day)."""
+        return self.as_of is None or self.period_start <= self.as_of
+
+    @property
+    def alert(self) -> str | None:
+        """ "over" (spent more than the budget), "projected" (the central projection overruns it) or
+        None. A budget whose period has not started raises nothing unless its projection overruns."""
+        if self.spent > self.amount:
+            return "over"
+        return "projected" if self.overrun_month else None
 
     def sentence(self) -> str:
         money = _money(self.currency)
         period = _period_text(self.period_start, self.period_end)
-        spent = f"spent {money(self.spent)} so far" if self.spent > 0 else "nothing spent yet"
+        if not self.started:
+            spent = f"it starts on {self.period_start:%-d %B %Y}"
+        else:
+            spent = f"spent {money(self.spent)} so far" if self.spent > 0 else "nothing spent yet"
         head = f"{self.business_unit}: budget {money(self.amount)} for {period}; {spent}"
         if self.projected is None:
             return head + ". No forecast stored yet (run `steward forecast --all`)."
         until = _month_text(self.projected_until)
         head += (
             f"; projected {money(self.projected)} by {until} "
-            f"({self.level:.0%} interval {money(self.projected_lower)}–{money(self.projected_upper)})"
+            f"(likely between {money(self.projected_lower)} and {money(self.projected_upper)})"
         )
         odds = f"{self.overrun_probability:.0%}" if self.overrun_probability is not None else "unknown"
         if self.overrun_month:
@@ -122,8 +137,8 @@ class BudgetStatus:
         return head + f" — within budget (probability of overrun {odds})."
 
 
-def _money(currency: str):  # type: ignore[no-untyped-def]
-    return lambda v: f"{currency} {v:,.0f}" if v is not None and math.isfinite(v) else f"{currency} ?"
+def _money(currency: str) -> Callable[[float | None], str]:
+    return lambda v: money({currency: v}) if v is not None and math.isfinite(v) else f"{currency} ?"
 
 
 def _month_text(month: str | None) -> str:
@@ -145,22 +160,34 @@ def budgets(session: Session) -> list[CostBudget]:
 def budget_statuses(session: Session, *, include_past: bool = False) -> list[BudgetStatus]:
     """Every budget whose period is not over (by the last cost day), with its projection."""
     last_day = last_cost_day(session)
+    shown = [b for b in budgets(session) if include_past or last_day is None or b.period_end >= last_day]
+    if not shown:
+        return []
+    # Two reads for all budgets (not two per budget): the months since the earliest period, and
+    # the stored forecasts of the business units.
+    monthly = costs_by_month(session, since=min(b.period_start for b in shown))
+    forecasts = stored_forecasts(session, scope="business_unit")
     statuses = []
-    for budget in budgets(session):
-        if not include_past and last_day is not None and budget.period_end < last_day:
-            continue
-        actual = monthly_costs(session, business_unit=budget.business_unit, since=budget.period_start)
-        actual = actual[(actual["currency"] == budget.currency)]
-        forecast = stored_forecast(session, "business_unit", budget.business_unit)
+    for budget in shown:
+        if budget.period_start.day == 1:  # whole months: read from the one query above
+            actual = monthly[
+                (monthly["business_unit"] == budget.business_unit)
+                & (monthly["month"] >= f"{budget.period_start:%Y-%m}")
+            ]
+        else:
+            actual = costs_by_month(session, business_unit=budget.business_unit, since=budget.period_start)
+        actual = actual[actual["currency"] == budget.currency]
+        forecast = forecasts.get(("business_unit", budget.business_unit))
         if forecast is not None and forecast.currency != budget.currency:
             forecast = None
-        statuses.append(project_budget(budget, actual, forecast))
+        statuses.append(replace(project_budget(budget, actual, forecast), as_of=last_day))
     return statuses
 
 
 def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredForecast | None) -> BudgetStatus:
     """The budget's cumulative spend: actual months, then the forecast paths (see module doc)."""
     first, last = pd.Period(budget.period_start, "M"), pd.Period(budget.period_end, "M")
+    amount = float(budget.amount)  # exact in the registry; projections are floats
     months = [str(p) for p in pd.period_range(first, last, freq="M")]
     spent_by_month = actual.groupby("month")["amount"].sum().reindex(months).fillna(0.0)
     spent = float(spent_by_month.sum())
@@ -171,7 +198,7 @@ def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredFor
             budget.business_unit,
             budget.period_start,
             budget.period_end,
-            budget.amount,
+            amount,
             budget.currency,
             spent,
             None,
@@ -203,15 +230,15 @@ def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredFor
     )
     projected = pd.DataFrame({"month": covered, "mean": mean, "lower": lower, "upper": upper})
     cumulative = cumulative.merge(projected, on="month", how="left")
-    over_mean = [m for m, v in zip(covered, mean, strict=True) if v > budget.amount]
-    over_upper = [m for m, v in zip(covered, upper, strict=True) if v > budget.amount]
-    over_actual = [m for m in months if m < start and actual_cum[m] > budget.amount]
+    over_mean = [m for m, v in zip(covered, mean, strict=True) if v > amount]
+    over_upper = [m for m, v in zip(covered, upper, strict=True) if v > amount]
+    over_actual = [m for m in months if m < start and actual_cum[m] > amount]
     final = cum[:, -1] if covered else np.full(len(forecast.paths), before)
     return BudgetStatus(
         budget.business_unit,
         budget.period_start,
         budget.period_end,
-        budget.amount,
+        amount,
         budget.currency,
         spent,
         float(final.mean()),
@@ -219,7 +246,7 @@ def project_budget(budget: CostBudget, actual: pd.DataFrame, forecast: StoredFor
         float(np.quantile(final, 1 - tail)),
         _first(over_actual or over_mean),
         _first(over_actual or over_upper),
-        float((final > budget.amount).mean()),
+        float((final > amount).mean()),
         covered[-1] if covered else None,
         level,
         cumulative,

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
-from core.costs.forecast import KEPT_PATHS, MIN_HISTORY_DAYS, MonthlyForecast, forecast_months
+from core.costs.forecast import KEPT_PATHS, MIN_HISTORY_DAYS, MonthlyForecast, add_up, forecast_months
 from core.costs.queries import daily_totals_by_model, main_currency
 from core.db.engine import read_session, write_session
 from core.db.models import CostForecast, Model
 from core.db.models.insight import FORECAST_SCOPES
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
 
 FLEET_KEY = "all"
@@ -62,7 +62,7 @@ def scope_series(
     for model_id, s in series.items():
         if model_id in wanted:
             extended[model_id] = s.reindex(pd.date_range(s.index[0], last, freq="D"), fill_value=0.0)
-    return extended, models  # type: ignore[return-value]
+    return extended, models
 
 
 def _sum(series: list[pd.Series]) -> pd.Series:
@@ -101,9 +101,26 @@ def run_fleet_forecast(
         jobs += [("business_unit", unit, unit, None, _sum(parts)) for unit, parts in sorted(by_unit.items())]
         jobs.append(("fleet", FLEET_KEY, "All models", None, _sum(list(series.values()))))
     results, skipped = _forecast_all(jobs, currency, horizon_months, progress)
+    results = _added_up(results, models)
     with write_session(engine) as session:
         store_forecasts(session, actor=actor, forecasts=results, computed_at=computed_at)
     return FleetRun(len(results), skipped, time.perf_counter() - started, currency)
+
+
+def _added_up(results: list[ScopedForecast], models: dict[int, Model]) -> list[ScopedForecast]:
+    """Business-unit and fleet forecasts as the sums of their models' (``forecast.add_up``): a
+    unit's projection is then never below one of its own models'."""
+    members: dict[tuple[str, str], list[MonthlyForecast]] = {}
+    for r in results:
+        if r.scope == "model" and r.model_id is not None:
+            members.setdefault(("business_unit", models[r.model_id].business_unit), []).append(r.forecast)
+            members.setdefault(("fleet", FLEET_KEY), []).append(r.forecast)
+    return [
+        replace(r, forecast=add_up(members[(r.scope, r.key)], whole=r.forecast))
+        if r.scope != "model" and members.get((r.scope, r.key))
+        else r
+        for r in results
+    ]
 
 
 def _model_ids(session: Session, names: list[str] | None) -> list[int] | None:
@@ -111,11 +128,11 @@ def _model_ids(session: Session, names: list[str] | None) -> list[int] | None:
         return None
     ids = []
     for name in names:
-        model = session.exec(select(Model).where(Model.name == name)).first()
+        model = session.exec(select(Model).where(col(Model.name) == name)).first()
         if model is None:
             raise NotFound(f"No model named '{name}'. `steward ls` lists the registered models.")
-        ids.append(model.id)
-    return ids  # type: ignore[return-value]
+        ids.append(saved_id(model))
+    return ids
 
 
 def _forecast_all(
@@ -150,7 +167,9 @@ def store_forecasts(
         if item.scope not in FORECAST_SCOPES:
             raise InvalidInput(f"forecast scope '{item.scope}' is not one of: {', '.join(FORECAST_SCOPES)}.")
         row = session.exec(
-            select(CostForecast).where(CostForecast.scope == item.scope, CostForecast.scope_key == item.key)
+            select(CostForecast).where(
+                col(CostForecast.scope) == item.scope, col(CostForecast.scope_key) == item.key
+            )
         ).first()
         f = item.forecast
         row = row or CostForecast(
@@ -178,14 +197,13 @@ def store_forecasts(
         row.backtest_mape = None if f.backtest_mape is None else round(f.backtest_mape, 3)
         row.backtest_months = f.backtest_months
         row.seconds = round(f.seconds, 4)
-        row.computed_at = computed_at or utcnow()
+        row.computed_at = computed_at or clock.now()
         session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="costs.forecast_stored",
-        object_type="cost_forecast",
+        action=events.COSTS_FORECAST_STORED,
         object_id="run",
         after={
             "forecasts": len(forecasts),
@@ -235,13 +253,13 @@ class StoredForecast:
 def stored_forecasts(session: Session, *, scope: str | None = None) -> dict[tuple[str, str], StoredForecast]:
     query = select(CostForecast)
     if scope:
-        query = query.where(CostForecast.scope == scope)
+        query = query.where(col(CostForecast.scope) == scope)
     return {(r.scope, r.scope_key): _stored(r) for r in session.exec(query)}
 
 
 def stored_forecast(session: Session, scope: str, key: str) -> StoredForecast | None:
     row = session.exec(
-        select(CostForecast).where(CostForecast.scope == scope, CostForecast.scope_key == key)
+        select(CostForecast).where(col(CostForecast.scope) == scope, col(CostForecast.scope_key) == key)
     ).first()
     return None if row is None else _stored(row)
 

@@ -34,6 +34,7 @@ import pandas as pd
 from core.errors import InvalidInput
 
 METHOD = "ETS(A,Ad,N) on log(1 + weekly cost), spread over days by weekday profile; 90% interval from 500 simulated paths"
+SUM_METHOD = "Sum of its models' forecasts (each: " + METHOD + ")"
 MIN_HISTORY_DAYS = 84  # twelve weeks
 PROFILE_DAYS = 56
 PATHS = 500
@@ -153,6 +154,39 @@ def forecast_months(
         len(detail),
         detail,
         horizon_months,
+    )
+
+
+def add_up(parts: list[MonthlyForecast], *, whole: MonthlyForecast, seed: int = 0) -> MonthlyForecast:
+    """A group's forecast (a business unit, the fleet) as the sum of its members' forecasts, so a
+    group is never forecast below one of its members. The months and the backtest stay those of
+    ``whole`` (the group's own series fitted directly); the paths are the members' paths added up,
+    each member's shuffled with a fixed seed (members' costs vary independently around their
+    trends), so the interval is that of the group's total."""
+    labels = list(whole.months["month"])
+    count = min((len(p.paths) for p in parts), default=0)
+    if not parts or count == 0:
+        return whole
+    rng = np.random.default_rng(seed)
+    totals = np.zeros((count, len(labels)))
+    for part in parts:
+        where = {m: i for i, m in enumerate(part.months["month"])}
+        chosen = part.paths[rng.permutation(len(part.paths))[:count]]
+        for column, month in enumerate(labels):
+            if month in where:
+                totals[:, column] += chosen[:, where[month]]
+    return MonthlyForecast(
+        _summary(labels, totals, whole.level),
+        totals,
+        whole.history_from,
+        whole.history_to,
+        whole.level,
+        SUM_METHOD,
+        whole.seconds + sum(p.seconds for p in parts),
+        whole.backtest_mape,
+        whole.backtest_months,
+        whole.backtest,
+        whole.horizon_months,
     )
 
 

@@ -1,4 +1,4 @@
-"""Cost reads: monthly costs per model, business unit and category, daily series for forecasts,
+"""Cost reads: costs per calendar month and model, business unit and category, daily series for forecasts,
 cost per 1,000 predictions (volumes from ``prediction_daily``) and the top cost growers.
 
 Aggregation happens in SQL (by month or by day), so a fleet of hundreds of models returns
@@ -26,14 +26,15 @@ def _month(session: Session, column: Any) -> Any:
     return func.strftime("%Y-%m", column)
 
 
-def monthly_costs(
+def costs_by_month(
     session: Session,
     *,
     business_unit: str | None = None,
     model_id: int | None = None,
     since: date | None = None,
 ) -> pd.DataFrame:
-    """Cost per month, model, category and currency (month as 'YYYY-MM')."""
+    """Cost per calendar month, model, category and currency (month as 'YYYY-MM'). The inventory's
+    "monthly cost" is a rolling 30 days instead (``core.registry.reads.costs_last_30_days``)."""
     month = _month(session, col(CostRecord.day)).label("month")
     query = (
         select(
@@ -43,9 +44,9 @@ def monthly_costs(
             col(Model.business_unit),
             col(CostRecord.category),
             col(CostRecord.currency),
-            func.sum(CostRecord.amount),
+            func.sum(col(CostRecord.amount)),
         )
-        .join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
+        .join(Model, col(Model.id) == col(CostRecord.model_id))
         .group_by(
             month,
             col(Model.id),
@@ -57,34 +58,36 @@ def monthly_costs(
         .order_by(month)
     )
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     if model_id is not None:
-        query = query.where(CostRecord.model_id == model_id)
+        query = query.where(col(CostRecord.model_id) == model_id)
     if since is not None:
-        query = query.where(CostRecord.day >= since)
+        query = query.where(col(CostRecord.day) >= since)
     frame = pd.DataFrame(session.execute(query).all(), columns=MONTHLY_COLUMNS)
     frame["amount"] = frame["amount"].astype(float)
     return frame
 
 
 def last_cost_day(session: Session) -> date | None:
-    return session.execute(select(func.max(CostRecord.day))).scalar_one_or_none()
+    return session.execute(select(func.max(col(CostRecord.day)))).scalar_one_or_none()
 
 
 def first_cost_day(session: Session) -> date | None:
-    return session.execute(select(func.min(CostRecord.day))).scalar_one_or_none()
+    return session.execute(select(func.min(col(CostRecord.day)))).scalar_one_or_none()
 
 
 def main_currency(
     session: Session, *, business_unit: str | None = None, model_id: int | None = None
 ) -> str | None:
     """The currency most of the spend is recorded in (amounts in others are shown apart)."""
-    query = select(CostRecord.currency, func.count()).join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
+    query = select(col(CostRecord.currency), func.count()).join(
+        Model, col(Model.id) == col(CostRecord.model_id)
+    )
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     if model_id is not None:
-        query = query.where(CostRecord.model_id == model_id)
-    rows = session.execute(query.group_by(CostRecord.currency).order_by(func.count().desc())).all()
+        query = query.where(col(CostRecord.model_id) == model_id)
+    rows = session.execute(query.group_by(col(CostRecord.currency)).order_by(func.count().desc())).all()
     return rows[0][0] if rows else None
 
 
@@ -93,16 +96,16 @@ def daily_totals(
 ) -> pd.Series:
     """Total cost per day (all categories) of one model, one business unit, or all models."""
     query = (
-        select(CostRecord.day, func.sum(CostRecord.amount))
-        .join(Model, col(Model.id) == col(CostRecord.model_id))  # type: ignore[arg-type]
-        .where(CostRecord.currency == currency)
-        .group_by(CostRecord.day)
-        .order_by(CostRecord.day)
+        select(col(CostRecord.day), func.sum(col(CostRecord.amount)))
+        .join(Model, col(Model.id) == col(CostRecord.model_id))
+        .where(col(CostRecord.currency) == currency)
+        .group_by(col(CostRecord.day))
+        .order_by(col(CostRecord.day))
     )
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     if model_id is not None:
-        query = query.where(CostRecord.model_id == model_id)
+        query = query.where(col(CostRecord.model_id) == model_id)
     rows = session.execute(query).all()
     if not rows:
         return pd.Series(dtype=float)
@@ -112,10 +115,10 @@ def daily_totals(
 def daily_totals_by_model(session: Session, *, currency: str) -> dict[int, pd.Series]:
     """Every model's daily totals in one query (the fleet forecast reads them all)."""
     rows = session.execute(
-        select(CostRecord.model_id, col(CostRecord.day), func.sum(CostRecord.amount))
-        .where(CostRecord.currency == currency)
-        .group_by(CostRecord.model_id, col(CostRecord.day))
-        .order_by(CostRecord.model_id, col(CostRecord.day))
+        select(col(CostRecord.model_id), col(CostRecord.day), func.sum(col(CostRecord.amount)))
+        .where(col(CostRecord.currency) == currency)
+        .group_by(col(CostRecord.model_id), col(CostRecord.day))
+        .order_by(col(CostRecord.model_id), col(CostRecord.day))
     ).all()
     frame = pd.DataFrame(rows, columns=["model_id", "day", "amount"])
     return {
@@ -132,15 +135,15 @@ def monthly_predictions(session: Session, *, model_id: int | None = None) -> pd.
         select(
             month,
             col(ModelVersion.model_id),
-            func.sum(PredictionDaily.n),
-            func.count(func.distinct(PredictionDaily.day)),
+            func.sum(col(PredictionDaily.n)),
+            func.count(func.distinct(col(PredictionDaily.day))),
         )
-        .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))  # type: ignore[arg-type]
+        .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))
         .group_by(month, col(ModelVersion.model_id))
         .order_by(month)
     )
     if model_id is not None:
-        query = query.where(ModelVersion.model_id == model_id)
+        query = query.where(col(ModelVersion.model_id) == model_id)
     frame = pd.DataFrame(session.execute(query).all(), columns=["month", "model_id", "predictions", "days"])
     frame["predictions"] = frame["predictions"].astype(int)
     frame["days"] = frame["days"].astype(int)

@@ -21,6 +21,9 @@ from sqlmodel import Session
 from core.errors import DatabaseUnavailable
 
 _WRITE_OPTION = "steward_write"
+# Seconds a PostgreSQL connection attempt may take (TCP connect and the server's first answer)
+# before the app or the CLI gives up with one message, instead of hanging for minutes.
+CONNECT_TIMEOUT_S = 10
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -64,7 +67,13 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
                 f"STEWARD_DATABASE_URL '{redact(url)}' uses driver '{parsed.get_driver_name()}'. "
                 "Use postgresql+psycopg://user@host:5432/dbname."
             )
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        )
     raise DatabaseUnavailable(
         f"STEWARD_DATABASE_URL '{redact(url)}' names the unsupported database '{backend}'. "
         "Steward runs on SQLite (sqlite:///data/steward.db) or PostgreSQL (postgresql+psycopg://...)."
@@ -73,7 +82,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event issue BEGIN itself, so we can choose IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -84,7 +93,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         if conn.get_execution_options().get(_WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -99,6 +108,8 @@ def check_connection(engine: Engine) -> None:
     except OperationalError as exc:
         cause = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         url = engine.url.render_as_string(hide_password=True)
+        if "timeout expired" in cause or "timed out" in cause:
+            cause = f"no answer within {CONNECT_TIMEOUT_S} s"
         if is_sqlite(engine):
             fix = "Check that the directory exists and is writable."
         else:

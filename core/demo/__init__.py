@@ -20,9 +20,9 @@ What is in it (see ``catalogue.py``; ``DEMO_FACTS`` lists the facts tests rely o
 
 Artifact conventions (used by explanations and drift):
 
-- ``ModelVersion.artifact_uri`` (format ``joblib``, sha256 in ``artifact_sha256``) is a fitted
+- ``ModelVersion.artifact_uri`` (format ``skops``, sha256 in ``artifact_sha256``) is a fitted
   ``sklearn.pipeline.Pipeline([("prep", ColumnTransformer), ("model", estimator)])``. Load it
-  with ``core.registry.artifacts.load_verified(uri, sha256, "joblib")``. It takes a DataFrame
+  with ``core.registry.artifacts.load_verified(uri, sha256, "skops")``. It takes a DataFrame
   with the columns ``ModelVersion.feature_names`` (in that order). ``prep`` one-hot encodes
   the string columns (``OneHotEncoder(handle_unknown="ignore", sparse_output=False)``) and
   passes the numeric ones through (standardised for logistic regression, MLP, SVM and k-NN);
@@ -36,7 +36,7 @@ Artifact conventions (used by explanations and drift):
   the version's feature names plus ``label``. The training sample (<= 5,000 rows) is the
   reference for drift; the evaluation sample (<= 2,000 rows) is the out-of-time hold-out
   the version's metrics were computed on.
-- Store layout: ``<Model_name>/v<N>/model.joblib``, ``training_sample.parquet``,
+- Store layout: ``<Model_name>/v<N>/model.skops``, ``training_sample.parquet``,
   ``evaluation_sample.parquet``.
 
 Labels: ``prediction_log.labelled_at`` is when the label arrived and ``labelled_by_id`` who gave

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, actor_by_email, grants_of
 from core.config import get_settings
 from core.db.engine import read_session, write_session
@@ -29,10 +30,8 @@ from core.db.models import (
     Feature,
     Model,
     ModelVersion,
-    Ownership,
     Person,
     PredictionLog,
-    RoleGrant,
 )
 from core.demo.catalogue import (
     LEAVER,
@@ -49,10 +48,18 @@ from core.demo.catalogue import (
 )
 from core.demo.history import at, cost_records, final_stages, production_intervals, stage_events, traffic
 from core.demo.steps import AREA_STEPS
-from core.demo.training import TrainedVersion, schema_of, train_version, write_files
+from core.demo.training import (
+    ESTIMATORS,
+    TrainedVersion,
+    estimator_class,
+    schema_of,
+    train_version,
+    write_files,
+)
 from core.demo.worlds import WORLDS
 from core.errors import InvalidInput
 from core.governance import rules
+from core.logstore import reads as logstore_reads
 from core.registry import artifacts, ingest, services
 
 # Sub-streams of the seed, so that changing one part of the demo leaves the others alone.
@@ -60,22 +67,36 @@ _TRAINING, _TRAFFIC, _COSTS, _COMMITS = 1, 2, 3, 4
 PEOPLE_JOINED_DAYS_AGO = 1000
 
 
+Progress = Callable[[str], None]
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
 def build_demo(
-    engine: Engine, *, seed: int | None = None, today: date | None = None, predictions_per_day: int = 40
+    engine: Engine,
+    *,
+    seed: int | None = None,
+    today: date | None = None,
+    predictions_per_day: int = 40,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build the demo portfolio into an empty registry and return what was written.
 
     Idempotent: when the registry already holds a model nothing is written and the result
     says ``already_built``. The same ``seed`` and ``today`` give the same registry content
     (audit timestamps and hashes aside). See ``core.demo`` for the conventions.
+    ``progress`` is called with a line of text at each step (``steward demo`` prints them).
     """
     started = time.perf_counter()
+    say = _timed(progress or _silent, started)
     seed = get_settings().demo_seed if seed is None else int(seed)
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     if predictions_per_day < 1:
         raise InvalidInput(f"predictions per day must be at least 1, got {predictions_per_day}.")
     with read_session(engine) as session:
-        if session.exec(select(Model.id).limit(1)).first() is not None:
+        if session.exec(select(col(Model.id)).limit(1)).first() is not None:
             return {
                 "already_built": True,
                 **portfolio_counts(session),
@@ -83,22 +104,26 @@ def build_demo(
             }
     from threadpoolctl import threadpool_limits
 
+    say("Loading the training libraries")
     _import_estimators()
     # One thread per fit: on small data, OpenMP's thread pools cost more than they save.
     with threadpool_limits(limits=1), tempfile.TemporaryDirectory(prefix="steward-demo-") as scratch:
         with write_session(engine) as session:
-            if session.exec(select(Model.id).limit(1)).first() is not None:  # built meanwhile by someone else
+            if (
+                session.exec(select(col(Model.id)).limit(1)).first() is not None
+            ):  # built meanwhile by someone else
                 return {
                     "already_built": True,
                     **portfolio_counts(session),
                     "seconds": round(time.perf_counter() - started, 2),
                 }
             builder = _Builder(
-                session, seed=seed, today=today, per_day=predictions_per_day, scratch=Path(scratch)
+                session, seed=seed, today=today, per_day=predictions_per_day, scratch=Path(scratch), say=say
             )
             builder.build()
+            say("Saving the portfolio")
         base_seconds = round(time.perf_counter() - started, 2)
-        steps = run_area_steps(engine, builder.context())
+        steps = run_area_steps(engine, builder.context(), progress=say)
     with read_session(engine) as session:
         counts = portfolio_counts(session)
     return {
@@ -112,17 +137,41 @@ def build_demo(
     }
 
 
-def run_area_steps(engine: Engine, context: dict[str, Any]) -> dict[str, float]:
-    """Call every ``"module:function"`` of ``AREA_STEPS`` as ``fn(engine, context)``, in order.
+# What ``steward demo`` says while each area step runs (a step without a line here is named by its function).
+_STEP_LABELS = {
+    "core.demo.monitoring_drift:populate": "Six months of monthly drift runs",
+    "core.demo.monitoring:populate": "Labelling campaigns, realised performance, health and alerts",
+    "core.demo.risk:populate": "Risk assessments, business rules and past review meetings",
+    "core.demo.insight:populate": "Cost forecasts, budgets and global explanations",
+    "core.demo.governance:populate": "Promotion requests",
+    "core.demo.notify:populate": "A retraining request",
+    "core.demo.risk:next_meeting": "The next review meeting and its agenda",
+}
 
-    Returns the seconds each step took."""
+
+def _timed(progress: Progress, started: float) -> Progress:
+    """``progress`` with the seconds since ``started`` in front of each line."""
+
+    def say(message: str) -> None:
+        progress(f"[{time.perf_counter() - started:5.0f} s] {message}…")
+
+    return say
+
+
+def run_area_steps(
+    engine: Engine, context: dict[str, Any], *, progress: Progress | None = None
+) -> dict[str, float]:
+    """Call every step of ``AREA_STEPS`` as ``step(engine, context)``, in order.
+
+    Returns the seconds each step took, by ``"module:function"``."""
     done: dict[str, float] = {}
     for step in AREA_STEPS:
+        name = f"{step.__module__}:{step.__name__}"
+        if progress is not None:
+            progress(_STEP_LABELS.get(name, name))
         started = time.perf_counter()
-        module, _, name = step.partition(":")
-        function: Callable[[Engine, dict[str, Any]], Any] = getattr(importlib.import_module(module), name)
-        function(engine, context)
-        done[step] = round(time.perf_counter() - started, 2)
+        step(engine, context)
+        done[f"{step.__module__}:{step.__name__}"] = round(time.perf_counter() - started, 2)
     return done
 
 
@@ -131,29 +180,28 @@ def portfolio_counts(session: Session) -> dict[str, int]:
         return int(session.exec(select(func.count(column)).where(*where)).one())
 
     return {
-        "models": count(Model.id),
-        "business_units": int(session.exec(select(func.count(func.distinct(Model.business_unit)))).one()),
-        "versions": count(ModelVersion.id),
-        "people": count(Person.id),
-        "data_sources": count(DataSource.id),
-        "datasets": count(Dataset.id),
-        "features": count(Feature.id),
-        "deployments": count(Deployment.id),
-        "business_rules": count(BusinessRule.id),
-        "prediction_logs": count(PredictionLog.id),
-        "labelled_predictions": count(PredictionLog.id, PredictionLog.label.is_not(None)),  # type: ignore[union-attr]
-        "cost_records": count(CostRecord.id),
-        "audit_events": count(AuditEvent.id),
+        "models": count(col(Model.id)),
+        "business_units": int(
+            session.exec(select(func.count(func.distinct(col(Model.business_unit))))).one()
+        ),
+        "versions": count(col(ModelVersion.id)),
+        "people": count(col(Person.id)),
+        "data_sources": count(col(DataSource.id)),
+        "datasets": count(col(Dataset.id)),
+        "features": count(col(Feature.id)),
+        "deployments": count(col(Deployment.id)),
+        "business_rules": count(col(BusinessRule.id)),
+        "prediction_logs": logstore_reads.total_rows(session),
+        "labelled_predictions": count(col(PredictionLog.id), col(PredictionLog.label).is_not(None)),
+        "cost_records": count(col(CostRecord.id)),
+        "audit_events": count(col(AuditEvent.id)),
     }
 
 
 def _import_estimators() -> None:
     # threadpoolctl limits only the thread pools of libraries already loaded.
-    import sklearn.ensemble  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.neighbors  # noqa: F401
-    import sklearn.neural_network  # noqa: F401
-    import sklearn.svm  # noqa: F401
+    for kind in ESTIMATORS:
+        estimator_class(kind)
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -161,72 +209,96 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 
 class _Builder:
-    """Writes the catalogue into one open write transaction."""
+    """Writes the catalogue into one open write transaction.
+
+    Every service call runs with the clock frozen (``core.clock.frozen``) at the moment of the
+    portfolio's history it stands for, so the rows and audit events it writes carry that date.
+    """
 
     def at(self, days_ago: int, hour: int = 9, minute: int = 0) -> datetime:
         """A UTC moment ``days_ago`` days before the demo's today, never later than now."""
         moment = at(self.today, days_ago, hour, minute)
         return min(moment, self.latest) if self.latest is not None else moment
 
-    def __init__(self, session: Session, *, seed: int, today: date, per_day: int, scratch: Path) -> None:
+    def on(self, days_ago: int, hour: int = 9, minute: int = 0) -> AbstractContextManager[datetime]:
+        """The clock frozen at ``self.at(days_ago, hour, minute)`` for a block."""
+        return clock.frozen(self.at(days_ago, hour, minute))
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        seed: int,
+        today: date,
+        per_day: int,
+        scratch: Path,
+        say: Progress = _silent,
+    ) -> None:
         self.s = session
+        self.say = say
         self.seed = seed
         self.today = today
         # Built on the real today, the demo's events of "this morning" must not lie in the future:
         # moments later than now are moved to now. A demo dated in the past is never clamped,
         # so a fixed ``today`` still gives the same registry.
-        now = datetime.now(UTC)
+        now = clock.now()
         self.latest = now if today >= now.date() else None
         self.per_day = per_day
         self.scratch = scratch
-        had_system = (
-            session.exec(select(Person.id).where(Person.email == services.SYSTEM_EMAIL)).first() is not None
-        )
-        self.system: Actor = services.ensure_system_person(session)
-        self.created_people: list[int] = [] if had_system else [self.system.id]
+        with self.on(PEOPLE_JOINED_DAYS_AGO, 8):
+            self.system: Actor = services.ensure_system_person(session)
         self.people: dict[str, Actor] = {}
         self.sources: dict[str, int] = {}
         self.processes: dict[str, int] = {}
         self.models: dict[str, int] = {}
         self.versions: dict[str, dict[int, int]] = {}
-        self.datasets: dict[int, date] = {}  # dataset id -> snapshot day
         self.labels: list[dict[str, Any]] = []
 
     # --- the whole portfolio ---
 
     def build(self) -> None:
+        self.say("People, data sources and business processes")
         self._people()
         self._sources_and_processes()
         for index, plan in enumerate(MODELS):
+            self.say(
+                f"Model {index + 1} of {len(MODELS)}: {plan.name} "
+                f"(training {len(plan.versions)} version{'s' if len(plan.versions) > 1 else ''}, logging its predictions)"
+            )
             self._model(index, plan)
+        self.say("A year of costs")
         self._costs()
         self._leaver()
         self._date_history()
 
     def _people(self) -> None:
-        for persona in PERSONAS:
-            existing = self.s.exec(select(Person).where(Person.email == persona.email)).first()
+        for offset, persona in enumerate(PERSONAS, start=1):
+            existing = self.s.exec(select(Person).where(col(Person.email) == persona.email)).first()
             if existing is None:
-                person_id = services.create_person(
-                    self.s,
-                    actor=self.system,
-                    name=persona.name,
-                    email=persona.email,
-                    team=persona.team,
-                    roles=persona.roles,
-                )
-                self.created_people.append(person_id)
+                with self.on(PEOPLE_JOINED_DAYS_AGO, 8, offset):
+                    services.create_person(
+                        self.s,
+                        actor=self.system,
+                        name=persona.name,
+                        email=persona.email,
+                        team=persona.team,
+                        roles=persona.roles,
+                    )
             else:  # registered by hand before the demo: keep the person, add missing roles
                 person_id = int(existing.id or 0)
                 held = {(g.role, g.business_unit) for g in grants_of(self.s, person_id)}
                 for role, unit in persona.roles:
                     if (role, unit) not in held:
-                        services.grant_role(
+                        services.grant_role(  # today: the roles are granted by this build
                             self.s, actor=self.system, person_id=person_id, role=role, business_unit=unit
                         )
             self.people[persona.email] = actor_by_email(self.s, persona.email)
 
     def _sources_and_processes(self) -> None:
+        with self.on(PEOPLE_JOINED_DAYS_AGO, 9):
+            self._register_sources_and_processes()
+
+    def _register_sources_and_processes(self) -> None:
         for src in SOURCES:
             self.sources[src.name] = services.create_data_source(
                 self.s,
@@ -253,7 +325,32 @@ class _Builder:
     def _model(self, index: int, plan: ModelPlan) -> None:
         technical = self.people[plan.technical_owner]
         process = next(p for p in PROCESSES if p.name == plan.process)
-        model_id = services.register_model(
+        registered_days_ago = max(plan.versions[0].created + 30, 600)
+        with self.on(registered_days_ago, 9):
+            model_id = self._register_model(plan, technical, process.kpi)
+        self.models[plan.name] = model_id
+        with self.on(registered_days_ago - 2, 9):
+            self._owners(model_id, plan)
+        trained: dict[int, TrainedVersion] = {}
+        self.versions[plan.name] = {}
+        for number, version in enumerate(plan.versions, start=1):
+            trained[number] = self._version(index, plan, model_id, number, version)
+        self._stages(plan)
+        self._deployments(plan)
+        self._rules(model_id, plan)
+        self._traffic(index, plan, trained)
+        if plan.retired_days:
+            with self.on(plan.retired_days, 14):
+                services.update_model(
+                    self.s,
+                    actor=self.people[plan.business_owner],
+                    model_id=model_id,
+                    status="retired",
+                    reason=f"Retired: {plan.caveats}",
+                )
+
+    def _register_model(self, plan: ModelPlan, technical: Actor, kpi: str) -> int:
+        return services.register_model(
             self.s,
             actor=technical,
             name=plan.name,
@@ -265,29 +362,11 @@ class _Builder:
             purpose=plan.purpose,
             intended_use=plan.intended_use,
             out_of_scope_uses=plan.out_of_scope_uses,
-            kpi=process.kpi,
+            kpi=kpi,
             methodology=plan.methodology,
             target=plan.target,
             primary_metric=plan.primary_metric,
         )
-        self.models[plan.name] = model_id
-        self._owners(model_id, plan)
-        trained: dict[int, TrainedVersion] = {}
-        self.versions[plan.name] = {}
-        for number, version in enumerate(plan.versions, start=1):
-            trained[number] = self._version(index, plan, model_id, number, version)
-        self._stages(plan)
-        self._deployments(plan)
-        self._rules(model_id, plan)
-        self._traffic(index, plan, trained)
-        if plan.retired_days:
-            services.update_model(
-                self.s,
-                actor=self.people[plan.business_owner],
-                model_id=model_id,
-                status="retired",
-                reason=f"Retired: {plan.caveats}",
-            )
 
     def _owners(self, model_id: int, plan: ModelPlan) -> None:
         roles = [("business_owner", plan.business_owner), ("technical_owner", plan.technical_owner)]
@@ -324,6 +403,26 @@ class _Builder:
         )
         commit = _rng(self.seed, index, number, _COMMITS).bytes(20).hex()
         card = {k: ("" if k in version.blank_card else v) for k, v in _model_card(plan, result).items()}
+        with self.on(version.created, 10, 30):
+            version_id = self._register_version(
+                model_id, owner, result, commit, uri, sha, training_id, evaluation_id, version, card
+            )
+        self.versions[plan.name][number] = version_id
+        return result
+
+    def _register_version(
+        self,
+        model_id: int,
+        owner: Actor,
+        result: TrainedVersion,
+        commit: str,
+        uri: str,
+        sha: str,
+        training_id: int,
+        evaluation_id: int,
+        version: VersionPlan,
+        card: dict[str, Any],
+    ) -> int:
         version_id = services.register_version(
             self.s,
             actor=owner,
@@ -334,21 +433,19 @@ class _Builder:
             git_commit=commit,
             artifact_uri=uri,
             artifact_sha256=sha,
-            artifact_format="joblib",
+            artifact_format="skops",
             training_dataset_id=training_id,
             evaluation_dataset_id=evaluation_id,
             description=version.note,
-            created_at=self.at(version.created, 10, 30),
             **card,
         )
-        self.versions[plan.name][number] = version_id
         feature_ids = self.s.exec(
-            select(col(Feature.id)).where(Feature.dataset_id == training_id).order_by(col(Feature.id))
+            select(col(Feature.id)).where(col(Feature.dataset_id) == training_id).order_by(col(Feature.id))
         ).all()
         services.link_features_to_version(
             self.s, actor=owner, version_id=version_id, feature_ids=[int(f or 0) for f in feature_ids]
         )
-        return result
+        return version_id
 
     def _dataset(
         self,
@@ -363,6 +460,21 @@ class _Builder:
     ) -> int:
         uri, sha = artifacts.store_artifact(path, model_name=plan.name, version=number)
         name = f"{plan.name.lower().replace(' ', '_')}_{kind}"
+        snapshot = dates[1] + timedelta(days=1)  # the data was extracted the morning after its last day
+        with clock.frozen(datetime.combine(snapshot, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6)):
+            return self._register_dataset(plan, name, uri, sha, frame, dates, owner, features)
+
+    def _register_dataset(
+        self,
+        plan: ModelPlan,
+        name: str,
+        uri: str,
+        sha: str,
+        frame: Any,
+        dates: tuple[date, date],
+        owner: Actor,
+        features: dict[str, str] | None,
+    ) -> int:
         dataset_id = services.create_dataset(
             self.s,
             actor=owner,
@@ -387,7 +499,6 @@ class _Builder:
                 dst_id=dataset_id,
                 relation="extracts",
             )
-        self.datasets[dataset_id] = dates[1] + timedelta(days=1)
         return dataset_id
 
     def _stages(self, plan: ModelPlan) -> None:
@@ -402,46 +513,47 @@ class _Builder:
                 reason = f"Model retired: {plan.caveats}"
             else:
                 reason = f"Withdrawn: {version.note}"
-            services.apply_stage_change(
-                self.s,
-                actor=self.system,
-                version_id=self.versions[plan.name][event.version],
-                to_stage=event.stage,
-                reason=reason,
-                at=self.at(event.days_ago, 14),
-            )
+            with self.on(event.days_ago, 14) as moment:
+                services.apply_stage_change(
+                    self.s,
+                    actor=self.system,
+                    version_id=self.versions[plan.name][event.version],
+                    to_stage=event.stage,
+                    reason=reason,
+                    at=moment,
+                )
 
     def _deployments(self, plan: ModelPlan) -> None:
         process_id = self.processes[plan.process]
         for interval in production_intervals(plan):
-            deployment_id = services.create_deployment(
-                self.s,
-                actor=self.system,
-                version_id=self.versions[plan.name][interval.version],
-                environment="production",
-                endpoint=_endpoint(plan.endpoint, interval.version),
-                business_process_id=process_id,
-                since=self.at(interval.start, 14, 5),
-            )
-            if interval.end:
-                services.end_deployment(
+            with self.on(interval.start, 14, 5) as since:
+                deployment_id = services.create_deployment(
                     self.s,
                     actor=self.system,
-                    deployment_id=deployment_id,
-                    until=self.at(interval.end, 14, 5),
+                    version_id=self.versions[plan.name][interval.version],
+                    environment="production",
+                    endpoint=_endpoint(plan.endpoint, interval.version),
+                    business_process_id=process_id,
+                    since=since,
                 )
+            if interval.end:
+                with self.on(interval.end, 14, 5) as until:
+                    services.end_deployment(
+                        self.s, actor=self.system, deployment_id=deployment_id, until=until
+                    )
         for number, stage in final_stages(plan).items():
             if stage == "staging":
                 staged = max(d for d, s in plan.versions[number - 1].events if s == "staging")
-                services.create_deployment(
-                    self.s,
-                    actor=self.system,
-                    version_id=self.versions[plan.name][number],
-                    environment="staging",
-                    endpoint=_endpoint(plan.endpoint, number, staging=True),
-                    business_process_id=process_id,
-                    since=self.at(staged, 14, 5),
-                )
+                with self.on(staged, 14, 5) as since:
+                    services.create_deployment(
+                        self.s,
+                        actor=self.system,
+                        version_id=self.versions[plan.name][number],
+                        environment="staging",
+                        endpoint=_endpoint(plan.endpoint, number, staging=True),
+                        business_process_id=process_id,
+                        since=since,
+                    )
 
     def _rules(self, model_id: int, plan: ModelPlan) -> None:
         """Each rule version as it happened: the business owner proposed it, a validator approved it."""
@@ -451,27 +563,29 @@ class _Builder:
         for rule in plan.rules:
             for days_ago, threshold in rule.history:
                 live = next((i.version for i in intervals if i.start >= days_ago > i.end), None)
-                rule_id = rules.propose_rule(
-                    self.s,
-                    actor=owner,
-                    model_id=model_id,
-                    name=rule.name,
-                    operator=rule.operator,
-                    threshold=threshold,
-                    outcome=rule.outcome,
-                    description=rule.description,
-                    model_version_id=self.versions[plan.name][live] if live else None,
-                    effective_from=self.at(days_ago, 8),
-                    at=self.at(days_ago + 9, 10),
-                )
-                rules.decide_rule(
-                    self.s,
-                    actor=approver,
-                    rule_id=rule_id,
-                    approve=True,
-                    comment="Consistent with the credit and pricing policy in force.",
-                    at=self.at(days_ago + 3, 15),
-                )
+                with self.on(days_ago + 9, 10) as proposed:
+                    rule_id = rules.propose_rule(
+                        self.s,
+                        actor=owner,
+                        model_id=model_id,
+                        name=rule.name,
+                        operator=rule.operator,
+                        threshold=threshold,
+                        outcome=rule.outcome,
+                        description=rule.description,
+                        model_version_id=self.versions[plan.name][live] if live else None,
+                        effective_from=self.at(days_ago, 8),
+                        at=proposed,
+                    )
+                with self.on(days_ago + 3, 15) as decided:
+                    rules.decide_rule(
+                        self.s,
+                        actor=approver,
+                        rule_id=rule_id,
+                        approve=True,
+                        comment="Consistent with the credit and pricing policy in force.",
+                        at=decided,
+                    )
 
     def _traffic(self, index: int, plan: ModelPlan, trained: dict[int, TrainedVersion]) -> None:
         world = WORLDS[plan.world]
@@ -493,8 +607,9 @@ class _Builder:
             )
             if batch is None:
                 continue
-            # The version's rollup rows are new: no need to flush before each day's lookup.
-            with self.s.no_autoflush:
+            # Loaded by the nightly batch the morning after the interval's last day. The version's
+            # rollup rows are new: no need to flush before each day's lookup.
+            with self.on(interval.end, 6), self.s.no_autoflush:
                 ingest.log_predictions(
                     self.s, actor=self.system, model_version_id=version_id, frame=batch.frame
                 )
@@ -503,8 +618,8 @@ class _Builder:
     def _attribute_labels(self, version_id: int, labelled_at: dict[str, datetime], labeller: Actor) -> None:
         """Record who labelled each sampled prediction and when the label arrived (the ingest API takes labels only)."""
         rows = self.s.exec(
-            select(PredictionLog.id, PredictionLog.request_id).where(
-                PredictionLog.model_version_id == version_id, col(PredictionLog.label).is_not(None)
+            select(col(PredictionLog.id), col(PredictionLog.request_id)).where(
+                col(PredictionLog.model_version_id) == version_id, col(PredictionLog.label).is_not(None)
             )
         ).all()
         updates = [
@@ -522,69 +637,36 @@ class _Builder:
             cost_records(plan, today=self.today, rng=_rng(self.seed, index, _COSTS))
             for index, plan in enumerate(MODELS)
         ]
-        import pandas as pd
-
-        ingest.log_costs(self.s, actor=self.system, frame=pd.concat(frames, ignore_index=True))
+        with self.on(0, 6, 30):  # the cloud bills up to yesterday, loaded this morning
+            ingest.log_costs(self.s, actor=self.system, frame=pd.concat(frames, ignore_index=True))
 
     def _leaver(self) -> None:
-        services.set_person_active(
-            self.s,
-            actor=self.system,
-            person_id=self.people[LEAVER].id,
-            active=False,
-            left_on=self.today - timedelta(days=LEAVER_LEFT_DAYS_AGO),
-        )
+        with self.on(LEAVER_LEFT_DAYS_AGO, 17):
+            services.set_person_active(
+                self.s,
+                actor=self.system,
+                person_id=self.people[LEAVER].id,
+                active=False,
+                left_on=self.today - timedelta(days=LEAVER_LEFT_DAYS_AGO),
+            )
 
     def _date_history(self) -> None:
-        """Give rows whose services stamp "now" the dates of the portfolio's history.
-
-        Services stamp creation times with the wall clock; the demo's history lies in the
-        past, so these dates are set here, derived from ``today``, and the change is audited.
-        """
-        joined = self.at(PEOPLE_JOINED_DAYS_AGO, 8)
-        for offset, person_id in enumerate(self.created_people):
-            person = self.s.get(Person, person_id)
-            assert person is not None
-            person.created_at = joined + timedelta(minutes=offset)
-            self.s.add(person)
-            for grant in self.s.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)):
-                grant.granted_at = person.created_at
-                self.s.add(grant)
-        for plan in MODELS:
-            model = self.s.get(Model, self.models[plan.name])
-            assert model is not None
-            registered = self.at(max(plan.versions[0].created + 30, 600), 9)
-            model.created_at = registered
-            if plan.retired_days:
-                model.retired_at = self.at(plan.retired_days, 14)
-            self.s.add(model)
-            for ownership in self.s.exec(select(Ownership).where(Ownership.model_id == model.id)):
-                ownership.since = registered + timedelta(days=2)
-                self.s.add(ownership)
-        for dataset_id, snapshot in self.datasets.items():
-            dataset = self.s.get(Dataset, dataset_id)
-            assert dataset is not None
-            dataset.created_at = datetime.combine(snapshot, datetime.min.time(), tzinfo=UTC) + timedelta(
-                hours=6
+        """Audit what the services could not date: who labelled each labelled prediction and when
+        the label arrived, written straight into the prediction log (``_attribute_labels``)."""
+        with self.on(0, 7):
+            audit.record(
+                self.s,
+                actor=self.system,
+                action=events.DEMO_HISTORY_DATED,
+                object_id="demo",
+                after={
+                    "today": self.today.isoformat(),
+                    "seed": self.seed,
+                    "models": len(MODELS),
+                    "labels_attributed": sum(x["labelled"] for x in self.labels),
+                },
+                reason="Demo portfolio: label arrival times and labellers set to the portfolio's history.",
             )
-            self.s.add(dataset)
-        self.s.flush()
-        audit.record(
-            self.s,
-            actor=self.system,
-            action="demo.history_dated",
-            object_type="registry",
-            object_id="demo",
-            after={
-                "today": self.today.isoformat(),
-                "seed": self.seed,
-                "models": len(MODELS),
-                "people": len(self.created_people),
-                "datasets": len(self.datasets),
-                "labels_attributed": sum(x["labelled"] for x in self.labels),
-            },
-            reason="Demo portfolio: creation dates, label arrival times and labellers set to the portfolio's history.",
-        )
 
     def context(self) -> dict[str, Any]:
         stages = {plan.name: final_stages(plan) for plan in MODELS}
@@ -606,6 +688,7 @@ class _Builder:
             "data_sources": dict(self.sources),
             "processes": dict(self.processes),
             "at": self.at,
+            "on": self.on,
             "rng": lambda key: np.random.default_rng([self.seed, zlib.crc32(key.encode())]),
         }
 

@@ -318,6 +318,9 @@ class ModelPlan:
     concept_drift_days: int | None = None  # concept drift ramps up over the last N days
     outage_days: int | None = None  # no predictions over the last N days
     retired_days: int | None = None
+    # (column, group, N): over the last N days the outcome of that group's cases stops following the
+    # model (a growing share of its labels is the opposite of what it predicts); other groups stay as they were.
+    segment_drift: tuple[str, str, int] | None = None
 
     @property
     def task(self) -> str:
@@ -1011,6 +1014,8 @@ MODELS: tuple[ModelPlan, ...] = (
         limitations="Injury is as reported at first notification; it is often updated later.",
         ethics="Routing must not delay claims of vulnerable customers; handlers can override.",
         caveats="Labels come from handlers' reassignment decisions, which vary between teams.",
+        # Since the new online claim form, what makes a web claim complex no longer matches the model.
+        segment_drift=("channel", "web", 240),
         rules=(
             RulePlan(
                 "Senior handler routing",
@@ -1196,6 +1201,11 @@ def _facts() -> dict[str, Any]:
         "covariate_drift": [m.name for m in MODELS if m.covariate_drift_days],
         "concept_drift": [m.name for m in MODELS if m.concept_drift_days],
         "outage": [m.name for m in MODELS if m.outage_days],
+        "segment_drift": {
+            m.name: {"feature": m.segment_drift[0], "group": m.segment_drift[1], "days": m.segment_drift[2]}
+            for m in MODELS
+            if m.segment_drift
+        },
         "outage_days": {m.name: m.outage_days for m in MODELS if m.outage_days},
         "owner_left": [m.name for m in MODELS if LEAVER in (m.technical_owner, m.business_owner)],
         "leaver": LEAVER,
@@ -1228,6 +1238,7 @@ DEMO_FACTS: dict[str, Any] = _facts()
 
 Keys: models, business_units, production_models, development_models, retired_models,
 covariate_drift, concept_drift, outage (models whose predictions stopped), outage_days,
+segment_drift (model -> feature, group and days of an error rate growing in that group only),
 owner_left (models whose technical owner has left), leaver (that person's email), no_backup,
 no_validator, below_threshold (models whose versions all miss their primary-metric
 threshold), incomplete_model_card ([model, version, blank sections]), staging_candidates

@@ -24,17 +24,17 @@ from core.governance import promotions
 
 
 def populate(engine: Engine, context: dict[str, Any]) -> None:
-    people, versions, at = context["people"], context["versions"], context["at"]
+    people, versions, on = context["people"], context["versions"], context["on"]
 
     def request(model: str, version: int, who: str, days_ago: int, justification: str) -> int:
-        with write_session(engine) as session:
+        with on(days_ago, hour=10) as moment, write_session(engine) as session:
             return promotions.request_promotion(
                 session,
                 actor=people[who],
                 version_id=versions[model][version],
                 target_stage="production",
                 justification=justification,
-                at=at(days_ago, hour=10),
+                at=moment,
             )
 
     credit = request(
@@ -45,12 +45,12 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
         "v4 adds the bureau's new affordability fields; out-of-time AUC is up and the approval rate at "
         "the current cut-off is unchanged. Shadow-scored in staging for 12 days without incidents.",
     )
-    with write_session(engine) as session:
+    with on(2, hour=15) as moment, write_session(engine) as session:
         promotions.approve(
             session,
             actor=people[PRIYA],
             request_id=credit,
-            at=at(2, hour=15),
+            at=moment,
             comment="Validation report reviewed; challenger results reproduced on the holdout.",
         )
 
@@ -62,12 +62,12 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
         "Retrained after the app redesign changed how customers use the product; the retention team "
         "wants it live before the spring campaign.",
     )
-    with write_session(engine) as session:
+    with on(1, hour=9) as moment, write_session(engine) as session:
         promotions.add_comment(
             session,
             actor=people[PRIYA],
             request_id=churn,
-            at=at(1, hour=9),
+            at=moment,
             body="The evaluation section of the model card is empty: which months is the "
             "holdout, and was it scored before or after the redesign?",
         )
@@ -79,12 +79,12 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
         20,
         "Routes more simple claims to straight-through processing; handlers asked for it.",
     )
-    with write_session(engine) as session:
+    with on(18, hour=11) as moment, write_session(engine) as session:
         promotions.reject(
             session,
             actor=people[MARCO],
             request_id=claims,
-            at=at(18, hour=11),
+            at=moment,
             comment="The holdout has too few storm-damage claims to judge the new routing; "
             "re-evaluate after the autumn season and request again.",
         )

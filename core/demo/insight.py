@@ -14,13 +14,14 @@ explanations of every production version.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
 
 from core.costs.budgets import project_budget, set_budget
 from core.costs.fleet import run_fleet_forecast, stored_forecast
-from core.costs.queries import monthly_costs
+from core.costs.queries import costs_by_month
 from core.db.engine import read_session, write_session
 from core.db.models import CostBudget
 from core.demo.catalogue import MARCO
@@ -33,16 +34,18 @@ MIN_MONTHS_LEFT = 3
 
 
 def populate(engine: Engine, context: dict[str, Any]) -> None:
-    at = context["at"]
-    run_fleet_forecast(engine, actor=context["system"], horizon_months=12, computed_at=at(0, 5))
+    on = context["on"]
+    with on(0, 5) as moment:
+        run_fleet_forecast(engine, actor=context["system"], horizon_months=12, computed_at=moment)
     _budgets(engine, context)
-    for name in sorted(context["production_versions"]):
-        ensure_global_explanations(
-            engine,
-            actor=context["system"],
-            version_id=context["production_versions"][name],
-            computed_at=at(0, 5, 30),
-        )
+    with on(0, 5, 30) as moment:
+        for name in sorted(context["production_versions"]):
+            ensure_global_explanations(
+                engine,
+                actor=context["system"],
+                version_id=context["production_versions"][name],
+                computed_at=moment,
+            )
 
 
 def overrun_year(today: date) -> int:
@@ -55,18 +58,18 @@ def _budgets(engine: Engine, context: dict[str, Any]) -> None:
     approver = context["people"].get(MARCO, context["system"])
     tight_year = overrun_year(today)
     with read_session(engine) as session:
-        units = sorted({u for u in monthly_costs(session)["business_unit"]})
+        units = sorted({u for u in costs_by_month(session)["business_unit"]})
         plans = []
         for unit in units:
             forecast = stored_forecast(session, "business_unit", unit)
-            actual = monthly_costs(session, business_unit=unit, since=date(today.year, 1, 1))
+            actual = costs_by_month(session, business_unit=unit, since=date(today.year, 1, 1))
             for year, headroom in zip((today.year, today.year + 1), HEADROOM, strict=True):
                 projected = _projected_year(unit, year, actual, forecast)
                 if projected is None:
                     continue
                 share = OVERRUN_SHARE if (unit == BUDGET_OVERRUN_UNIT and year == tight_year) else headroom
                 plans.append((unit, year, round(projected * share, -2)))
-    with write_session(engine) as session:
+    with context["on"](0, 5, 45) as moment, write_session(engine) as session:
         for unit, year, amount in plans:
             note = (
                 "Tight: growth in fraud tooling was not funded."
@@ -82,7 +85,7 @@ def _budgets(engine: Engine, context: dict[str, Any]) -> None:
                 amount=amount,
                 currency="EUR",
                 note=note,
-                at=context["at"](0, 5, 45),
+                at=moment,
             )
 
 
@@ -90,7 +93,7 @@ def _projected_year(unit: str, year: int, actual: Any, forecast: Any) -> float |
     """Projected spend of ``unit`` in ``year``: actual so far plus the forecast, scaled up to twelve
     months where the forecast ends before the year does."""
     probe = CostBudget(
-        business_unit=unit, period_start=date(year, 1, 1), period_end=date(year, 12, 31), amount=1.0
+        business_unit=unit, period_start=date(year, 1, 1), period_end=date(year, 12, 31), amount=Decimal(1)
     )
     status = project_budget(probe, actual[actual["currency"] == "EUR"], forecast)
     if status.projected is None or status.projected_until is None:

@@ -36,13 +36,8 @@ def _populate(engine: Engine, context: dict[str, Any]) -> None:
         for period in periods:
             days_ago = (today - (period.last + timedelta(days=1))).days
             try:
-                run_drift(
-                    engine,
-                    actor=context["system"],
-                    model_id=model_id,
-                    period=period,
-                    at=context["at"](days_ago, hour=3),
-                )
+                with context["on"](days_ago, hour=3) as moment:
+                    run_drift(engine, actor=context["system"], model_id=model_id, period=period, at=moment)
             except NotFound:  # no training data or no predictions: nothing to monitor for this model
                 break
 

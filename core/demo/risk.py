@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from core import clock
 from core.db.engine import write_session
 from core.demo.catalogue import ANNA, MARCO, PRIYA, TOM
 from core.governance import meetings, risk, rules
@@ -199,24 +200,25 @@ HUMAN_OVERSIGHT = (
 
 def populate(engine: Engine, context: dict[str, Any]) -> None:
     """Assessments, a past meeting with an open action, and a pending rule proposal."""
-    people, models, at = context["people"], context["models"], context["at"]
+    people, models, at, on = context["people"], context["models"], context["at"], context["on"]
     with write_session(engine) as s:
         for name, (days, who, materiality, exposure, ai_act, annex, scores, rationale) in ASSESSMENTS.items():
-            risk.assess_model(
-                s,
-                actor=people[who],
-                model_id=models[name],
-                scores=[_score(c, v) for c, v in zip(risk.RISK_LABELS, scores, strict=True)],
-                materiality=materiality,
-                exposure_amount=exposure,
-                ai_act_class=ai_act,
-                annex_iii_area=annex,
-                rationale=rationale,
-                human_oversight=HUMAN_OVERSIGHT if ai_act == "high" else "",
-                assessed_at=at(days, 11),
-            )
+            with on(days, 11) as assessed_at:
+                risk.assess_model(
+                    s,
+                    actor=people[who],
+                    model_id=models[name],
+                    scores=[_score(c, v) for c, v in zip(risk.RISK_LABELS, scores, strict=True)],
+                    materiality=materiality,
+                    exposure_amount=exposure,
+                    ai_act_class=ai_act,
+                    annex_iii_area=annex,
+                    rationale=rationale,
+                    human_oversight=HUMAN_OVERSIGHT if ai_act == "high" else "",
+                    assessed_at=assessed_at,
+                )
     _past_meeting(engine, people, at)
-    with write_session(engine) as s:
+    with on(5, 10) as proposed, write_session(engine) as s:
         rules.propose_rule(
             s,
             actor=people[ANNA],
@@ -225,7 +227,7 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
             operator=">",
             threshold=0.33,
             outcome="decline application",
-            at=at(5, 10),
+            at=proposed,
             description="Tighten the decline threshold after the Q3 loss review.",
         )
 
@@ -233,22 +235,23 @@ def populate(engine: Engine, context: dict[str, Any]) -> None:
 def next_meeting(engine: Engine, context: dict[str, Any]) -> None:
     """The committee planned three days from today. A step of its own, run after the promotion
     requests and budgets exist, so that its agenda lists them next to the risk items."""
-    people, at = context["people"], context["at"]
-    with write_session(engine) as s:  # agenda drawn up as of the monitoring step's evaluation (today, noon)
+    people, at, on = context["people"], context["at"], context["on"]
+    # The agenda is drawn up just after the monitoring step's evaluation (today, noon).
+    with on(0, 12, 5) as moment, write_session(engine) as s:
         meetings.create_meeting(
             s,
             actor=people[PRIYA],
             title="Model risk committee",
             held_at=at(-3, 14),
             attendee_ids=[people[e].id for e in (PRIYA, MARCO, TOM, ANNA)],
-            at=at(0, 12, 5),
+            at=moment,
         )
 
 
 def _score(category: str, value: Score) -> dict[str, Any]:
     if len(value) == 2:
         return {"category": category, "likelihood": value[0], "impact": value[1]}
-    like, imp, r_like, r_imp, mitigations = value  # type: ignore[misc]
+    like, imp, r_like, r_imp, mitigations = value
     return {
         "category": category,
         "likelihood": like,
@@ -265,14 +268,24 @@ def _past_meeting(engine: Engine, people: dict[str, Any], at: Any) -> None:
     chair = people[PRIYA]
     present = [people[e].id for e in (PRIYA, MARCO, TOM, ANNA)]
     with write_session(engine) as s:
-        meeting_id = meetings.create_meeting(
-            s,
-            actor=chair,
-            title="Model risk committee",
-            held_at=held,
-            attendee_ids=present,
-            at=held - timedelta(hours=2),
-        )
+        with clock.frozen(held - timedelta(hours=2)) as drawn_up:
+            meeting_id = meetings.create_meeting(
+                s,
+                actor=chair,
+                title="Model risk committee",
+                held_at=held,
+                attendee_ids=present,
+                at=drawn_up,
+            )
+        _decide_past_items(s, meeting_id, chair, present, held, people)
+        with clock.frozen(held + timedelta(hours=2)) as closed:
+            meetings.close_meeting(s, actor=chair, meeting_id=meeting_id, at=closed)
+
+
+def _decide_past_items(
+    s: Any, meeting_id: int, chair: Any, present: list[int], held: Any, people: dict[str, Any]
+) -> None:
+    with clock.frozen(held):
         view = meetings.meeting_view(s, meeting_id)
         for item in view.items:
             if item.kind == "review_overdue" and item.evidence.get("last_assessed"):
@@ -298,4 +311,3 @@ def _past_meeting(engine: Engine, people: dict[str, Any], at: Any) -> None:
                     at=held,
                     comment=NOTES.get(item.kind, "Discussed; no change needed now."),
                 )
-        meetings.close_meeting(s, actor=chair, meeting_id=meeting_id, at=held + timedelta(hours=2))

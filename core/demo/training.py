@@ -29,29 +29,44 @@ TRAINING_GAP_DAYS = 5
 
 @dataclass(frozen=True)
 class EstimatorKind:
-    cls_path: str
-    scaled: bool
-    fixed: tuple[tuple[str, Any], ...] = ()
+    scaled: bool  # standardise numeric inputs first
+    fixed: tuple[tuple[str, Any], ...] = ()  # constructor arguments every version uses
 
 
 ESTIMATORS: dict[str, EstimatorKind] = {
-    "logreg": EstimatorKind("sklearn.linear_model.LogisticRegression", True, (("max_iter", 2000),)),
-    "gb_clf": EstimatorKind("sklearn.ensemble.GradientBoostingClassifier", False),
-    "hgb_clf": EstimatorKind(
-        "sklearn.ensemble.HistGradientBoostingClassifier", False, (("early_stopping", False),)
-    ),
-    "rf_clf": EstimatorKind("sklearn.ensemble.RandomForestClassifier", False, (("n_jobs", 1),)),
-    "mlp_clf": EstimatorKind("sklearn.neural_network.MLPClassifier", True, (("max_iter", 300),)),
-    "svc": EstimatorKind("sklearn.svm.SVC", True),  # wrapped in CalibratedClassifierCV for probabilities
-    "knn_clf": EstimatorKind("sklearn.neighbors.KNeighborsClassifier", True),
-    "gb_reg": EstimatorKind("sklearn.ensemble.GradientBoostingRegressor", False),
-    "hgb_reg": EstimatorKind(
-        "sklearn.ensemble.HistGradientBoostingRegressor", False, (("early_stopping", False),)
-    ),
-    "rf_reg": EstimatorKind("sklearn.ensemble.RandomForestRegressor", False, (("n_jobs", 1),)),
-    "ridge": EstimatorKind("sklearn.linear_model.Ridge", False),
-    "linreg": EstimatorKind("sklearn.linear_model.LinearRegression", False),
+    "logreg": EstimatorKind(True, (("max_iter", 2000),)),
+    "gb_clf": EstimatorKind(False),
+    "hgb_clf": EstimatorKind(False, (("early_stopping", False),)),
+    "rf_clf": EstimatorKind(False, (("n_jobs", 1),)),
+    "mlp_clf": EstimatorKind(True, (("max_iter", 300),)),
+    "svc": EstimatorKind(True),  # wrapped in CalibratedClassifierCV for probabilities
+    "knn_clf": EstimatorKind(True),
+    "gb_reg": EstimatorKind(False),
+    "hgb_reg": EstimatorKind(False, (("early_stopping", False),)),
+    "rf_reg": EstimatorKind(False, (("n_jobs", 1),)),
+    "ridge": EstimatorKind(False),
+    "linreg": EstimatorKind(False),
 }
+
+
+def estimator_class(kind: str) -> Any:
+    """The scikit-learn class of an ``ESTIMATORS`` kind (scikit-learn loads when a demo is built)."""
+    from sklearn import ensemble, linear_model, neighbors, neural_network, svm
+
+    return {
+        "logreg": linear_model.LogisticRegression,
+        "gb_clf": ensemble.GradientBoostingClassifier,
+        "hgb_clf": ensemble.HistGradientBoostingClassifier,
+        "rf_clf": ensemble.RandomForestClassifier,
+        "mlp_clf": neural_network.MLPClassifier,
+        "svc": svm.SVC,
+        "knn_clf": neighbors.KNeighborsClassifier,
+        "gb_reg": ensemble.GradientBoostingRegressor,
+        "hgb_reg": ensemble.HistGradientBoostingRegressor,
+        "rf_reg": ensemble.RandomForestRegressor,
+        "ridge": linear_model.Ridge,
+        "linreg": linear_model.LinearRegression,
+    }[kind]
 
 
 @dataclass
@@ -83,15 +98,12 @@ def make_pipeline(
     world: World, features: list[str], kind: str, params: dict[str, Any], random_state: int
 ) -> Any:
     """The unfitted Pipeline for one version."""
-    import importlib
-
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     spec = ESTIMATORS[kind]
-    module, _, name = spec.cls_path.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
+    cls = estimator_class(kind)
     kwargs = {**dict(spec.fixed), **{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}}
     if "random_state" in cls().get_params():
         kwargs["random_state"] = random_state
@@ -130,10 +142,13 @@ def generate_rows(
     days_ago: np.ndarray,
     *,
     timestamps: pd.DatetimeIndex,
+    segment: bool = True,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Inputs and realised labels for rows dated ``days_ago`` days before today, with the model's drift.
 
-    Calendar columns (hour, week, month) are taken from ``timestamps``.
+    Calendar columns (hour, week, month) are taken from ``timestamps``. ``segment=False`` leaves
+    out the segment drift: it is what production meets after a version was built (a training or
+    evaluation set does not carry it, so every version's evidence stays what its story says).
     """
     drift = ramp(days_ago, plan.covariate_drift_days)
     concept = ramp(days_ago, plan.concept_drift_days)
@@ -145,7 +160,28 @@ def generate_rows(
     for column, part in CALENDAR_COLUMNS.items():
         if column in inputs.columns:
             inputs[column] = calendar[part]
-    return inputs, draw_labels(world, rng, inputs, concept)
+    labels = draw_labels(world, rng, inputs, concept)
+    if segment and plan.segment_drift is not None:
+        labels = segment_drift(plan.segment_drift, inputs, labels, days_ago, rng)
+    return inputs, labels
+
+
+SEGMENT_FLIP = 0.9  # share of the drifting group's outcomes reversed once its drift is complete
+
+
+def segment_drift(
+    drift: tuple[str, str, int],
+    inputs: pd.DataFrame,
+    labels: np.ndarray,
+    days_ago: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Reverse a share of one group's outcomes, ramping up over the last N days: the model's error
+    rate grows in that group only (binary outcomes)."""
+    column, group, days = drift
+    share = SEGMENT_FLIP * ramp(days_ago, days) * (inputs[column].to_numpy() == group)
+    flip = rng.random(len(labels)) < share
+    return np.where(flip, 1 - labels, labels)
 
 
 def train_version(
@@ -161,7 +197,9 @@ def train_version(
         - pd.to_timedelta(days_ago, unit="D")
         + pd.to_timedelta(seconds_of_day(rng, n), unit="s")
     )
-    inputs, labels = generate_rows(world, plan, rng, days_ago, timestamps=pd.DatetimeIndex(moments))
+    inputs, labels = generate_rows(
+        world, plan, rng, days_ago, timestamps=pd.DatetimeIndex(moments), segment=False
+    )
     features = version_features(world, version)
     frame = inputs[features].copy()
     frame[LABEL] = labels
@@ -228,19 +266,65 @@ def evaluate(pipeline: Any, task: str, inputs: pd.DataFrame, labels: np.ndarray)
 
 
 def write_files(trained: TrainedVersion, directory: Path) -> dict[str, Path]:
-    """model.joblib, training_sample.parquet and evaluation_sample.parquet in ``directory``."""
-    import joblib
+    """model.skops, training_sample.parquet and evaluation_sample.parquet in ``directory``.
+
+    The model is saved with skops, the format Steward loads without running code from the file
+    (core.registry.artifacts), so the demo exercises the safe path."""
+    import skops.io
 
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
-        "model": directory / "model.joblib",
+        "model": directory / "model.skops",
         "training": directory / "training_sample.parquet",
         "evaluation": directory / "evaluation_sample.parquet",
     }
-    joblib.dump(trained.pipeline, paths["model"], compress=3)
+    paths["model"].write_bytes(_canonical_skops(skops.io.dumps(trained.pipeline)))
     trained.train.to_parquet(paths["training"], index=False)
     trained.evaluation.to_parquet(paths["evaluation"], index=False)
     return paths
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """The skops file (a zip) made reproducible: skops names objects and array files after their
+    memory addresses (``id()``) and stamps the current time on each entry, so two builds of the
+    same model differ in bytes and sha256. The demo must build the same files every time, so the
+    addresses are renumbered in order of appearance (consistently, so shared objects stay shared)
+    and every entry is dated 1980-01-01."""
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read("schema.json"))
+        numbers: dict[int, int] = {}
+
+        def renumber(node: Any) -> Any:
+            if isinstance(node, dict):
+                out: dict[str, Any] = {}
+                for key, value in node.items():
+                    if key == "__id__" and isinstance(value, int):
+                        out[key] = numbers.setdefault(value, len(numbers) + 1)
+                    elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                        out[key] = f"{numbers.setdefault(int(value[:-4]), len(numbers) + 1)}.npy"
+                    else:
+                        out[key] = renumber(value)
+                return out
+            if isinstance(node, list):
+                return [renumber(v) for v in node]
+            return node
+
+        renumbered = renumber(schema)
+        entries = {"schema.json": json.dumps(renumbered, indent=2).encode()}
+        for name in source.namelist():
+            if name.endswith(".npy"):
+                entries[f"{numbers[int(name[:-4])]}.npy"] = source.read(name)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, entries[name])
+    return out.getvalue()
 
 
 def schema_of(frame: pd.DataFrame) -> dict[str, str]:

@@ -59,6 +59,9 @@ LINEAR_ESTIMATORS = frozenset(
         "HuberRegressor",
     }
 )
+# shap's TreeExplainer explains these only for binary classification ("only supported for binary
+# classification right now"); with more classes they are explained model-agnostically.
+TREES_BINARY_ONLY = frozenset({"GradientBoostingClassifier"})
 PROBABILITY_TREES = frozenset({"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"})
 TREE_BACKGROUND_ROWS = (
     50  # interventional cost grows with it; 100 rows took 1.7 s CPU for 1,000 rows of a 150-tree model
@@ -113,6 +116,9 @@ class ModelExplainer:
     _align: Any = field(repr=False, default=None)
     # The app shares one explainer between sessions; KernelExplainer keeps per-call state on itself.
     _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
+    # Which of a classifier's outputs is explained: -1 is a binary classifier's positive class; a
+    # multiclass classifier's chosen class is its position in the estimator's classes_.
+    output_class: int = -1
 
     @property
     def features(self) -> list[str]:
@@ -137,7 +143,7 @@ class ModelExplainer:
         else:  # prepare once: the estimator's output on the same columns is the pipeline's output
             columns = self.parts.prepare(frame)
             values, base = self._explain_columns(columns)
-            output = _output_of(self.parts.estimator, columns, self.space)
+            output = _output_of(self.parts.estimator, columns, self.space, self.output_class)
         return Explanation(
             self.features,
             values,
@@ -152,7 +158,7 @@ class ModelExplainer:
 
     def output(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's own output for ``frame`` (original features) in this explainer's space."""
-        return _output_of(self.parts.model, frame, self.space)
+        return _output_of(self.parts.model, frame, self.space, self.output_class)
 
     def _explain_columns(self, columns: np.ndarray) -> tuple[np.ndarray, float]:
         assert self.parts.groups is not None
@@ -162,13 +168,13 @@ class ModelExplainer:
             raw = self._shap.shap_values(columns, check_additivity=False)
         else:
             raw = self._shap.shap_values(columns)
-        values, base = _positive_class(raw, self._shap.expected_value)
+        values, base = _class_output(raw, self._shap.expected_value, self.output_class)
         return group_values(values, self.parts.groups), base
 
     def _explain_kernel(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         codes = self._kernel_codec.encode(frame)
         raw = self._shap.shap_values(codes, nsamples=KERNEL_COALITIONS, l1_reg=False, silent=True)
-        values, base = _positive_class(raw, self._shap.expected_value)
+        values, base = _class_output(raw, self._shap.expected_value, self.output_class)
         return values, base
 
 
@@ -186,23 +192,25 @@ def _one_thread() -> Any:
     return _CONTROLLER.limit(limits=1)
 
 
-def _output_of(model: Any, rows: Any, space: str) -> np.ndarray:
+def _output_of(model: Any, rows: Any, space: str, output_class: int = -1) -> np.ndarray:
     if space == "probability":
-        return np.asarray(model.predict_proba(rows)[:, 1], dtype=float)
+        return np.asarray(model.predict_proba(rows)[:, output_class], dtype=float)
     if space in ("log-odds", "decision score"):
-        return np.asarray(model.decision_function(rows), dtype=float).reshape(-1)
+        scores = np.asarray(model.decision_function(rows), dtype=float)
+        return scores[:, output_class] if scores.ndim == 2 else scores.reshape(-1)
     return np.asarray(model.predict(rows), dtype=float).reshape(-1)
 
 
-def _positive_class(raw: Any, expected: Any) -> tuple[np.ndarray, float]:
-    """SHAP output for the positive class of a binary classifier (or the only output)."""
+def _class_output(raw: Any, expected: Any, output_class: int = -1) -> tuple[np.ndarray, float]:
+    """SHAP output for one class: a binary classifier's positive class (-1), a multiclass
+    classifier's chosen class, or the only output."""
     values = np.asarray(raw, dtype=float)
     base = np.atleast_1d(np.asarray(expected, dtype=float))
     if isinstance(raw, list):  # older shap: one array per class
-        values = np.asarray(raw[-1], dtype=float)
+        values = np.asarray(raw[output_class], dtype=float)
     elif values.ndim == 3:
-        values = values[:, :, -1]
-    return values, float(base[-1])
+        values = values[:, :, output_class]
+    return values, float(base[output_class] if base.size > 1 else base[-1])
 
 
 def explainer_kind(estimator: Any) -> str:
@@ -222,11 +230,14 @@ def build_explainer(
     feature_names: list[str],
     background: pd.DataFrame,
     kernel_background_rows: int = KERNEL_BACKGROUND_ROWS,
+    output_class: Any = None,
 ) -> ModelExplainer:
     """An explainer for ``model`` using ``background`` (training rows, original features).
 
     ``kernel_background_rows`` sets the model-agnostic explainer's background size (its cost per
-    explained row grows with it); summaries over many rows use a smaller one."""
+    explained row grows with it); summaries over many rows use a smaller one. A multiclass
+    classifier is explained for one class, ``output_class`` (one of its ``classes_``); a binary
+    classifier for its positive class."""
     if background.empty:
         raise InvalidInput("explaining a model needs a background sample of its training data; it is empty.")
     parts = split_model(model, feature_names)
@@ -234,18 +245,23 @@ def build_explainer(
     if missing:
         raise InvalidInput(f"the background sample lacks the model's feature(s): {', '.join(missing)}.")
     is_classifier = _is_classifier(parts.estimator)
-    if is_classifier:
-        _require_binary(parts.estimator)
+    position = _class_position(parts.estimator, output_class) if is_classifier else -1
+    multiclass = position >= 0
     kind = explainer_kind(parts.estimator)
     if kind != "kernel" and parts.groups is None:
         kind = "kernel"  # preprocessing we cannot map back: explain the whole pipeline instead
+    if multiclass and type(parts.estimator).__name__ in TREES_BINARY_ONLY:
+        kind = "kernel"  # shap's TreeExplainer refuses these with more than two classes
     rows = kernel_background_rows if kind == "kernel" else _background_rows(kind)
     sample = background[parts.features].sample(min(len(background), rows), random_state=0)
     if kind == "tree":
-        return _tree_explainer(parts, sample, is_classifier)
-    if kind == "linear":
-        return _linear_explainer(parts, sample, is_classifier)
-    return _kernel_explainer(parts, sample, is_classifier)
+        made = _tree_explainer(parts, sample, is_classifier)
+    elif kind == "linear":
+        made = _linear_explainer(parts, sample, is_classifier)
+    else:
+        made = _kernel_explainer(parts, sample, is_classifier, output_class=position)
+    made.output_class = position
+    return made
 
 
 def _background_rows(kind: str) -> int:
@@ -258,10 +274,25 @@ def _is_classifier(estimator: Any) -> bool:
     return bool(is_classifier(estimator))
 
 
-def _require_binary(estimator: Any) -> None:
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and len(classes) != 2:
-        raise InvalidInput(f"only binary classifiers can be explained; this one has {len(classes)} classes.")
+def _class_position(estimator: Any, output_class: Any) -> int:
+    """-1 (the positive class) for a binary classifier; the position of ``output_class`` among a
+    multiclass classifier's classes, which must be named."""
+    classes = list(getattr(estimator, "classes_", []))
+    if len(classes) <= 2:
+        if output_class is not None and len(classes) == 2 and output_class != classes[-1]:
+            raise InvalidInput("a binary classifier is explained for its positive class only.")
+        return -1
+    if output_class is None:
+        raise InvalidInput(
+            f"this classifier has {len(classes)} classes; choose the class to explain "
+            f"({', '.join(map(str, classes[:12]))})."
+        )
+    matches = [i for i, c in enumerate(classes) if str(c) == str(output_class)]
+    if not matches:
+        raise InvalidInput(
+            f"'{output_class}' is not a class of this model ({', '.join(map(str, classes[:12]))})."
+        )
+    return matches[0]
 
 
 def _tree_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier: bool) -> ModelExplainer:
@@ -333,7 +364,9 @@ def _linear_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier
     return ModelExplainer(parts, "linear", space, method, is_classifier, explainer)
 
 
-def _kernel_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier: bool) -> ModelExplainer:
+def _kernel_explainer(
+    parts: ModelParts, background: pd.DataFrame, is_classifier: bool, *, output_class: int = -1
+) -> ModelExplainer:
     import shap
 
     codec = _FrameCodec(background)
@@ -342,12 +375,12 @@ def _kernel_explainer(parts: ModelParts, background: pd.DataFrame, is_classifier
         space = "probability"
 
         def predict(codes: np.ndarray) -> np.ndarray:
-            return np.asarray(model.predict_proba(codec.decode(codes))[:, 1], dtype=float)
+            return np.asarray(model.predict_proba(codec.decode(codes))[:, output_class], dtype=float)
     elif is_classifier:
         space = "decision score"
 
         def predict(codes: np.ndarray) -> np.ndarray:
-            return np.asarray(model.decision_function(codec.decode(codes)), dtype=float).reshape(-1)
+            return _output_of(model, codec.decode(codes), "decision score", output_class)
     else:
         space = "prediction"
 

@@ -9,14 +9,15 @@ though nothing else is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor
 from core.db.engine import read_session, write_session
 from core.db.models import (
@@ -28,9 +29,11 @@ from core.db.models import (
     ModelVersion,
     PredictionLog,
 )
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import IntegrityViolation, InvalidInput, NotFound
-from core.registry import artifacts
+from core.logstore import reads as logstore_reads
+from core.registry import artifacts, datasets
+from core.registry.rules import RuleInForce
 from core.registry.services import ensure_system_person
 
 PRODUCTION_WINDOW_DAYS = 30
@@ -45,34 +48,7 @@ class SampleRef:
     uri: str
     content_hash: str
     rows: int
-
-
-@dataclass(frozen=True)
-class RuleInForce:
-    """The active business rule on a model's score, e.g. approve if score > 0.69."""
-
-    name: str
-    operator: str
-    threshold: float
-    outcome: str
-    version: int
-
-    def holds(self, score: float) -> bool:
-        return {
-            ">": score > self.threshold,
-            ">=": score >= self.threshold,
-            "<": score < self.threshold,
-            "<=": score <= self.threshold,
-        }[self.operator]
-
-    def text(self) -> str:
-        threshold = f"{self.threshold:g}"
-        return {
-            ">": f"{self.outcome} above {threshold}",
-            ">=": f"{self.outcome} at {threshold} or above",
-            "<": f"{self.outcome} below {threshold}",
-            "<=": f"{self.outcome} at {threshold} or below",
-        }[self.operator]
+    storage: str = ""  # where the file is kept: see core.registry.datasets
 
 
 @dataclass(frozen=True)
@@ -93,6 +69,7 @@ class VersionContext:
     training: SampleRef | None
     evaluation: SampleRef | None
     target: str = ""  # what the model predicts, in words (Model.target)
+    class_names: tuple[str, ...] = ()  # a multiclass classifier's classes, in order
 
     @property
     def label(self) -> str:
@@ -107,9 +84,9 @@ def version_context(session: Session, version_id: int) -> VersionContext:
     assert model is not None
     return VersionContext(
         version_id=version_id,
-        model_id=model.id,
+        model_id=saved_id(model),
         model_name=model.name,
-        version=version.version,  # type: ignore[arg-type]
+        version=version.version,
         stage=version.stage,
         task=model.task,
         business_unit=model.business_unit,
@@ -117,9 +94,11 @@ def version_context(session: Session, version_id: int) -> VersionContext:
         artifact_uri=version.artifact_uri,
         artifact_sha256=version.artifact_sha256,
         artifact_format=version.artifact_format,
-        training=_sample_ref(session, version.training_dataset_id),
+        # SHAP's background: the version's background dataset, else its training data.
+        training=_sample_ref(session, version.background_dataset_id or version.training_dataset_id),
         evaluation=_sample_ref(session, version.evaluation_dataset_id),
         target=(model.target or "").strip(),
+        class_names=tuple(version.class_names or ()) if model.task == "multiclass_classification" else (),
     )
 
 
@@ -129,20 +108,9 @@ def _sample_ref(session: Session, dataset_id: int | None) -> SampleRef | None:
     row = session.get(Dataset, dataset_id)
     if row is None or not row.uri:
         return None
-    return SampleRef(row.id, row.name, row.version, row.uri, row.content_hash, row.row_count)  # type: ignore[arg-type]
-
-
-def rules_in_force(
-    session: Session, model_id: int, version_id: int | None = None, at: datetime | None = None
-) -> list[RuleInForce]:
-    """The model's rules that applied at ``at`` (default now; for a logged prediction, the moment it
-    was made), one per rule name; rules tied to another version of the model do not count."""
-    from core.governance.rules import rules_in_force as versioned_rules
-
-    return [
-        RuleInForce(r.name, r.operator, float(r.threshold), r.outcome, r.version)
-        for r in versioned_rules(session, model_id=model_id, at=at, version_id=version_id)
-    ]
+    return SampleRef(
+        saved_id(row), row.name, row.version, row.uri, row.content_hash, row.row_count, row.storage
+    )
 
 
 def decisive_rule(rules: list[RuleInForce], score: float) -> RuleInForce | None:
@@ -175,7 +143,7 @@ def record_integrity_failure(
     """Write "artifact.integrity_failed" to the audit log in its own write transaction.
 
     No role is required: whoever tripped over a changed file, the event must be on record.
-    Without a person (CLI without --as, cron) the system account is named. The same finding
+    Without a person (a caller that passes no actor) the system account is named. The same finding
     by the same person on the same object within REPEAT_WINDOW is on record already (a page
     rerun, a retry), so it is not written again: the log shows each discovery, not each click.
     """
@@ -187,7 +155,7 @@ def record_integrity_failure(
         audit.record(
             session,
             actor=who,
-            action="artifact.integrity_failed",
+            action=events.ARTIFACT_INTEGRITY_FAILED,
             object_type=object_type,
             object_id=object_id,
             model_id=model_id,
@@ -202,15 +170,15 @@ REPEAT_WINDOW = timedelta(hours=1)
 def _recorded_recently(
     session: Session, actor: Actor | None, object_type: str, object_id: Any, message: str
 ) -> bool:
-    query = select(AuditEvent.id).where(
-        AuditEvent.action == "artifact.integrity_failed",
-        AuditEvent.object_type == object_type,
-        AuditEvent.object_id == str(object_id),
-        AuditEvent.reason == message,
-        AuditEvent.ts >= utcnow() - REPEAT_WINDOW,
+    query = select(col(AuditEvent.id)).where(
+        col(AuditEvent.action) == events.ARTIFACT_INTEGRITY_FAILED.name,
+        col(AuditEvent.object_type) == object_type,
+        col(AuditEvent.object_id) == str(object_id),
+        col(AuditEvent.reason) == message,
+        col(AuditEvent.ts) >= clock.now() - REPEAT_WINDOW,
     )
     if actor is not None:
-        query = query.where(AuditEvent.actor_id == actor.id)
+        query = query.where(col(AuditEvent.actor_id) == actor.id)
     return session.exec(query.limit(1)).first() is not None
 
 
@@ -240,7 +208,12 @@ def load_sample(
     """The version's training or evaluation sample (feature columns and label), hash-checked."""
     ref = context.training if which == "training" else context.evaluation
     if ref is None:
-        raise NotFound(f"{context.label} has no {which} sample registered, so it cannot be explained.")
+        role = "background" if which == "training" else which
+        raise NotFound(
+            f"{context.label} has no {which} sample registered, so it cannot be explained. Register one with "
+            f"its file: steward register-dataset NAME --version V --file FILE --role {role} "
+            f'--model "{context.model_name}" --model-version {context.version} (or upload it on the Model page).'
+        )
     if not ref.content_hash:
         raise InvalidInput(
             f"the {which} sample '{ref.name}' v{ref.version} has no sha256 registered; "
@@ -249,7 +222,7 @@ def load_sample(
     if not ref.uri.endswith(SAMPLE_FORMATS):
         raise InvalidInput(f"the {which} sample '{ref.uri}' is not a parquet or CSV file.")
     try:
-        path = artifacts.verify_artifact(ref.uri, ref.content_hash)
+        path = datasets.verified_path(ref.uri, ref.content_hash, ref.storage)
     except IntegrityViolation as exc:
         record_integrity_failure(
             engine,
@@ -288,21 +261,24 @@ def align_to(frame: pd.DataFrame, reference: pd.DataFrame, features: list[str]) 
 
 
 def recent_predictions(session: Session, version_id: int, *, limit: int = 50) -> pd.DataFrame:
-    """The newest logged predictions of a version: id, ts, request_id, score, prediction, label."""
-    rows = session.exec(
-        select(
-            PredictionLog.id,
-            PredictionLog.ts,
-            PredictionLog.request_id,
-            PredictionLog.score,
-            PredictionLog.prediction,
-            PredictionLog.label,
+    """The newest logged predictions of a version: id, ts, request_id, score, prediction, label
+    (from the log store; a label given later in a campaign, kept in the registry, wins)."""
+    frame = logstore_reads.rows(session, version_id, newest_first=True, limit=limit)
+    frame = frame.rename(columns={"row_id": "id"})[["id", "ts", "request_id", "score", "prediction", "label"]]
+    if len(frame):
+        labels: dict[int, float] = dict(
+            session.execute(  # type: ignore[arg-type]
+                sa.select(col(PredictionLog.id), col(PredictionLog.label)).where(
+                    col(PredictionLog.id).in_([int(i) for i in frame["id"]]),
+                    col(PredictionLog.label).is_not(None),
+                )
+            ).all()
         )
-        .where(PredictionLog.model_version_id == version_id)
-        .order_by(PredictionLog.ts.desc(), PredictionLog.id.desc())
-        .limit(limit)  # type: ignore[attr-defined,union-attr]
-    ).all()
-    return pd.DataFrame(rows, columns=["id", "ts", "request_id", "score", "prediction", "label"])
+        if labels:
+            frame["label"] = [
+                labels.get(int(i), lab) for i, lab in zip(frame["id"], frame["label"], strict=True)
+            ]
+    return frame
 
 
 LABELLING_ITEM_COLUMNS = [
@@ -323,28 +299,31 @@ def labelling_items(session: Session, version_id: int, *, limit: int = 200) -> p
     """Items of the labelling campaigns on this version (open campaigns first, then newest), with
     the logged prediction each one samples: item_id, campaign, position, status, final_label,
     prediction_id, ts, request_id, score, prediction."""
-    rows = session.exec(
-        select(
-            CampaignItem.id,
-            LabellingCampaign.name,
-            CampaignItem.position,
-            CampaignItem.status,
-            CampaignItem.final_label,
-            PredictionLog.id,
-            PredictionLog.ts,
-            PredictionLog.request_id,
-            PredictionLog.score,
-            PredictionLog.prediction,
+    rows = session.execute(
+        sa.select(
+            col(CampaignItem.id),
+            col(LabellingCampaign.name),
+            col(CampaignItem.position),
+            col(CampaignItem.status),
+            col(CampaignItem.final_label),
+            col(PredictionLog.id),
+            col(PredictionLog.ts),
+            col(PredictionLog.request_id),
+            col(PredictionLog.score),
+            col(PredictionLog.prediction),
         )
-        .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
-        .join(PredictionLog, PredictionLog.id == CampaignItem.prediction_log_id)  # type: ignore[arg-type]
-        .where(LabellingCampaign.model_version_id == version_id, PredictionLog.model_version_id == version_id)
+        .join(LabellingCampaign, col(LabellingCampaign.id) == col(CampaignItem.campaign_id))
+        .join(PredictionLog, col(PredictionLog.id) == col(CampaignItem.prediction_log_id))
+        .where(
+            col(LabellingCampaign.model_version_id) == version_id,
+            col(PredictionLog.model_version_id) == version_id,
+        )
         .order_by(
-            (LabellingCampaign.status != "open"),
-            LabellingCampaign.created_at.desc(),  # type: ignore[attr-defined]
-            LabellingCampaign.id.desc(),
-            CampaignItem.position,
-        )  # type: ignore[union-attr]
+            (col(LabellingCampaign.status) != "open"),
+            col(LabellingCampaign.created_at).desc(),
+            col(LabellingCampaign.id).desc(),
+            col(CampaignItem.position),
+        )
         .limit(limit)
     ).all()
     return pd.DataFrame(rows, columns=LABELLING_ITEM_COLUMNS)
@@ -367,18 +346,23 @@ def labelling_item(session: Session, version_id: int, item_id: int) -> dict[str,
 
 
 def logged_prediction(session: Session, version_id: int, prediction_id: int) -> dict[str, Any]:
+    """One logged prediction: from the registry's labelled sample when it is there (with the
+    label given in a campaign), else from the log store."""
     row = session.get(PredictionLog, prediction_id)
-    if row is None or row.model_version_id != version_id:
+    if row is not None and row.model_version_id == version_id:
+        return {
+            "id": row.id,
+            "ts": row.ts,
+            "request_id": row.request_id,
+            "features": dict(row.features),
+            "score": row.score,
+            "prediction": row.prediction,
+            "label": row.label,
+        }
+    stored = logstore_reads.row(session, version_id, prediction_id)
+    if stored is None:
         raise NotFound(f"No logged prediction {prediction_id} for this model version.")
-    return {
-        "id": row.id,
-        "ts": row.ts,
-        "request_id": row.request_id,
-        "features": dict(row.features),
-        "score": row.score,
-        "prediction": row.prediction,
-        "label": row.label,
-    }
+    return stored
 
 
 @dataclass(frozen=True)
@@ -392,38 +376,34 @@ def production_window(
     session: Session, version_id: int, *, days: int = PRODUCTION_WINDOW_DAYS, max_rows: int = 1000
 ) -> ProductionWindow | None:
     """Logged feature rows of the last ``days`` days before the newest prediction (newest first)."""
-    newest = session.exec(
-        select(func.max(PredictionLog.ts)).where(PredictionLog.model_version_id == version_id)
-    ).one()
-    if newest is None:
+    end = logstore_reads.newest_ts(session, version_id)
+    if end is None:
         return None
-    end = newest if newest.tzinfo is not None else newest.replace(tzinfo=UTC)
     start = end - timedelta(days=days)
-    rows = session.exec(
-        select(PredictionLog.features)
-        .where(PredictionLog.model_version_id == version_id, PredictionLog.ts >= start)
-        .order_by(PredictionLog.ts.desc())
-        .limit(max_rows)  # type: ignore[attr-defined]
-    ).all()
-    return ProductionWindow(start, end, pd.DataFrame(list(rows)))  # type: ignore[arg-type]
+    rows = logstore_reads.rows(
+        session, version_id, columns=None, since=start, newest_first=True, limit=max_rows
+    )
+    frame = rows.drop(columns=list(logstore_reads.BASE_COLUMNS)).reset_index(drop=True)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return ProductionWindow(start, end, frame)
 
 
 def explainable_versions(session: Session) -> pd.DataFrame:
     """Versions with a model artifact in the store: version_id, model_id, model, version, stage,
     business_unit, task (production first, then newest)."""
-    rows = session.exec(
-        select(
-            ModelVersion.id,
-            Model.id,
-            Model.name,
-            ModelVersion.version,
-            ModelVersion.stage,
-            Model.business_unit,
-            Model.task,
+    rows = session.execute(
+        sa.select(
+            col(ModelVersion.id),
+            col(Model.id),
+            col(Model.name),
+            col(ModelVersion.version),
+            col(ModelVersion.stage),
+            col(Model.business_unit),
+            col(Model.task),
         )
-        .join(Model, Model.id == ModelVersion.model_id)  # type: ignore[arg-type]
-        .where(ModelVersion.artifact_uri != "")
-        .order_by(Model.name, ModelVersion.version.desc())  # type: ignore[attr-defined]
+        .join(Model, col(Model.id) == col(ModelVersion.model_id))
+        .where(col(ModelVersion.artifact_uri) != "")
+        .order_by(col(Model.name), col(ModelVersion.version).desc())
     ).all()
     frame = pd.DataFrame(
         rows, columns=["version_id", "model_id", "model", "version", "stage", "business_unit", "task"]

@@ -11,16 +11,10 @@ from sqlalchemy import Engine
 
 from core.db.engine import read_session
 from core.explain.explainers import to_probability
-from core.explain.loading import (
-    RuleInForce,
-    align_to,
-    decisive_rule,
-    labelling_item,
-    logged_prediction,
-    rules_in_force,
-)
+from core.explain.loading import align_to, decisive_rule, labelling_item, logged_prediction
 from core.explain.sentence import Contribution, additivity_line, explain_in_words
 from core.explain.summaries import LoadedExplainer
+from core.registry.rules import RuleInForce, rules_in_force
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,7 @@ def explain_row(
     ]
     sentence = explain_in_words(
         score=score,
-        base_score=to_probability(base, space),
+        base_score=to_probability(base, space) if task == "binary_classification" else base,
         contributions=items,
         task=task,
         rule=rule,
@@ -119,7 +113,9 @@ def explain_logged_prediction(
     context = loaded.context
     with read_session(engine) as session:
         prediction = logged_prediction(session, context.version_id, prediction_id)
-        rules = rules_in_force(session, context.model_id, context.version_id, at=prediction["ts"])
+        rules = rules_in_force(
+            session, model_id=context.model_id, version_id=context.version_id, at=prediction["ts"]
+        )
     row = align_to(pd.DataFrame([prediction["features"]]), loaded.reference, loaded.explainer.parts.features)
     return explain_row(loaded, row, rules=rules, prediction=prediction)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.explain.loading import RuleInForce
+from core.registry.rules import RuleInForce
 
 MAIN_REASONS = 3
 AGAINST_REASONS = 2

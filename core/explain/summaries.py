@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.db.engine import read_session, write_session
 from core.db.models import GlobalExplanation, Model, ModelVersion
 from core.db.models.insight import EXPLANATION_SOURCES
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
 from core.explain.explainers import Explanation, ModelExplainer, build_explainer
 from core.explain.loading import (
@@ -54,16 +54,59 @@ class LoadedExplainer:
     context: VersionContext
     explainer: ModelExplainer
     reference: pd.DataFrame
+    output_class: Any = None  # the model's own label of the class explained (multiclass only)
+    class_name: str = ""  # that class as the version names it
 
 
-def load_explainer(engine: Engine, version_id: int, *, actor: Actor | None = None) -> LoadedExplainer:
-    """Load the version's model and training sample (both hash-checked) and build its explainer."""
+def load_explainer(
+    engine: Engine, version_id: int, *, actor: Actor | None = None, class_name: str | None = None
+) -> LoadedExplainer:
+    """Load the version's model and training sample (both hash-checked) and build its explainer;
+    a multiclass classifier's for ``class_name``, one of the version's class names."""
     with read_session(engine) as session:
         context = version_context(session, version_id)
+    output_class = _chosen_class(context, class_name)
     model = load_model(engine, context, actor=actor)
     training = load_sample(engine, context, "training", actor=actor)
-    explainer = build_explainer(model, feature_names=context.feature_names, background=training)
-    return LoadedExplainer(context, explainer, training)
+    target = _model_class(model, context, class_name) if output_class else None
+    explainer = build_explainer(
+        model, feature_names=context.feature_names, background=training, output_class=target
+    )
+    return LoadedExplainer(context, explainer, training, target, class_name or "")
+
+
+def _chosen_class(context: VersionContext, class_name: str | None) -> bool:
+    """Whether a class is to be chosen (a multiclass version); refuses a missing or unknown one."""
+    if not context.class_names:
+        if class_name:
+            raise InvalidInput(
+                f"{context.label} is not a multiclass classifier; there is no class to choose."
+            )
+        return False
+    listed = ", ".join(context.class_names)
+    if not class_name:
+        raise InvalidInput(
+            f"{context.label} is a multiclass classifier: choose the class to explain ({listed})."
+        )
+    if class_name not in context.class_names:
+        raise InvalidInput(f"'{class_name}' is not a class of {context.label} ({listed}).")
+    return True
+
+
+def _model_class(model: Any, context: VersionContext, class_name: str | None) -> Any:
+    """The model's own label of the version's class ``class_name``: the same name, or (for a model
+    trained on class positions 0..k-1) its position in the version's list."""
+    classes = list(getattr(model, "classes_", []))
+    by_name = [c for c in classes if str(c) == class_name]
+    if by_name:
+        return by_name[0]
+    position = context.class_names.index(str(class_name))
+    if [str(c) for c in classes] == [str(i) for i in range(len(context.class_names))]:
+        return classes[position]
+    raise InvalidInput(
+        f"the model's classes ({', '.join(map(str, classes[:12]))}) are neither the class names of "
+        f"{context.label} ({', '.join(context.class_names)}) nor their positions."
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +133,7 @@ def _summary_explainer(loaded: LoadedExplainer) -> ModelExplainer:
         feature_names=loaded.context.feature_names,
         background=loaded.reference,
         kernel_background_rows=KERNEL_GLOBAL_BACKGROUND,
+        output_class=loaded.output_class,
     )
 
 
@@ -154,7 +198,9 @@ def _sample_payload(explanation: Explanation) -> dict[str, Any]:
     return {
         "features": list(explanation.features),
         "values": [[round(float(v), 8) for v in row] for row in explanation.values[:n]],
-        "data": [[_json_value(data.iloc[i][f]) for f in explanation.features] for i in range(n)],
+        "data": [
+            [_json_value(v) for v in row] for row in data[list(explanation.features)].to_numpy(dtype=object)
+        ],
         "output": [round(float(v), 8) for v in explanation.model_output[:n]],
     }
 
@@ -178,7 +224,8 @@ def store_global_explanation(
     explanation = draft.explanation
     row = session.exec(
         select(GlobalExplanation).where(
-            GlobalExplanation.model_version_id == version_id, GlobalExplanation.source == draft.source
+            col(GlobalExplanation.model_version_id) == version_id,
+            col(GlobalExplanation.source) == draft.source,
         )
     ).first()
     before = None if row is None else {"computed_at": row.computed_at, "n_rows": row.n_rows}
@@ -201,15 +248,14 @@ def store_global_explanation(
     row.window_from, row.window_to = draft.window_from, draft.window_to
     row.artifact_sha256 = artifact_sha256
     row.seconds = round(explanation.seconds, 4)
-    row.computed_at = computed_at or utcnow()
+    row.computed_at = computed_at or clock.now()
     row.computed_by_id = actor.id
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="explanation.stored",
-        object_type="model_version",
+        action=events.EXPLANATION_STORED,
         object_id=version_id,
         model_id=model.id,
         before=before,
@@ -221,7 +267,7 @@ def store_global_explanation(
             "importance": row.importance,
         },
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 def ensure_global_explanations(
@@ -240,7 +286,7 @@ def ensure_global_explanations(
         stored = {
             r.source
             for r in session.exec(
-                select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id)
+                select(GlobalExplanation).where(col(GlobalExplanation.model_version_id) == version_id)
             )
         }
     outcome: dict[str, str] = {}
@@ -264,6 +310,35 @@ def ensure_global_explanations(
             )
         outcome[source] = "computed"
     return outcome
+
+
+def class_summary(engine: Engine, loaded: LoadedExplainer, *, actor: Actor | None = None) -> GlobalSummary:
+    """Global importance of a multiclass classifier for the class ``loaded`` explains, over its
+    validation sample (as ``compute_global`` samples it); computed when asked, not stored."""
+    if not loaded.class_name:
+        raise InvalidInput("a class summary needs a multiclass classifier's explainer for one class.")
+    draft = compute_global(engine, loaded, "validation", actor=actor)
+    assert draft is not None  # the validation sample is always there (load_sample raises otherwise)
+    explanation = draft.explanation
+    importance = dict(sorted(explanation.mean_abs().items(), key=lambda kv: kv[1], reverse=True))
+    rows = min(len(explanation.data), STORED_SAMPLE_ROWS)
+    return GlobalSummary(
+        f"validation, class {loaded.class_name}",
+        explanation.kind,
+        explanation.method,
+        explanation.space,
+        explanation.base_value,
+        len(explanation.data),
+        explanation.additivity_error,
+        importance,
+        pd.DataFrame(explanation.values[:rows], columns=explanation.features),
+        explanation.data.head(rows).reset_index(drop=True),
+        None,
+        None,
+        clock.now(),
+        explanation.seconds,
+        loaded.context.artifact_sha256,
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -292,7 +367,7 @@ class GlobalSummary:
 
 def stored_explanations(session: Session, version_id: int) -> dict[str, GlobalSummary]:
     rows = session.exec(
-        select(GlobalExplanation).where(GlobalExplanation.model_version_id == version_id)
+        select(GlobalExplanation).where(col(GlobalExplanation.model_version_id) == version_id)
     ).all()
     return {row.source: _summary(row) for row in rows}
 

@@ -31,20 +31,28 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core import clock
 from core.db.models import (
+    Alert,
     AuditEvent,
     Dataset,
+    DriftRun,
     Model,
     ModelVersion,
+    MonitoringThresholds,
     Ownership,
     Person,
     PredictionDaily,
     StageChange,
 )
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import NotFound
+from core.events import COSTS_LOGGED, PREDICTIONS_LOGGED
+from core.events import label as event_label
+from core.explain import summaries
 from core.governance import promotions, risk, rules
-from core.registry import reads
+from core.registry import figures, reads
+from core.registry.knowledge import Holder, KnowledgeGap, knowledge_gaps
 from core.reports.document import Document, cell_text, write
 
 __all__ = [
@@ -60,7 +68,9 @@ __all__ = [
 TEMPLATES = {
     "sr11_7": "SR 11-7 inventory",
     "annex_iv": "EU AI Act Annex IV",
-    "model_card": "Model Card",
+    # The reporting template of Mitchell et al., "Model Cards for Model Reporting" (nine items, among
+    # them factors and quantitative analyses): not the eight card sections counted everywhere else.
+    "model_card": "Model Cards reporting template",
 }
 
 
@@ -122,7 +132,7 @@ def _facts(session: Session, model_id: int) -> _Facts:
     versions = list(
         session.exec(
             select(ModelVersion)
-            .where(ModelVersion.model_id == model_id)
+            .where(col(ModelVersion.model_id) == model_id)
             .order_by(col(ModelVersion.version).desc())
         )
     )
@@ -130,8 +140,8 @@ def _facts(session: Session, model_id: int) -> _Facts:
     owners: dict[str, list[Person]] = {}
     for o, p in session.exec(
         select(Ownership, Person)
-        .join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
-        .where(Ownership.model_id == model_id)
+        .join(Person, col(Person.id) == col(Ownership.person_id))
+        .where(col(Ownership.model_id) == model_id)
     ):
         if p.active:
             owners.setdefault(o.role, []).append(p)
@@ -147,10 +157,10 @@ def _facts(session: Session, model_id: int) -> _Facts:
         if version and version.evaluation_dataset_id
         else None,
         assessment=assessment,
-        overdue=assessment is not None and assessment.next_review_due < utcnow().date(),
+        overdue=assessment is not None and assessment.next_review_due < clock.today(),
         stage_changes=int(
             session.exec(
-                select(func.count()).select_from(StageChange).where(StageChange.model_id == model_id)
+                select(func.count()).select_from(StageChange).where(col(StageChange.model_id) == model_id)
             ).one()
         ),
         logged_days=int(
@@ -166,14 +176,14 @@ def _facts(session: Session, model_id: int) -> _Facts:
 
 def _monitoring_configured(session: Session, model_id: int) -> str:
     parts = []
-    try:
-        from core.db.models import DriftRun, MonitoringThresholds
-    except ImportError:  # monitoring is not part of this build
-        return ""
-    if session.exec(select(MonitoringThresholds.id).where(MonitoringThresholds.model_id == model_id)).first():
+    if session.exec(
+        select(col(MonitoringThresholds.id)).where(col(MonitoringThresholds.model_id) == model_id)
+    ).first():
         parts.append("alert thresholds set")
     runs = int(
-        session.exec(select(func.count()).select_from(DriftRun).where(DriftRun.model_id == model_id)).one()
+        session.exec(
+            select(func.count()).select_from(DriftRun).where(col(DriftRun.model_id) == model_id)
+        ).one()
     )
     if runs:
         parts.append(f"{runs} drift run{'s' if runs != 1 else ''}")
@@ -194,17 +204,26 @@ def completeness(session: Session, model_id: int) -> list[TemplateScore]:
 
 
 def _where(model_id: int) -> dict[str, tuple[str, str]]:
-    """Where each kind of item is filled in: (in words, app link)."""
+    """Where each kind of item is filled in: (in words, app link to the form that fills it).
+
+    ``form=`` opens that form on the page (app/panels/*_forms.py); ``#`` scrolls to it."""
     model = f"/model?model={model_id}"
     return {
-        "model": ("Model page, header and purpose (set with steward register-model)", model),
-        "card": ("Model page, Model card tab (set with steward register-version --card-...)", model),
+        "model": ("Model page, Edit model details", f"{model}&form=details#edit-model-details"),
+        "card": (
+            "Model page, Model card tab, Revise the model card",
+            f"{model}&form=card#revise-the-model-card",
+        ),
         "version": ("Model page, Versions (set with steward register-version)", model),
         "data": (
-            "Model page, Data and deployments tab (steward register-version --dataset/--eval-dataset)",
-            model,
+            "Lineage page, Link a data source to the training dataset "
+            "(or steward register-version --dataset/--eval-dataset)",
+            f"/lineage?model={model_id}&form=link#record-lineage",
         ),
-        "owners": ("Owners page (assign owners, validator and backup)", f"/owners?model={model_id}"),
+        "owners": (
+            "Owners page, Change owners (owners, validator and backup)",
+            f"/owners?model={model_id}&form=owners#change-owners",
+        ),
         "risk": ("Risk page, Assess a model", f"/risk?model={model_id}"),
         "monitoring": (
             "Monitoring: alert thresholds (steward thresholds set) and drift runs (steward drift)",
@@ -219,7 +238,7 @@ def _item(template: str, label: str, done: bool, detail: str, where: tuple[str, 
 
 
 def _sr11_7(f: _Facts) -> TemplateScore:
-    m, v, w, t = f.model, f.version, _where(f.model.id), "sr11_7"  # type: ignore[arg-type]
+    m, v, w, t = f.model, f.version, _where(saved_id(f.model)), "sr11_7"
     validators = f.owners.get("validator", [])
     developers = {p.id for p in f.owners.get("technical_owner", [])} | ({v.created_by_id} if v else set())
     independent = [p for p in validators if p.id not in developers]
@@ -329,7 +348,7 @@ def _sr11_7(f: _Facts) -> TemplateScore:
 
 
 def _annex_iv(f: _Facts) -> TemplateScore:
-    m, v, w, t = f.model, f.version, _where(f.model.id), "annex_iv"  # type: ignore[arg-type]
+    m, v, w, t = f.model, f.version, _where(saved_id(f.model)), "annex_iv"
     a = f.assessment
     if a is None or a.ai_act_class != "high":
         why = (
@@ -435,7 +454,7 @@ def _annex_iv(f: _Facts) -> TemplateScore:
 
 
 def _model_card(f: _Facts) -> TemplateScore:
-    m, v, w, t = f.model, f.version, _where(f.model.id), "model_card"  # type: ignore[arg-type]
+    m, v, w, t = f.model, f.version, _where(saved_id(f.model)), "model_card"
     card = (lambda field: _filled(getattr(v, field))) if v else (lambda field: False)
     items = [
         _item(
@@ -508,14 +527,18 @@ def _people(people: list[Person] | None) -> str:
 def portfolio_completeness(session: Session) -> pd.DataFrame:
     """Per model not retired: the share of each template done (NaN: does not apply) and what is missing."""
     rows = []
-    for m in session.exec(select(Model).where(Model.status != "retired").order_by(Model.name)):
-        scores = completeness(session, m.id)  # type: ignore[arg-type]
+    for m in session.exec(select(Model).where(col(Model.status) != "retired").order_by(col(Model.name))):
+        scores = completeness(session, saved_id(m))
         row: dict[str, Any] = {"model_id": m.id, "model": m.name, "business_unit": m.business_unit}
         for s in scores:
             row[s.template] = s.score
         row["missing"] = sum(len(s.missing) for s in scores)
+        card = figures.model_figures(session, saved_id(m)).card  # the eight sections every page counts
+        row["card_sections"] = card.text if card else "no version"
         rows.append(row)
-    return pd.DataFrame(rows, columns=["model_id", "model", "business_unit", *TEMPLATES, "missing"])
+    return pd.DataFrame(
+        rows, columns=["model_id", "model", "business_unit", "card_sections", *TEMPLATES, "missing"]
+    )
 
 
 # --- the documentation pack -----------------------------------------------------------------------------------------
@@ -528,7 +551,7 @@ def documentation_pack(session: Session, model_id: int) -> Document:
     assessment = risk.current_assessment(session, model_id)
     doc = Document(
         f"Documentation pack: {detail.name}",
-        f"{detail.business_unit} · status {detail.status} · generated {utcnow():%Y-%m-%d %H:%M} UTC",
+        f"{detail.business_unit} · status {detail.status} · generated {clock.now():%Y-%m-%d %H:%M} UTC",
     )
     _summary(doc, detail, assessment, scores)
     _card(doc, detail)
@@ -542,12 +565,25 @@ def documentation_pack(session: Session, model_id: int) -> Document:
     return doc
 
 
+def _gap_text(gap: KnowledgeGap) -> str:
+    role = reads.OWNERSHIP_ROLE_LABELS[gap.role].lower()
+    if gap.kind == "missing":
+        return f"no {role} named"
+    when = f" on {gap.left_on:%Y-%m-%d}" if gap.left_on else ""
+    return f"{role} {gap.person} left{when}" + ("" if gap.covered else f", no active {role}")
+
+
 def _summary(
     doc: Document, d: reads.ModelDetail, a: risk.AssessmentView | None, scores: list[TemplateScore]
 ) -> None:
     owners = "; ".join(
         f"{r.role_label}: {r.person}" + ("" if r.active else " (left)") for r in d.owners.itertuples()
     )
+    holders = [
+        Holder(d.id, r.role, int(r.person_id), r.person, bool(r.active), r.left_on)
+        for r in d.owners.itertuples()
+    ]
+    gaps = "; ".join(_gap_text(g) for g in knowledge_gaps(holders, [d.id]))
     doc.facts(
         [
             ("Purpose", d.purpose or "not recorded"),
@@ -558,6 +594,10 @@ def _summary(
             ("Predicts", d.target or "not recorded"),
             ("Production version", f"v{d.production_version}" if d.production_version else "none"),
             ("Owners", owners or "none named"),
+            (
+                "Knowledge loss",
+                gaps or "none: an active accountable owner, technical owner and backup are named",
+            ),
             (
                 "Risk tier",
                 f"{a.tier} (assessment {a.version}, next review {a.next_review_due:%Y-%m-%d})"
@@ -664,13 +704,9 @@ def _monitoring(doc: Document, session: Session, d: reads.ModelDetail) -> None:
         + (f" - {'; '.join(d.health.reasons)}" if d.health.reasons else "")
         + (f" (updated {cell_text(d.health.updated_at)})" if d.health.updated_at else "")
     )
-    try:
-        from core.db.models import Alert, DriftRun
-    except ImportError:  # monitoring is not part of this build
-        return
     alerts = list(
         session.exec(
-            select(Alert).where(Alert.model_id == d.id).order_by(col(Alert.opened_at).desc()).limit(10)
+            select(Alert).where(col(Alert.model_id) == d.id).order_by(col(Alert.opened_at).desc()).limit(10)
         )
     )
     if alerts:
@@ -681,7 +717,7 @@ def _monitoring(doc: Document, session: Session, d: reads.ModelDetail) -> None:
     runs = list(
         session.exec(
             select(DriftRun)
-            .where(DriftRun.model_id == d.id)
+            .where(col(DriftRun.model_id) == d.id)
             .order_by(col(DriftRun.created_at).desc())
             .limit(6)
         )
@@ -711,8 +747,6 @@ def _explanations(doc: Document, session: Session, d: reads.ModelDetail) -> None
     if row.empty:
         doc.paragraph("No version to explain.")
         return
-    from core.explain import summaries  # lazy: numpy-heavy, only needed for the pack
-
     stored = summaries.stored_explanations(session, int(row.iloc[0]["version_id"]))
     if not stored:
         doc.paragraph(f"No global explanation is stored for version {version} (run steward explain).")
@@ -819,9 +853,8 @@ def _history(doc: Document, session: Session, d: reads.ModelDetail) -> None:
         session.exec(
             select(AuditEvent)
             .where(
-                AuditEvent.model_id == d.id,
-                col(AuditEvent.action).not_like("predictions.%"),
-                col(AuditEvent.action).not_like("costs.%"),
+                col(AuditEvent.model_id) == d.id,
+                col(AuditEvent.action).not_in((PREDICTIONS_LOGGED.name, COSTS_LOGGED.name)),
             )
             .order_by(col(AuditEvent.id).desc())
             .limit(30)
@@ -829,7 +862,8 @@ def _history(doc: Document, session: Session, d: reads.ModelDetail) -> None:
     )
     doc.heading("Audit log (newest 30 changes, prediction and cost loads left out)", level=3)
     doc.table(
-        ["When", "Who", "Action", "Reason"], [[e.ts, e.actor_email, e.action, e.reason] for e in events]
+        ["When", "Who", "Action", "Reason"],
+        [[e.ts, e.actor_email, f"{event_label(e.action)} ({e.action})", e.reason] for e in events],
     )
 
 
@@ -846,4 +880,4 @@ def _completeness(doc: Document, scores: list[TemplateScore]) -> None:
 
 def export_pack(session: Session, *, model_id: int, out: Path) -> Path:
     """Write the model's documentation pack to out (.html or .pdf by extension)."""
-    return write(documentation_pack(session, model_id), Path(out), generated_at=utcnow())
+    return write(documentation_pack(session, model_id), Path(out), generated_at=clock.now())

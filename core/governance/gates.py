@@ -4,44 +4,36 @@ Each gate answers one question an approver must see answered, with the figure be
 is the model card complete, do the validation metrics meet the model's thresholds and not
 regress against production (on the same evaluation data), are an accountable owner and a
 backup named and active, is there a current risk assessment, has the data drifted, is the
-artifact intact. ``fail`` blocks approval unless an approver overrides with a written reason;
+artifact intact. ``fail`` blocks approval unless approvers override with a written reason (a
+request with a failing gate needs a second approver; see core.governance.promotions);
 ``warn`` and ``na`` (not applicable / no data) inform but do not block.
 
-Risk and drift gates belong to other areas: they are called when their module provides
-``promotion_gate(session, model_id=..., version_id=...)`` returning None or
-``{"status": "pass"|"warn"|"fail", "figure": str, "detail": str}``.
+The risk and drift gates are computed by their own areas (``core.governance.risk`` and
+``core.monitoring.gates``): ``promotion_gate(session, model_id=..., version_id=...)`` returns None
+(nothing to judge) or ``{"status": "pass"|"warn"|"fail", "figure": str, "detail": str}``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core import clock
 from core.db.models import Dataset, Model, ModelVersion, Ownership, Person, StageChange
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import StewardError
+from core.governance import risk
+from core.monitoring import gates as drift_gates
 from core.registry.artifacts import verify_artifact
+from core.registry.figures import card_completeness, card_values
+from core.registry.services import card_revision_number
 
 STATUS_ORDER = {"na": 0, "pass": 1, "warn": 2, "fail": 3}
 
-# Sections an approver cannot judge a model without; the others are recommended.
-REQUIRED_SECTIONS = {
-    "purpose": "purpose",
-    "intended_use": "intended use",
-    "card_training_data": "training data",
-    "card_evaluation": "evaluation",
-    "card_limitations": "limitations",
-}
-RECOMMENDED_SECTIONS = {
-    "out_of_scope_uses": "out-of-scope uses",
-    "card_ethical_considerations": "ethical considerations",
-    "card_caveats": "caveats and recommendations",
-}
 LOWER_IS_BETTER = {"rmse", "mae", "mse", "mape", "log_loss", "logloss", "brier", "brier_score", "error_rate"}
 
 
@@ -72,26 +64,33 @@ def collect_evidence(
     ``frozen_at`` stamps the snapshot with the request's time when that is given (back-dated
     requests of the demo and imports); otherwise it is now.
     """
-    production = current_production(session, model.id)  # type: ignore[arg-type]
+    production = current_production(session, saved_id(model))
     gates = [
         model_card_gate(model, version),
         thresholds_gate(model, version),
         regression_gate(session, model, version, production),
-        owners_gate(session, model.id),  # type: ignore[arg-type]
+        owners_gate(session, saved_id(model)),
         _external_gate(
             session,
-            "core.governance.risk",
+            risk.promotion_gate,
             "risk",
             "Risk assessment",
             model,
             version,
-            "warn",
+            # Production needs a current risk assessment: without one the gate fails, and only an
+            # override (a written reason, and a second approver) lets the request through.
+            "fail" if target_stage == "production" else "warn",
             "not assessed",
-            "No current risk assessment is recorded for this model.",
+            "No risk assessment is recorded for this model"
+            + (
+                ": production needs a current one (Risk page, Assess a model)."
+                if target_stage == "production"
+                else "."
+            ),
         ),
         _external_gate(
             session,
-            "core.monitoring.gates",
+            drift_gates.promotion_gate,
             "drift",
             "Data drift (training vs recent production)",
             model,
@@ -103,7 +102,7 @@ def collect_evidence(
         artifact_gate(version),
     ]
     return {
-        "frozen_at": (frozen_at or utcnow()).isoformat(),
+        "frozen_at": (frozen_at or clock.now()).isoformat(),
         "target_stage": target_stage,
         "gates": [asdict(g) for g in gates],
         "status": worst([g.status for g in gates]),
@@ -114,36 +113,35 @@ def collect_evidence(
 
 def current_production(session: Session, model_id: int) -> ModelVersion | None:
     return session.exec(
-        select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        select(ModelVersion).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
     ).first()
 
 
 def model_card_gate(model: Model, version: ModelVersion) -> Gate:
-    def filled(field: str) -> bool:
-        source = model if hasattr(model, field) and not field.startswith("card_") else version
-        return bool(str(getattr(source, field) or "").strip())
-
-    missing = [label for field, label in REQUIRED_SECTIONS.items() if not filled(field)]
-    optional_missing = [label for field, label in RECOMMENDED_SECTIONS.items() if not filled(field)]
-    total = len(REQUIRED_SECTIONS) + len(RECOMMENDED_SECTIONS)
-    figure = f"{total - len(missing) - len(optional_missing)} of {total} sections filled"
-    if missing:
+    """The eight model-card sections (core.registry.figures): required ones missing fail,
+    recommended ones missing warn."""
+    done = card_completeness(card_values(model, version))
+    if done.missing_required:
         return Gate(
             "model_card",
             "Model card complete",
             "fail",
-            figure,
-            "Missing required: " + ", ".join(missing) + ".",
+            done.text,
+            "Missing required: " + ", ".join(done.missing_required).lower() + ".",
         )
-    if optional_missing:
+    if done.missing_recommended:
         return Gate(
             "model_card",
             "Model card complete",
             "warn",
-            figure,
-            "Required sections filled; missing recommended: " + ", ".join(optional_missing) + ".",
+            done.text,
+            "Required sections filled; missing recommended: "
+            + ", ".join(done.missing_recommended).lower()
+            + ".",
         )
-    return Gate("model_card", "Model card complete", "pass", figure, "All sections filled.")
+    return Gate("model_card", "Model card complete", "pass", done.text, "All sections filled.")
 
 
 def thresholds_gate(model: Model, version: ModelVersion) -> Gate:
@@ -269,8 +267,8 @@ def regression_gate(
 def _was_in_production(session: Session, version: ModelVersion) -> bool:
     return (
         session.exec(
-            select(StageChange.id).where(
-                StageChange.model_version_id == version.id, StageChange.to_stage == "production"
+            select(col(StageChange.id)).where(
+                col(StageChange.model_version_id) == version.id, col(StageChange.to_stage) == "production"
             )
         ).first()
         is not None
@@ -280,9 +278,9 @@ def _was_in_production(session: Session, version: ModelVersion) -> bool:
 def owners_gate(session: Session, model_id: int) -> Gate:
     title = "Accountable owner and backup, active"
     rows = session.exec(
-        select(Ownership.role, Person.name, Person.active)
-        .join(Person, Person.id == Ownership.person_id)  # type: ignore[arg-type]
-        .where(Ownership.model_id == model_id, Ownership.role.in_(("business_owner", "backup")))  # type: ignore[attr-defined]
+        select(col(Ownership.role), col(Person.name), col(Person.active))
+        .join(Person, col(Person.id) == col(Ownership.person_id))
+        .where(col(Ownership.model_id) == model_id, col(Ownership.role).in_(("business_owner", "backup")))
     ).all()
     owners = [(name, active) for role, name, active in rows if role == "business_owner"]
     backups = [(name, active) for role, name, active in rows if role == "backup"]
@@ -331,7 +329,7 @@ def artifact_gate(version: ModelVersion) -> Gate:
 
 def _external_gate(
     session: Session,
-    module: str,
+    gate_fn: Callable[..., dict[str, str] | None],
     key: str,
     title: str,
     model: Model,
@@ -340,9 +338,6 @@ def _external_gate(
     empty_figure: str,
     empty_detail: str,
 ) -> Gate:
-    gate_fn = _optional_function(module, "promotion_gate")
-    if gate_fn is None:
-        return Gate(key, title, empty_status, empty_figure, empty_detail)
     try:
         result = gate_fn(session, model_id=model.id, version_id=version.id)
     except StewardError as exc:
@@ -351,30 +346,18 @@ def _external_gate(
         return Gate(key, title, empty_status, empty_figure, empty_detail)
     status = str(result.get("status", ""))
     if status not in ("pass", "warn", "fail"):
-        return Gate(key, title, "warn", "could not be evaluated", f"{module} returned status {status!r}.")
+        return Gate(
+            key, title, "warn", "could not be evaluated", f"{gate_fn.__module__} returned status {status!r}."
+        )
     return Gate(key, title, status, str(result.get("figure", "")), str(result.get("detail", "")))
 
 
-def load_gate_modules() -> None:
-    """Import the external gates, and scipy.stats that the drift gate's statistics import on
-    first use, now: outside any write transaction. On SQLite a write transaction holds the one
-    write lock from its first query; a first import there (about a second of CPU, many on a busy
-    machine) kept other writers waiting past the busy timeout ("database is locked", bench/load.py)."""
-    for module in ("core.governance.risk", "core.monitoring.gates"):
-        _optional_function(module, "promotion_gate")
-    importlib.import_module("scipy.stats")
-
-
-def _optional_function(module: str, name: str) -> Callable[..., Any] | None:
-    """``module.name`` if that module exists; None while its area has not landed."""
-    try:
-        loaded = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            return None
-        raise
-    fn = getattr(loaded, name, None)
-    return fn if callable(fn) else None
+def import_gate_statistics() -> None:
+    """Import scipy.stats, which the drift gate's statistics import on first use, now: outside any
+    write transaction. On SQLite a write transaction holds the one write lock from its first query;
+    a first import there (about a second of CPU, many on a busy machine) kept other writers waiting
+    past the busy timeout ("database is locked", bench/load.py)."""
+    import scipy.stats  # noqa: F401  (heavy: loaded when a promotion is prepared, not at start-up)
 
 
 def describe_version(session: Session, version: ModelVersion) -> dict[str, Any]:
@@ -391,6 +374,8 @@ def describe_version(session: Session, version: ModelVersion) -> dict[str, Any]:
         "metrics": dict(version.metrics or {}),
         "params": dict(version.params or {}),
         "feature_names": list(version.feature_names or []),
+        # The card revision the approvers saw: later edits add revisions, this one stays readable.
+        "card_revision": card_revision_number(session, saved_id(version)),
         "training_dataset": _dataset_info(session, version.training_dataset_id),
         "evaluation_dataset": _dataset_info(session, version.evaluation_dataset_id),
     }

@@ -1,7 +1,9 @@
 """Production periods from the stage history: which version was in production from when to when.
 
-Answered from ``stage_change`` (written by every stage transition, in the same transaction),
-so the answer never changes afterwards. The single-instant question ("which version on date
+Answered from ``stage_change`` (written by every stage transition, in the same transaction,
+together with a chained audit event that records the row's id and time), after checking it
+against those events: an edited, inserted or deleted stage change raises IntegrityViolation
+instead of giving a wrong answer (``core.audit.stage_history_problems``). The single-instant question ("which version on date
 D") is ``core.registry.reads.production_version_on``; ``as_instant`` turns a date into the
 end of that day in UTC for it.
 """
@@ -11,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core import audit
 from core.db.models import ModelVersion, StageChange
 
 
@@ -26,11 +29,12 @@ class ProductionPeriod:
 
 def production_periods(session: Session, model_id: int) -> list[ProductionPeriod]:
     """The model's production versions in order, each with when it entered and left production."""
+    audit.ensure_stage_history(session, model_id)
     changes = session.exec(
-        select(StageChange, ModelVersion.version)
-        .join(ModelVersion, ModelVersion.id == StageChange.model_version_id)  # type: ignore[arg-type]
-        .where(StageChange.model_id == model_id)
-        .order_by(StageChange.changed_at, StageChange.id)  # type: ignore[arg-type]
+        select(StageChange, col(ModelVersion.version))
+        .join(ModelVersion, col(ModelVersion.id) == col(StageChange.model_version_id))
+        .where(col(StageChange.model_id) == model_id)
+        .order_by(col(StageChange.changed_at), col(StageChange.id))
     ).all()
     periods: list[ProductionPeriod] = []
     open_period: ProductionPeriod | None = None
@@ -66,7 +70,9 @@ def previous_production_version(session: Session, model_id: int) -> ProductionPe
     """The version in production before the current one: the candidate for a rollback."""
     periods = [p for p in production_periods(session, model_id) if p.until is not None]
     current = session.exec(
-        select(ModelVersion.id).where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        select(col(ModelVersion.id)).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
     ).first()
     for period in reversed(periods):
         if period.version_id != current:

@@ -9,6 +9,7 @@ the registry "since the previous meeting" (the latest earlier meeting of the sam
 4. models overdue for review (or in validation/production and never assessed);
 5. risk re-assessment flags raised by registry evidence (see core.governance.risk);
 6. monitoring alerts (drift, performance, outage) open now or opened since the previous meeting;
+   retraining requests open now (overdue ones say so) or closed since the previous meeting;
 7. cost overruns against budget (when the costs area provides them);
 8. labelling campaigns finished since the previous meeting.
 
@@ -26,7 +27,6 @@ approve decisions on the same item, by two different approvers.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -35,11 +35,15 @@ import pandas as pd
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
+from core.costs import budgets
 from core.db.models import (
     AgendaItem,
+    Alert,
+    CampaignItem,
     Decision,
+    LabellingCampaign,
     Meeting,
     MeetingAction,
     MeetingAttendee,
@@ -47,9 +51,10 @@ from core.db.models import (
     Person,
 )
 from core.db.models.meetings import AGENDA_KINDS, DECISION_OUTCOMES
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.governance import promotions, risk, rules
+from core.governance import promotions, retraining, risk, rules
+from core.registry.rules import RuleInForce, rules_in_force
 from core.registry.validation import clean_choice, clean_name, clean_text
 
 __all__ = [
@@ -76,6 +81,7 @@ KIND_LABELS = {
     "review_overdue": "Review overdue",
     "reassessment": "Re-assess risk",
     "alert": "Monitoring alert",
+    "retraining": "Retraining request",
     "cost_overrun": "Cost overrun",
     "campaign_finished": "Labelling campaign finished",
 }
@@ -133,6 +139,7 @@ def agenda_drafts(
         *_overdue_reviews(session, unit, today),
         *_reassessments(session, unit, today),
         *_alerts(session, unit, since, until),
+        *_retraining_requests(session, unit, since, until),
         *_cost_overruns(session, unit),
         *_finished_campaigns(session, unit, since, until),
     ]
@@ -210,7 +217,7 @@ def _rule_changes(
     for v in rules.pending_proposals(session, business_unit=unit):
         if v.proposed_at > until:
             continue
-        current = rules.rule_in_force(session, model_id=v.model_id, name=v.name)
+        current = next((r for r in rules_in_force(session, model_id=v.model_id) if r.name == v.name), None)
         was = f" (now: {current.condition}, v{current.version})" if current else " (new rule)"
         drafts.append(
             ItemDraft(
@@ -243,7 +250,7 @@ def _rule_changes(
     return drafts
 
 
-def _rule_evidence(v: rules.RuleView, current: rules.RuleView | None) -> dict[str, Any]:
+def _rule_evidence(v: rules.RuleView, current: RuleInForce | None) -> dict[str, Any]:
     return {
         "rule_id": v.id,
         "rule": v.name,
@@ -314,10 +321,6 @@ def _reassessments(session: Session, unit: str | None, today: date) -> list[Item
 
 
 def _alerts(session: Session, unit: str | None, since: datetime | None, until: datetime) -> list[ItemDraft]:
-    try:
-        from core.db.models import Alert
-    except ImportError:  # monitoring not part of this build
-        return []
     query = (
         select(Alert, Model)
         .join(Model, col(Model.id) == col(Alert.model_id))
@@ -328,7 +331,7 @@ def _alerts(session: Session, unit: str | None, since: datetime | None, until: d
     else:
         query = query.where(col(Alert.closed_at).is_(None))
     if unit:
-        query = query.where(Model.business_unit == unit)
+        query = query.where(col(Model.business_unit) == unit)
     drafts = []
     for a, m in session.exec(query.order_by(col(Alert.opened_at))):
         state = "still open" if a.closed_at is None else f"closed {a.closed_at:%Y-%m-%d}"
@@ -352,18 +355,55 @@ def _alerts(session: Session, unit: str | None, since: datetime | None, until: d
     return drafts
 
 
+def _retraining_requests(
+    session: Session, unit: str | None, since: datetime | None, until: datetime
+) -> list[ItemDraft]:
+    """Open retraining requests, and those closed since the previous meeting (with their loop time)."""
+    frame = retraining.requests_table(session, business_unit=unit, today=until.date())
+    drafts = []
+    for r in frame.itertuples():
+        if r.requested_at > until:
+            continue
+        is_open = r.status in retraining.OPEN_STATUSES
+        if not is_open and not (r.status == "closed" and since is not None and r.closed_at >= since):
+            continue
+        if is_open:
+            state = f"due {r.due_on:%Y-%m-%d}" + (", overdue" if r.overdue else "")
+            if pd.notna(r.answered_version):
+                state += f"; answered by v{r.answered_version}, waiting for production"
+        else:
+            state = f"closed {r.closed_at:%Y-%m-%d} after {r.loop_days:g} days (v{r.answered_version} in production)"
+        drafts.append(
+            ItemDraft(
+                "retraining",
+                str(r.id),
+                f"Retraining {r.model}: {retraining.STATUS_LABELS[r.status].split(' (')[0].lower()}",
+                f"Request #{r.id} ({retraining.SOURCE_LABELS[r.source].lower()}), owner {r.owner}, {state}: {r.reason}",
+                model_id=int(r.model_id),
+                link=f"/model?model={r.model_id}&retraining={r.id}",
+                evidence={
+                    "request_id": int(r.id),
+                    "status": r.status,
+                    "owner": r.owner,
+                    "due_on": r.due_on.isoformat(),
+                    "overdue": bool(r.overdue),
+                    "answered_version": int(r.answered_version) if pd.notna(r.answered_version) else None,
+                    "loop_days": None if r.loop_days is None or pd.isna(r.loop_days) else float(r.loop_days),
+                },
+            )
+        )
+    return drafts
+
+
 def _cost_overruns(session: Session, unit: str | None) -> list[ItemDraft]:
-    """Budgets over, or projected over, their amount (from the costs area, when it is part of this build)."""
-    budgets = _optional_module("core.costs.budgets")
-    if budgets is None:
-        return []
+    """Budgets over, or projected over, their amount."""
     drafts = []
     for b in budgets.budget_statuses(session):
         if unit and b.business_unit != unit:
             continue
-        over_now = b.spent > b.amount
-        if not over_now and b.overrun_month is None:
+        if b.alert is None:  # a period not yet started only with a projection that overruns
             continue
+        over_now = b.alert == "over"
         drafts.append(
             ItemDraft(
                 "cost_overrun",
@@ -389,23 +429,21 @@ def _cost_overruns(session: Session, unit: str | None) -> list[ItemDraft]:
 def _finished_campaigns(
     session: Session, unit: str | None, since: datetime | None, until: datetime
 ) -> list[ItemDraft]:
-    try:
-        from core.db.models import CampaignItem, LabellingCampaign
-    except ImportError:  # labelling not part of this build
-        return []
     query = (
         select(LabellingCampaign, Model)
         .join(Model, col(Model.id) == col(LabellingCampaign.model_id))
-        .where(LabellingCampaign.status == "closed", col(LabellingCampaign.closed_at) < until)
+        .where(col(LabellingCampaign.status) == "closed", col(LabellingCampaign.closed_at) < until)
     )
     if since is not None:
         query = query.where(col(LabellingCampaign.closed_at) >= since)
     if unit:
-        query = query.where(Model.business_unit == unit)
+        query = query.where(col(Model.business_unit) == unit)
     drafts = []
     for c, m in session.exec(query.order_by(col(LabellingCampaign.closed_at))):
         counts: dict[str, int] = {}
-        for item in session.exec(select(CampaignItem.status).where(CampaignItem.campaign_id == c.id)):
+        for item in session.exec(
+            select(col(CampaignItem.status)).where(col(CampaignItem.campaign_id) == c.id)
+        ):
             counts[item] = counts.get(item, 0) + 1
         final, disagreement = counts.get("final", 0), counts.get("disagreement", 0)
         drafts.append(
@@ -426,16 +464,6 @@ def _finished_campaigns(
             )
         )
     return drafts
-
-
-def _optional_module(name: str) -> Any:
-    """The module ``name`` if its area is part of this build, else None."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def _iso(value: Any) -> str | None:
@@ -467,7 +495,7 @@ def create_meeting(
         business_unit=business_unit,
         held_at=held_at,
         created_by_id=actor.id,
-        created_at=at or utcnow(),
+        created_at=at or clock.now(),
     )
     session.add(meeting)
     session.flush()
@@ -475,13 +503,12 @@ def create_meeting(
     audit.record(
         session,
         actor=actor,
-        action="meeting.created",
-        object_type="meeting",
+        action=events.MEETING_CREATED,
         object_id=meeting.id,
         after={**meeting.model_dump(), "attendee_ids": sorted(set(attendee_ids))},
     )
-    refresh_agenda(session, actor=actor, meeting_id=meeting.id, at=at)  # type: ignore[arg-type]
-    return meeting.id  # type: ignore[return-value]
+    refresh_agenda(session, actor=actor, meeting_id=saved_id(meeting), at=at)
+    return saved_id(meeting)
 
 
 def set_attendees(session: Session, *, actor: Actor, meeting_id: int, attendee_ids: list[int]) -> None:
@@ -492,8 +519,7 @@ def set_attendees(session: Session, *, actor: Actor, meeting_id: int, attendee_i
     audit.record(
         session,
         actor=actor,
-        action="meeting.attendees_set",
-        object_type="meeting",
+        action=events.MEETING_ATTENDEES_SET,
         object_id=meeting_id,
         before={"attendee_ids": before},
         after={"attendee_ids": sorted(set(attendee_ids))},
@@ -513,7 +539,7 @@ def _replace_attendees(session: Session, meeting: Meeting, attendee_ids: list[in
         raise InvalidInput(f"{', '.join(gone)} {'has' if len(gone) == 1 else 'have'} left and cannot attend.")
     session.execute(delete(MeetingAttendee).where(col(MeetingAttendee.meeting_id) == meeting.id))
     for pid in wanted:
-        session.add(MeetingAttendee(meeting_id=meeting.id, person_id=pid))  # type: ignore[arg-type]
+        session.add(MeetingAttendee(meeting_id=saved_id(meeting), person_id=pid))
     session.flush()
 
 
@@ -522,9 +548,9 @@ def previous_meeting(session: Session, meeting: Meeting) -> Meeting | None:
     return session.exec(
         select(Meeting)
         .where(
-            Meeting.business_unit == meeting.business_unit,
+            col(Meeting.business_unit) == meeting.business_unit,
             col(Meeting.held_at) < meeting.held_at,
-            Meeting.id != meeting.id,
+            col(Meeting.id) != meeting.id,
         )
         .order_by(col(Meeting.held_at).desc())
         .limit(1)
@@ -541,7 +567,7 @@ def refresh_agenda(
     (default now; the demo dates its past meeting). Returns counts added/updated/dropped.
     """
     meeting = _open_meeting(session, actor, meeting_id)
-    now = at or utcnow()
+    now = at or clock.now()
     previous = previous_meeting(session, meeting)
     since = previous.held_at if previous else meeting.held_at - timedelta(days=FIRST_MEETING_LOOKBACK_DAYS)
     drafts = {
@@ -554,7 +580,7 @@ def refresh_agenda(
             exclude_meeting_id=meeting_id,
         )
     }
-    items = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)))
+    items = list(session.exec(select(AgendaItem).where(col(AgendaItem.meeting_id) == meeting_id)))
     decided = _decided_item_ids(session, meeting_id)
     counts = {"added": 0, "updated": 0, "dropped": 0}
     for item in items:
@@ -593,8 +619,7 @@ def refresh_agenda(
     audit.record(
         session,
         actor=actor,
-        action="meeting.agenda_generated",
-        object_type="meeting",
+        action=events.MEETING_AGENDA_GENERATED,
         object_id=meeting_id,
         after={**counts, "since": since.isoformat()},
     )
@@ -602,7 +627,7 @@ def refresh_agenda(
 
 
 def _renumber(session: Session, meeting_id: int) -> None:
-    items = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)))
+    items = list(session.exec(select(AgendaItem).where(col(AgendaItem.meeting_id) == meeting_id)))
     items.sort(key=lambda i: (KIND_ORDER[i.kind], i.title))
     for position, item in enumerate(items, start=1):
         if item.position != position:
@@ -617,14 +642,13 @@ def close_meeting(session: Session, *, actor: Actor, meeting_id: int, at: dateti
     ``at`` dates the closing in the past (the demo's history); default now.
     """
     meeting = _open_meeting(session, actor, meeting_id)
-    meeting.status, meeting.closed_at, meeting.closed_by_id = "closed", at or utcnow(), actor.id
+    meeting.status, meeting.closed_at, meeting.closed_by_id = "closed", at or clock.now(), actor.id
     session.add(meeting)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="meeting.closed",
-        object_type="meeting",
+        action=events.MEETING_CLOSED,
         object_id=meeting_id,
         after={"status": "closed", "decisions": len(_decided_item_ids(session, meeting_id))},
     )
@@ -642,7 +666,9 @@ def _open_meeting(session: Session, actor: Actor, meeting_id: int) -> Meeting:
 
 def _attendee_ids(session: Session, meeting_id: int) -> list[int]:
     return sorted(
-        session.exec(select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id))
+        session.exec(
+            select(col(MeetingAttendee.person_id)).where(col(MeetingAttendee.meeting_id) == meeting_id)
+        )
     )
 
 
@@ -661,7 +687,7 @@ def allowed_outcomes(kind: str, evidence: dict[str, Any]) -> tuple[str, ...]:
 def _decided_item_ids(session: Session, meeting_id: int) -> set[int]:
     """Items whose decision is settled (a partial approval of a promotion still awaits a second one)."""
     settled = set()
-    for d in session.exec(select(Decision).where(Decision.meeting_id == meeting_id)):
+    for d in session.exec(select(Decision).where(col(Decision.meeting_id) == meeting_id)):
         if not (d.outcome == "approve" and d.effect.get("status") == "pending"):
             settled.add(d.agenda_item_id)
     return settled
@@ -698,7 +724,7 @@ def record_decision(
             f"'{OUTCOME_LABELS[outcome]}' does not apply to a {KIND_LABELS[item.kind].lower()}; "
             f"choose {', '.join(OUTCOME_LABELS[o].lower() for o in allowed)}."
         )
-    if item.id in _decided_item_ids(session, meeting.id):  # type: ignore[arg-type]
+    if saved_id(item) in _decided_item_ids(session, saved_id(meeting)):
         raise Conflict(
             f"Agenda item {item.position} ('{item.title}') is already decided; decisions never change."
         )
@@ -718,15 +744,15 @@ def record_decision(
         at,
     )
     decision = Decision(
-        meeting_id=meeting.id,
-        agenda_item_id=item.id,
+        meeting_id=saved_id(meeting),
+        agenda_item_id=saved_id(item),
         outcome=outcome,
-        comment=comment,  # type: ignore[arg-type]
+        comment=comment,
         present_person_ids=present,
         evidence=dict(item.evidence),
         effect=effect.pop("_effect"),
         recorded_by_id=actor.id,
-        recorded_at=at or utcnow(),
+        recorded_at=at or clock.now(),
     )
     session.add(decision)
     session.flush()
@@ -740,8 +766,7 @@ def record_decision(
     audit.record(
         session,
         actor=actor,
-        action="meeting.decision_recorded",
-        object_type="meeting",
+        action=events.MEETING_DECISION_RECORDED,
         object_id=meeting.id,
         model_id=item.model_id,
         after={
@@ -755,11 +780,11 @@ def record_decision(
         },
         reason=comment,
     )
-    return decision.id  # type: ignore[return-value]
+    return saved_id(decision)
 
 
 def _present(session: Session, meeting: Meeting, present_ids: list[int], actor: Actor) -> list[int]:
-    attendees = set(_attendee_ids(session, meeting.id))  # type: ignore[arg-type]
+    attendees = set(_attendee_ids(session, saved_id(meeting)))
     present = sorted(set(present_ids))
     if not present:
         raise InvalidInput("say which attendees are present for this decision.")
@@ -847,13 +872,13 @@ def _new_action(
     if due < meeting.held_at.date():
         raise InvalidInput(f"due date {due:%Y-%m-%d} is before the meeting ({meeting.held_at:%Y-%m-%d}).")
     return MeetingAction(
-        meeting_id=meeting.id,
+        meeting_id=saved_id(meeting),
         decision_id=0,
         model_id=item.model_id,
-        title=title,  # type: ignore[arg-type]
+        title=title,
         owner_id=owner_id,
         due_on=due,
-        created_at=at or utcnow(),
+        created_at=at or clock.now(),
     )
 
 
@@ -880,7 +905,7 @@ def close_action(
     before = action.model_dump()
     action.status, action.closed_at, action.closed_by_id, action.closing_note = (
         "closed",
-        at or utcnow(),
+        at or clock.now(),
         actor.id,
         note,
     )
@@ -889,8 +914,7 @@ def close_action(
     audit.record(
         session,
         actor=actor,
-        action="meeting.action_closed",
-        object_type="meeting_action",
+        action=events.MEETING_ACTION_CLOSED,
         object_id=action_id,
         model_id=action.model_id,
         before=before,
@@ -902,14 +926,23 @@ def close_action(
 # --- reads ---------------------------------------------------------------------------------------------------
 
 
+def default_meeting(listing: pd.DataFrame) -> int | None:
+    """The meeting to open among ``list_meetings`` rows: the earliest one still planned, else the
+    newest (None when there is none)."""
+    if listing.empty:
+        return None
+    planned = listing[listing["status"] == "planned"].sort_values("held_at")
+    return int(planned["id"].iloc[0]) if not planned.empty else int(listing["id"].iloc[0])
+
+
 def list_meetings(session: Session) -> pd.DataFrame:
     """Every meeting, newest first, with counts of items and decisions."""
     meetings = list(session.exec(select(Meeting).order_by(col(Meeting.held_at).desc())))
     items: dict[int, int] = {}
-    for mid in session.exec(select(AgendaItem.meeting_id)):
+    for mid in session.exec(select(col(AgendaItem.meeting_id))):
         items[mid] = items.get(mid, 0) + 1
     decisions: dict[int, int] = {}
-    for mid in session.exec(select(Decision.meeting_id)):
+    for mid in session.exec(select(col(Decision.meeting_id))):
         decisions[mid] = decisions.get(mid, 0) + 1
     return pd.DataFrame(
         [
@@ -919,8 +952,8 @@ def list_meetings(session: Session) -> pd.DataFrame:
                 "scope": m.business_unit or "Whole portfolio",
                 "held_at": m.held_at,
                 "status": m.status,
-                "items": items.get(m.id, 0),
-                "decisions": decisions.get(m.id, 0),  # type: ignore[arg-type]
+                "items": items.get(saved_id(m), 0),
+                "decisions": decisions.get(saved_id(m), 0),
             }
             for m in meetings
         ],
@@ -932,12 +965,12 @@ def open_actions(
     session: Session, *, business_unit: str | None = None, today: date | None = None
 ) -> pd.DataFrame:
     """Every open action from any meeting (of the scope), oldest due date first."""
-    today = today or utcnow().date()
+    today = today or clock.today()
     query = (
         select(MeetingAction, Meeting, Person)
         .join(Meeting, col(Meeting.id) == col(MeetingAction.meeting_id))
         .join(Person, col(Person.id) == col(MeetingAction.owner_id))
-        .where(MeetingAction.status == "open")
+        .where(col(MeetingAction.status) == "open")
     )
     if business_unit:
         query = query.where(col(Meeting.business_unit).in_((business_unit, "")))
@@ -1059,6 +1092,11 @@ class MeetingView:
     def scope(self) -> str:
         return self.business_unit or "Whole portfolio"
 
+    @property
+    def takes_decisions(self) -> bool:
+        """Only a planned meeting records decisions and refreshes its agenda; a closed one is final."""
+        return self.status == "planned"
+
 
 def meeting_view(session: Session, meeting_id: int) -> MeetingView:
     """Everything a meeting page and its minutes show, detached from the session."""
@@ -1069,23 +1107,27 @@ def meeting_view(session: Session, meeting_id: int) -> MeetingView:
     attendees = [(pid, people[pid].name, people[pid].email) for pid in _attendee_ids(session, meeting_id)]
     items = list(
         session.exec(
-            select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.position))
+            select(AgendaItem)
+            .where(col(AgendaItem.meeting_id) == meeting_id)
+            .order_by(col(AgendaItem.position))
         )
     )
     rows = list(
-        session.exec(select(Decision).where(Decision.meeting_id == meeting_id).order_by(col(Decision.id)))
+        session.exec(
+            select(Decision).where(col(Decision.meeting_id) == meeting_id).order_by(col(Decision.id))
+        )
     )
     agreed = {
         a.decision_id: a
         for a in session.exec(
             select(MeetingAction)
-            .where(MeetingAction.meeting_id == meeting_id)
+            .where(col(MeetingAction.meeting_id) == meeting_id)
             .order_by(col(MeetingAction.id))
         )
     }
     decisions: dict[int, list[DecisionRead]] = {}
     for d in rows:
-        action = agreed.get(d.id)  # type: ignore[arg-type]
+        action = agreed.get(saved_id(d))
         decisions.setdefault(d.agenda_item_id, []).append(
             DecisionRead(
                 d.outcome,
@@ -1105,11 +1147,11 @@ def meeting_view(session: Session, meeting_id: int) -> MeetingView:
     decision_items = {d.id: d.agenda_item_id for d in rows}
     actions = [
         ActionRead(
-            a.id,
+            saved_id(a),
             a.title,
             people[a.owner_id].name,
             a.due_on,
-            a.status,  # type: ignore[arg-type]
+            a.status,
             positions.get(decision_items.get(a.decision_id)),
             a.closing_note,
         )
@@ -1117,29 +1159,29 @@ def meeting_view(session: Session, meeting_id: int) -> MeetingView:
     ]
     previous = previous_meeting(session, meeting)
     return MeetingView(
-        id=meeting.id,
+        id=saved_id(meeting),
         title=meeting.title,
         business_unit=meeting.business_unit,
-        held_at=meeting.held_at,  # type: ignore[arg-type]
+        held_at=meeting.held_at,
         status=meeting.status,
         created_by=people[meeting.created_by_id].name,
         agenda_generated_at=meeting.agenda_generated_at,
         closed_at=meeting.closed_at,
-        previous=(previous.id, previous.title, previous.held_at) if previous else None,  # type: ignore[arg-type]
+        previous=(saved_id(previous), previous.title, previous.held_at) if previous else None,
         attendees=attendees,
         items=[
             ItemRead(
-                i.id,
+                saved_id(i),
                 i.position,
                 i.kind,
                 KIND_LABELS[i.kind],
                 i.title,
                 i.reason,
                 i.link,
-                i.model_id,  # type: ignore[arg-type]
+                i.model_id,
                 dict(i.evidence),
                 i.listed_at,
-                decisions.get(i.id, []),  # type: ignore[arg-type]
+                decisions.get(saved_id(i), []),
                 allowed_outcomes(i.kind, i.evidence),
                 i.id in settled,
             )

@@ -12,17 +12,28 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.db.types import utcnow
+from core import clock
 from core.governance.meetings import FIRST_MEETING_LOOKBACK_DAYS, MeetingView, meeting_view
+from core.registry.figures import HEALTH_LABELS, PortfolioFigures, money, portfolio_figures
 from core.reports.document import Document, cell_text, write
+from core.reports.evidence import figures as evidence_figures
 
-__all__ = ["minutes_document", "export_minutes"]
+__all__ = ["minutes_document", "meeting_minutes", "export_minutes"]
 
 _TONE = {"approve": "ok", "reject": "bad", "action": "warn", "noted": "info", "close_action": "ok"}
 
 
-def minutes_document(view: MeetingView) -> Document:
-    """The meeting's agenda with frozen evidence, decisions, attendees present and actions."""
+def meeting_minutes(session: Session, meeting_id: int) -> Document:
+    """The minutes with the portfolio's headline figures on the meeting's day (core.registry.figures:
+    the values the Inventory, Costs and Model pages showed that day)."""
+    view = meeting_view(session, meeting_id)
+    day = min(view.held_at.date(), clock.today())
+    return minutes_document(view, figures=portfolio_figures(session, today=day))
+
+
+def minutes_document(view: MeetingView, *, figures: PortfolioFigures | None = None) -> Document:
+    """The meeting's agenda with frozen evidence, decisions, attendees present and actions; with
+    ``figures``, the portfolio's headline figures first."""
     state = (
         "minutes (meeting closed)"
         if view.status == "closed"
@@ -47,6 +58,8 @@ def minutes_document(view: MeetingView) -> Document:
             ("Closed", view.closed_at or "not yet"),
         ]
     )
+    if figures is not None:
+        _portfolio(doc, figures)
     doc.heading("Agenda and decisions")
     if not view.items:
         doc.paragraph("Nothing on the agenda: the registry raised no item since the previous meeting.")
@@ -90,10 +103,24 @@ def _evidence(doc: Document, evidence: dict[str, Any], caption: str) -> None:
         return
     doc.paragraph(caption + ":")
     if simple:
-        doc.facts([(_label(k), v) for k, v in simple])
+        doc.facts(evidence_figures(evidence))
     for _, rows in nested:
         columns = list(rows[0])
         doc.table([_label(c) for c in columns], [[r.get(c) for c in columns] for r in rows])
+
+
+def _portfolio(doc: Document, f: PortfolioFigures) -> None:
+    doc.heading(f"The portfolio on {f.today:%-d %B %Y}")
+    health = ", ".join(f"{n} {HEALTH_LABELS[s].lower()}" for s, n in f.health.items() if n)
+    doc.facts(
+        [
+            ("Models", f"{f.models} ({f.in_production} in production)"),
+            (f"{f.cost_window.name} ({f.cost_window.period})", money(f.cost_last_30_days)),
+            (f.month_window.name, money(f.cost_in_month)),
+            ("Models assessed", f"{f.assessed.text} ({f.assessed.retired} retired, not counted)"),
+            ("Health", health or "no model"),
+        ]
+    )
 
 
 def _label(key: str) -> str:
@@ -102,4 +129,4 @@ def _label(key: str) -> str:
 
 def export_minutes(session: Session, *, meeting_id: int, out: Path) -> Path:
     """Write the meeting's agenda and minutes to ``out`` (.html or .pdf by extension)."""
-    return write(minutes_document(meeting_view(session, meeting_id)), Path(out), generated_at=utcnow())
+    return write(meeting_minutes(session, meeting_id), Path(out), generated_at=clock.now())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.db.models import BusinessProcess, Model, Person, RoleGrant
+from core.db.types import saved_id
 
 PEOPLE_COLUMNS = [
     "person_id",
@@ -29,11 +30,13 @@ GRANT_COLUMNS = ["person_id", "name", "email", "role", "business_unit", "granted
 def people_with_roles(session: Session) -> pd.DataFrame:
     """Everybody in the registry with their roles in words, active people first, then by name."""
     grants: dict[int, list[str]] = {}
-    for row in session.exec(select(RoleGrant).order_by(RoleGrant.role, RoleGrant.business_unit)).all():
+    for row in session.exec(
+        select(RoleGrant).order_by(col(RoleGrant.role), col(RoleGrant.business_unit))
+    ).all():
         grants.setdefault(row.person_id, []).append(
             row.role.replace("_", " ") + (f" ({row.business_unit})" if row.business_unit else "")
         )
-    people = session.exec(select(Person).order_by(Person.active.desc(), Person.name)).all()  # type: ignore[attr-defined]
+    people = session.exec(select(Person).order_by(col(Person.active).desc(), col(Person.name))).all()
     records = [
         {
             "person_id": p.id,
@@ -43,7 +46,7 @@ def people_with_roles(session: Session) -> pd.DataFrame:
             "active": p.active,
             "left_on": p.left_on,
             "is_system": p.is_system,
-            "roles": ", ".join(grants.get(p.id, [])) or "no role",  # type: ignore[arg-type]
+            "roles": ", ".join(grants.get(saved_id(p), [])) or "no role",
             "created_at": p.created_at,
         }
         for p in people
@@ -55,10 +58,10 @@ def role_grants(session: Session) -> pd.DataFrame:
     """One row per grant: who holds which role, for which business unit ('' = all), since when, from whom."""
     granter = aliased(Person)
     rows = session.exec(
-        select(RoleGrant, Person.name, Person.email, granter.name)
-        .join(Person, Person.id == RoleGrant.person_id)  # type: ignore[arg-type]
-        .join(granter, granter.id == RoleGrant.granted_by_id, isouter=True)  # type: ignore[arg-type]
-        .order_by(Person.name, RoleGrant.role, RoleGrant.business_unit)
+        select(RoleGrant, col(Person.name), col(Person.email), granter.name)
+        .join(Person, col(Person.id) == col(RoleGrant.person_id))
+        .join(granter, col(granter.id) == col(RoleGrant.granted_by_id), isouter=True)
+        .order_by(col(Person.name), col(RoleGrant.role), col(RoleGrant.business_unit))
     ).all()
     records = [
         {
@@ -77,7 +80,7 @@ def role_grants(session: Session) -> pd.DataFrame:
 
 def business_units(session: Session) -> list[str]:
     """Every business unit the registry knows: of models, business processes and existing grants."""
-    units = set(session.exec(select(Model.business_unit).distinct()).all())
-    units |= set(session.exec(select(BusinessProcess.business_unit).distinct()).all())
-    units |= set(session.exec(select(RoleGrant.business_unit).distinct()).all())
+    units = set(session.exec(select(col(Model.business_unit)).distinct()).all())
+    units |= set(session.exec(select(col(BusinessProcess.business_unit)).distinct()).all())
+    units |= set(session.exec(select(col(RoleGrant.business_unit)).distinct()).all())
     return sorted(u for u in units if u)

@@ -5,7 +5,8 @@ Rules, all enforced here (the UI only hides what these functions would refuse):
   evidence (gates and diff against production) is evaluated once and frozen with the request;
 - an approver for the model's business unit decides; the requester and the version's creator
   can never approve; a high-risk model needs two distinct approvers; failing gates block
-  approval unless each approver overrides with a written reason;
+  approval unless each approver overrides with a written reason, and a request with a failing
+  gate needs two distinct approvers too (one person cannot wave a gate through alone);
 - the requester may cancel while pending; a decided request never changes again;
 - each decision is a compare-and-set on (status, row_version): of two approvers acting at the
   same moment exactly one wins, the other gets Conflict "already decided by X at T";
@@ -25,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, allowed, grants_of, require
 from core.db.models import (
     Model,
@@ -38,9 +39,12 @@ from core.db.models import (
     PromotionRequest,
 )
 from core.db.models.governance import TARGET_STAGES
-from core.db.types import utcnow
+from core.db.types import changed_rows, saved_id
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.governance.gates import _optional_function, collect_evidence, current_production, load_gate_modules
+from core.events import EventKind
+from core.governance import retraining, risk
+from core.governance.gates import collect_evidence, current_production, import_gate_statistics
+from core.monitoring import alerts
 from core.registry import services
 from core.registry.validation import clean_choice, clean_text
 
@@ -51,23 +55,17 @@ MIN_REASON = 10  # characters: a justification or override reason must say somet
 
 
 def risk_tier(session: Session, model_id: int) -> str:
-    """The model's current risk tier from the risk area, or '' while it is not assessed."""
-    current_tier = _optional_function("core.governance.risk", "current_tier")
-    if current_tier is None:
-        return ""
-    tier = current_tier(session, model_id)
-    if isinstance(tier, dict):
-        tier = tier.get("tier")
-    tier = getattr(tier, "tier", tier)
-    return "" if tier is None else str(tier)
+    """The model's current risk tier ('high', 'medium', 'low'), or '' while it is not assessed."""
+    return risk.current_tier(session, model_id) or ""
 
 
 def is_high_risk(tier: str) -> bool:
     return tier.strip().lower().startswith("high")
 
 
-def approvals_needed(tier: str) -> int:
-    return 2 if is_high_risk(tier) else 1
+def approvals_needed(tier: str, *, failing_gates: bool = False) -> int:
+    """Approvals a request needs: two for a high-risk model or when a gate fails, else one."""
+    return 2 if is_high_risk(tier) or failing_gates else 1
 
 
 # --- services ----------------------------------------------------------------------------------
@@ -95,8 +93,8 @@ def _request_subject(
     if version.stage == "production":
         raise Conflict(f"The {label} is in production; to replace it, request promotion of another version.")
     pending = session.exec(
-        select(PromotionRequest.id).where(
-            PromotionRequest.model_version_id == version_id, PromotionRequest.status == "pending"
+        select(col(PromotionRequest.id)).where(
+            col(PromotionRequest.model_version_id) == version_id, col(PromotionRequest.status) == "pending"
         )
     ).first()
     if pending is not None:
@@ -114,10 +112,10 @@ def prepare_evidence(session: Session, *, actor: Actor, version_id: int, target_
     and keep every other writer waiting. Pass the result to ``request_promotion(evidence=...)``,
     which uses it when the version and the production version are still those it describes.
     """
-    load_gate_modules()
+    import_gate_statistics()
     version, model, target = _request_subject(session, actor, version_id, target_stage)
     evidence = collect_evidence(session, model=model, version=version, target_stage=target)
-    production = current_production(session, model.id)  # type: ignore[arg-type]
+    production = current_production(session, saved_id(model))
     evidence["basis"] = {
         "version_id": version.id,
         "version_row_version": version.row_version,
@@ -134,7 +132,7 @@ def _still_current(
         return False
     basis = evidence.get("basis") or {}
     try:
-        age = (utcnow() - datetime.fromisoformat(evidence["frozen_at"])).total_seconds()
+        age = (clock.now() - datetime.fromisoformat(evidence["frozen_at"])).total_seconds()
     except (KeyError, TypeError, ValueError):
         return False
     return (
@@ -161,11 +159,11 @@ def request_promotion(
     ``evidence`` from ``prepare_evidence`` is frozen as it is when it still describes this version
     and the current production version; otherwise the gates are evaluated here.
     """
-    load_gate_modules()  # before the first query takes SQLite's write lock
+    import_gate_statistics()  # before the first query takes SQLite's write lock
     version, model, target = _request_subject(session, actor, version_id, target_stage, justification)
     justification = _reason(justification, "justification")
     when = _when(at)
-    production = current_production(session, model.id)  # type: ignore[arg-type]
+    production = current_production(session, saved_id(model))
     if at is not None or not _still_current(evidence, version, target, production):
         evidence = collect_evidence(
             session,
@@ -176,16 +174,16 @@ def request_promotion(
         )
     assert evidence is not None
     evidence.pop("basis", None)
-    tier = risk_tier(session, model.id)  # type: ignore[arg-type]
+    tier = risk_tier(session, saved_id(model))
     request = PromotionRequest(
-        model_id=model.id,  # type: ignore[arg-type]
+        model_id=saved_id(model),
         model_version_id=version_id,
         from_stage=version.stage,
         target_stage=target,
         justification=justification,
         requested_by_id=actor.id,
         requested_at=when,
-        required_approvals=approvals_needed(tier),
+        required_approvals=approvals_needed(tier, failing_gates=evidence["status"] == "fail"),
         risk_tier=tier,
         evidence=evidence,
         evidence_status=evidence["status"],
@@ -197,14 +195,13 @@ def request_promotion(
     audit.record(
         session,
         actor=actor,
-        action="promotion.requested",
-        object_type="promotion_request",
+        action=events.PROMOTION_REQUESTED,
         object_id=request.id,
         model_id=model.id,
         after=_snapshot(request),
         reason=justification,
     )
-    return request.id  # type: ignore[return-value]
+    return saved_id(request)
 
 
 def approve(
@@ -224,6 +221,7 @@ def approve(
     """
     request, model = _load(session, request_id)
     require(session, actor, "promotion.decide", business_unit=model.business_unit)
+    _lock_model(session, model)
     _claim(session, request, expected_row_version)
     refusal = approval_refusal(session, actor.id, request)
     if refusal:
@@ -231,8 +229,11 @@ def approve(
     comment = clean_text(comment, "comment")
     override_reason = _override_reason(request, override_reason)
     _ensure_evidence_current(session, request)
-    approvals = _approval_count(session, request.id)  # type: ignore[arg-type]
-    final = approvals + 1 >= max(request.required_approvals, approvals_needed(risk_tier(session, model.id)))  # type: ignore[arg-type]
+    approvals = _approval_count(session, saved_id(request))
+    final = approvals + 1 >= max(
+        request.required_approvals,
+        approvals_needed(risk_tier(session, saved_id(model)), failing_gates=bool(_failing_gates(request))),
+    )
     now = _when(at, after=request.requested_at)
     if final:
         request.status, request.decided_by_id, request.decided_at = "approved", actor.id, now
@@ -241,23 +242,27 @@ def approve(
     session.add(request)
     session.add(
         PromotionDecision(
-            request_id=request.id,
+            request_id=saved_id(request),
             person_id=actor.id,
             decision="approve",
-            comment=comment,  # type: ignore[arg-type]
+            comment=comment,
             override_reason=override_reason,
             decided_at=now,
         )
     )
     session.flush()
-    action = "promotion.approved" if final else "promotion.approval_recorded"
-    if override_reason:
-        action += "_with_override"
+    if final:
+        action = events.PROMOTION_APPROVED_WITH_OVERRIDE if override_reason else events.PROMOTION_APPROVED
+    else:
+        action = (
+            events.PROMOTION_APPROVAL_RECORDED_WITH_OVERRIDE
+            if override_reason
+            else events.PROMOTION_APPROVAL_RECORDED
+        )
     audit.record(
         session,
         actor=actor,
         action=action,
-        object_type="promotion_request",
         object_id=request.id,
         model_id=model.id,
         before={"status": "pending", "approvals": approvals},
@@ -271,6 +276,7 @@ def approve(
         reason=override_reason or comment,
     )
     if final:
+        replaced = _production_version_id(session, saved_id(model))
         services.apply_stage_change(
             session,
             actor=actor,
@@ -280,7 +286,38 @@ def approve(
             expected_row_version=request.version_row_version,
             at=now,
         )
+        if request.target_stage == "production":
+            _follow_promotion(session, actor, request, replaced, now)
     return request.status
+
+
+def _production_version_id(session: Session, model_id: int) -> int | None:
+    return session.exec(
+        select(col(ModelVersion.id)).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
+    ).first()
+
+
+def _follow_promotion(
+    session: Session, actor: Actor, request: PromotionRequest, replaced: int | None, now: datetime
+) -> None:
+    """Make the registry agree with the new production version, in the approval's transaction:
+    the retraining requests it answers are done, the replaced version's running deployments are
+    handed over (so the lineage graph draws the new version between its data and the business
+    process), and health and alerts are judged again for the new version. Its global explanation
+    is computed when its Explanations page is first opened (or by `steward explain`)."""
+    retraining.close_answered(session, actor=actor, version_id=request.model_version_id, at=now)
+    if replaced is not None and replaced != request.model_version_id:
+        services.move_deployments(
+            session,
+            actor=actor,
+            from_version_id=replaced,
+            to_version_id=request.model_version_id,
+            at=now,
+            reason=f"promotion request #{request.id} approved",
+        )
+    alerts.follow_promotion(session, actor=actor, model_id=request.model_id, as_of=now)
 
 
 def reject(
@@ -295,10 +332,20 @@ def reject(
     """Reject a pending request with a comment saying why. The requester cancels instead."""
     request, model = _load(session, request_id)
     require(session, actor, "promotion.decide", business_unit=model.business_unit)
+    _lock_model(session, model)
     _claim(session, request, expected_row_version)
     if request.requested_by_id == actor.id:
         raise PermissionDenied(f"You requested #{request.id} yourself: cancel it instead of rejecting it.")
-    _close(session, actor, request, "rejected", "reject", _reason(comment, "rejection comment"), at)
+    _close(
+        session,
+        actor,
+        request,
+        "rejected",
+        "reject",
+        events.PROMOTION_REJECTED,
+        _reason(comment, "rejection comment"),
+        at,
+    )
 
 
 def cancel(
@@ -313,13 +360,23 @@ def cancel(
     """The requester withdraws a pending request."""
     request, model = _load(session, request_id)
     require(session, actor, "promotion.request", business_unit=model.business_unit)
+    _lock_model(session, model)
     _claim(session, request, expected_row_version)
     if request.requested_by_id != actor.id:
         requester = session.get(Person, request.requested_by_id)
         raise PermissionDenied(
             f"Only the requester, {requester.name if requester else '?'}, may cancel request #{request.id}."
         )
-    _close(session, actor, request, "cancelled", "cancel", clean_text(comment, "comment"), at)
+    _close(
+        session,
+        actor,
+        request,
+        "cancelled",
+        "cancel",
+        events.PROMOTION_CANCELLED,
+        clean_text(comment, "comment"),
+        at,
+    )
 
 
 def add_comment(
@@ -331,20 +388,20 @@ def add_comment(
     body = clean_text(body, "comment")
     if not body:
         raise InvalidInput("comment must not be empty.")
+    _lock_model(session, model)
     _claim(session, request, None, bump=False)
-    row = PromotionComment(request_id=request_id, author_id=actor.id, body=body, created_at=at or utcnow())
+    row = PromotionComment(request_id=request_id, author_id=actor.id, body=body, created_at=at or clock.now())
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="promotion.commented",
-        object_type="promotion_request",
+        action=events.PROMOTION_COMMENTED,
         object_id=request_id,
         model_id=model.id,
         after={"comment_id": row.id, "body": body},
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 # --- the rules, shared by the services and by what the UI offers ------------------------------------
@@ -360,10 +417,10 @@ def approval_refusal(session: Session, person_id: int, request: PromotionRequest
             f"You created version {version.version}: under four-eyes someone else must approve its promotion."
         )
     already = session.exec(
-        select(PromotionDecision.id).where(
-            PromotionDecision.request_id == request.id,
-            PromotionDecision.person_id == person_id,
-            PromotionDecision.decision == "approve",
+        select(col(PromotionDecision.id)).where(
+            col(PromotionDecision.request_id) == request.id,
+            col(PromotionDecision.person_id) == person_id,
+            col(PromotionDecision.decision) == "approve",
         )
     ).first()
     if already is not None:
@@ -454,24 +511,24 @@ def list_requests(
 ) -> pd.DataFrame:
     """Requests, newest first, as a table (one row per request)."""
     query = (
-        select(PromotionRequest, Model.name, Model.business_unit, ModelVersion.version)
+        select(PromotionRequest, col(Model.name), col(Model.business_unit), col(ModelVersion.version))
         .join(
             Model,
-            Model.id == PromotionRequest.model_id,  # type: ignore[arg-type]
+            col(Model.id) == col(PromotionRequest.model_id),
         )
-        .join(ModelVersion, ModelVersion.id == PromotionRequest.model_version_id)
-    )  # type: ignore[arg-type]
+        .join(ModelVersion, col(ModelVersion.id) == col(PromotionRequest.model_version_id))
+    )
     if status:
-        query = query.where(PromotionRequest.status == status)
+        query = query.where(col(PromotionRequest.status) == status)
     if model_id is not None:
-        query = query.where(PromotionRequest.model_id == model_id)
+        query = query.where(col(PromotionRequest.model_id) == model_id)
     if requested_by_id is not None:
-        query = query.where(PromotionRequest.requested_by_id == requested_by_id)
+        query = query.where(col(PromotionRequest.requested_by_id) == requested_by_id)
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     if target_stage:
-        query = query.where(PromotionRequest.target_stage == target_stage)
-    rows = session.exec(query.order_by(PromotionRequest.id.desc()).limit(limit)).all()  # type: ignore[union-attr]
+        query = query.where(col(PromotionRequest.target_stage) == target_stage)
+    rows = session.exec(query.order_by(col(PromotionRequest.id).desc()).limit(limit)).all()
     names = _names(session)
     counts = _approval_counts(session, [r[0].id for r in rows])
     records = [
@@ -512,9 +569,10 @@ def waiting_for(session: Session, person_id: int) -> pd.DataFrame:
     for row in pending.itertuples():
         request = session.get(PromotionRequest, row.id)
         keep.append(
-            allowed(grants, "promotion.decide", row.business_unit)
+            request is not None
+            and allowed(grants, "promotion.decide", row.business_unit)
             and approval_refusal(session, person_id, request) is None
-        )  # type: ignore[arg-type]
+        )
     return pending[keep].reset_index(drop=True)
 
 
@@ -580,22 +638,22 @@ def request_view(session: Session, request_id: int) -> RequestView:
     names = _names(session)
     decisions = session.exec(
         select(PromotionDecision)
-        .where(PromotionDecision.request_id == request_id)
-        .order_by(PromotionDecision.id)  # type: ignore[arg-type]
+        .where(col(PromotionDecision.request_id) == request_id)
+        .order_by(col(PromotionDecision.id))
     ).all()
     comments = session.exec(
         select(PromotionComment)
-        .where(PromotionComment.request_id == request_id)
-        .order_by(PromotionComment.id)  # type: ignore[arg-type]
+        .where(col(PromotionComment.request_id) == request_id)
+        .order_by(col(PromotionComment.id))
     ).all()
     return RequestView(
-        id=request.id,
-        model_id=model.id,
+        id=saved_id(request),
+        model_id=saved_id(model),
         model=model.name,
-        business_unit=model.business_unit,  # type: ignore[arg-type]
+        business_unit=model.business_unit,
         version_id=version.id,
         version=version.version,
-        version_created_by=names.get(version.created_by_id, ""),  # type: ignore[arg-type]
+        version_created_by=names.get(version.created_by_id, ""),
         from_stage=request.from_stage,
         target_stage=request.target_stage,
         status=request.status,
@@ -659,6 +717,15 @@ def evidence_diff(evidence: dict[str, Any]) -> dict[str, pd.DataFrame]:
                 ("evaluation_dataset", "evaluation data"),
             )
         ]
+        if "card_revision" in candidate:  # evidence frozen before card revisions existed has none
+            rows.append(
+                row(
+                    "model card",
+                    f"revision {candidate['card_revision']}",
+                    f"revision {production.get('card_revision', '?')}",
+                    False,
+                )
+            )
         cand_features = set(candidate.get("feature_names") or [])
         prod_features = set(production.get("feature_names") or [])
         rows.append(row("features", f"{len(cand_features)} features", f"{len(prod_features)} features"))
@@ -680,6 +747,7 @@ def _close(
     request: PromotionRequest,
     status: str,
     decision: str,
+    event: EventKind,
     comment: str,
     at: datetime | None,
 ) -> None:
@@ -689,9 +757,9 @@ def _close(
     session.add(request)
     session.add(
         PromotionDecision(
-            request_id=request.id,
+            request_id=saved_id(request),
             person_id=actor.id,
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             comment=comment,
             decided_at=now,
         )
@@ -700,14 +768,35 @@ def _close(
     audit.record(
         session,
         actor=actor,
-        action=f"promotion.{status}",
-        object_type="promotion_request",
+        action=event,
         object_id=request.id,
         model_id=request.model_id,
         before={"status": "pending"},
         after={"status": status, "comment": comment},
         reason=comment,
     )
+
+
+def _lock_model(session: Session, model: Model) -> None:
+    """Serialise every decision that may change this model's production version.
+
+    Two requests for different versions of one model are different rows, so the request claim
+    alone does not order them: both would see "no version in production" and the second would
+    archive what the first just promoted, on evidence frozen before it. On PostgreSQL this takes
+    the model row's lock (SELECT ... FOR NO KEY UPDATE, which still lets other rows reference the
+    model), so the second decider waits for the first to commit and then, with READ COMMITTED, reads the new production version when
+    ``_ensure_evidence_current`` re-checks it. On SQLite, BEGIN IMMEDIATE already serialised the
+    writers. Every decision (approve, reject, cancel, comment) takes it before the request claim,
+    always in this order, so deciders cannot deadlock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.exec(
+        select(Model)
+        .where(Model.id == model.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _claim(
@@ -729,15 +818,15 @@ def _claim(
     result = session.execute(
         update(PromotionRequest)
         .where(
-            PromotionRequest.id == request.id,
-            PromotionRequest.status == "pending",  # type: ignore[arg-type]
-            PromotionRequest.row_version == expected,
-        )  # type: ignore[arg-type]
-        .values(row_version=PromotionRequest.row_version + (1 if bump else 0))
+            col(PromotionRequest.id) == request.id,
+            col(PromotionRequest.status) == "pending",
+            col(PromotionRequest.row_version) == expected,
+        )
+        .values(row_version=col(PromotionRequest.row_version) + (1 if bump else 0))
         .execution_options(synchronize_session=False)
     )
     session.refresh(request)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed_rows(result) != 1:
         _ensure_pending(session, request)
         raise Conflict(
             f"Request #{request.id} changed while you were deciding (another approval was recorded); "
@@ -777,10 +866,10 @@ def _ensure_evidence_current(session: Session, request: PromotionRequest) -> Non
 def _when(at: datetime | None, *, after: datetime | None = None) -> datetime:
     """When a request or decision happened: now, or a past instant given for the demo and imports."""
     if at is None:
-        return utcnow()
+        return clock.now()
     if at.tzinfo is None:
         raise InvalidInput("a request or decision time needs a time zone (UTC).")
-    if at > utcnow():
+    if at > clock.now():
         raise InvalidInput(f"a request or decision cannot be dated in the future ({at.isoformat()}).")
     if after is not None and at < after:
         raise InvalidInput(f"a decision cannot be dated before its request ({after.isoformat()}).")
@@ -818,7 +907,9 @@ def _approval_count(session: Session, request_id: int) -> int:
         session.exec(
             select(func.count())
             .select_from(PromotionDecision)
-            .where(PromotionDecision.request_id == request_id, PromotionDecision.decision == "approve")
+            .where(
+                col(PromotionDecision.request_id) == request_id, col(PromotionDecision.decision) == "approve"
+            )
         ).one()
     )
 
@@ -827,12 +918,12 @@ def _approval_counts(session: Session, request_ids: list[Any]) -> dict[int, int]
     if not request_ids:
         return {}
     rows = session.exec(
-        select(PromotionDecision.request_id, func.count())
+        select(col(PromotionDecision.request_id), func.count())
         .where(
-            PromotionDecision.request_id.in_(request_ids),
-            PromotionDecision.decision == "approve",  # type: ignore[attr-defined]
+            col(PromotionDecision.request_id).in_(request_ids),
+            col(PromotionDecision.decision) == "approve",
         )
-        .group_by(PromotionDecision.request_id)  # type: ignore[arg-type]
+        .group_by(col(PromotionDecision.request_id))
     ).all()
     return {rid: int(n) for rid, n in rows}
 
@@ -842,7 +933,7 @@ def _snapshot(request: PromotionRequest) -> dict[str, Any]:
 
 
 def _names(session: Session) -> dict[int | None, str]:
-    return {pid: name for pid, name in session.exec(select(Person.id, Person.name)).all()}
+    return {pid: name for pid, name in session.exec(select(col(Person.id), col(Person.name))).all()}
 
 
 def _load(session: Session, request_id: int) -> tuple[PromotionRequest, Model]:

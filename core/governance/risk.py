@@ -25,13 +25,16 @@ or, for a standing condition without a date, when the assessment rates that risk
 
 - review        no review within the interval (overdue), or a model in validation or
                 production that was never assessed;
-- decay         a drift or performance alert opened after the assessment; a fairness gap
-                measured above the model's limit (metric ``fairness_gap``, default limit 0.1)
-                on a version registered after the assessment, or a "fairness" health reason;
+- decay         a drift, performance, segment or fairness alert opened after the assessment
+                (segment and fairness alerts are measured on production labels per segment,
+                ``core.monitoring.segments``); a fairness gap recorded at validation above the
+                model's limit (metric ``fairness_gap``, default limit 0.1) on a version
+                registered after the assessment, or a "fairness" health reason without such an alert;
 - unavailability  an outage alert opened after the assessment;
-- knowledge_loss  an owner, technical owner or backup who has left, or no active backup -
-                unless an assessment made after the departure rates the residual
-                knowledge-loss likelihood 4 or more (the condition is then taken into account).
+- knowledge_loss  an accountable owner, technical owner or backup who has left, or no active
+                backup (the knowledge gaps of ``core.registry.knowledge``) - unless an assessment
+                made after the departure rates the residual knowledge-loss likelihood 4 or more
+                (the condition is then taken into account).
 
 The promotion gate "risk assessment current" (``promotion_gate``) fails when the review is
 overdue or the model is classed as a prohibited practice, warns on any other flag or when the
@@ -44,15 +47,17 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.db.models import (
+    Alert,
     Model,
     ModelHealth,
     ModelVersion,
@@ -62,9 +67,10 @@ from core.db.models import (
     RiskScore,
 )
 from core.db.models.risk import AI_ACT_CLASSES, MATERIALITY_LEVELS, RISK_CATEGORIES, TIERS
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
-from core.registry.validation import clean_choice, clean_number, clean_text
+from core.registry.knowledge import Holder, knowledge_gaps, without_active
+from core.registry.validation import clean_choice, clean_money, clean_text
 
 __all__ = [
     "RISK_LABELS",
@@ -185,7 +191,7 @@ def assess_model(
     rationale: str,
     annex_iii_area: str = "",
     human_oversight: str = "",
-    exposure_amount: float | None = None,
+    exposure_amount: float | Decimal | str | None = None,
     exposure_currency: str = "EUR",
     model_version_id: int | None = None,
     assessed_at: datetime | None = None,
@@ -216,7 +222,7 @@ def assess_model(
         materiality=materiality,
         ai_act_class=ai_act_class,
         residual_scores=[s.residual_likelihood * s.residual_impact for s in cleaned],
-    )  # type: ignore[operator]
+    )
     row = RiskAssessment(
         model_id=model_id,
         version=(previous.version + 1) if previous else 1,
@@ -239,30 +245,41 @@ def assess_model(
     for s in cleaned:
         session.add(
             RiskScore(
-                assessment_id=row.id,
+                assessment_id=saved_id(row),
                 category=s.category,
                 likelihood=s.likelihood,
-                impact=s.impact,  # type: ignore[arg-type]
+                impact=s.impact,
                 mitigations=s.mitigations,
-                residual_likelihood=s.residual_likelihood,  # type: ignore[arg-type]
+                residual_likelihood=s.residual_likelihood,
                 residual_impact=s.residual_impact,
             )
-        )  # type: ignore[arg-type]
+        )
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="risk.assessed",
-        object_type="risk_assessment",
+        action=events.RISK_ASSESSED,
         object_id=row.id,
         model_id=model_id,
         before={"tier": previous.tier, "version": previous.version} if previous else None,
         after={**row.model_dump(), "scores": [s.__dict__ for s in cleaned]},
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
-def _clean_scores(scores: Iterable[ScoreInput | dict[str, Any]]) -> list[ScoreInput]:
+@dataclass(frozen=True)
+class CleanScore:
+    """One risk as checked: residual values filled in (same fields as ``ScoreInput``)."""
+
+    category: str
+    likelihood: int
+    impact: int
+    mitigations: str
+    residual_likelihood: int
+    residual_impact: int
+
+
+def _clean_scores(scores: Iterable[ScoreInput | dict[str, Any]]) -> list[CleanScore]:
     given = [s if isinstance(s, ScoreInput) else ScoreInput(**s) for s in scores]
     by_category = {s.category: s for s in given}
     unknown = set(by_category) - set(RISK_CATEGORIES)
@@ -292,7 +309,7 @@ def _level(value: Any, what: str) -> int:
     return int(value)
 
 
-def _clean_score(s: ScoreInput) -> ScoreInput:
+def _clean_score(s: ScoreInput) -> CleanScore:
     label = RISK_LABELS[s.category].lower()
     likelihood = _level(s.likelihood, f"likelihood of '{label}'")
     impact = _level(s.impact, f"impact of '{label}'")
@@ -314,7 +331,7 @@ def _clean_score(s: ScoreInput) -> ScoreInput:
         raise InvalidInput(
             f"'{label}' is reduced from {likelihood}×{impact} to {r_like}×{r_imp}: name the mitigations."
         )
-    return ScoreInput(s.category, likelihood, impact, mitigations, r_like, r_imp)
+    return CleanScore(s.category, likelihood, impact, mitigations, r_like, r_imp)
 
 
 def _clean_annex(ai_act_class: str, area: str) -> str:
@@ -332,12 +349,12 @@ def _clean_annex(ai_act_class: str, area: str) -> str:
     return ""
 
 
-def _clean_exposure(amount: float | None) -> float | None:
+def _clean_exposure(amount: float | Decimal | str | None) -> Decimal | None:
     if amount is None:
         return None
-    value = clean_number(amount, "exposure")
+    value = clean_money(amount, "exposure")
     if value < 0:
-        raise InvalidInput(f"exposure must not be negative, got {value}.")
+        raise InvalidInput(f"exposure must not be negative, got {value.normalize():f}.")
     return value
 
 
@@ -349,7 +366,7 @@ def _clean_currency(code: str) -> str:
 
 
 def _clean_when(when: datetime | None, previous: RiskAssessment | None) -> datetime:
-    now = utcnow()
+    now = clock.now()
     if when is None:
         when = now
     elif when.tzinfo is None:
@@ -421,7 +438,7 @@ class AssessmentView:
 def _latest(session: Session, model_id: int) -> RiskAssessment | None:
     return session.exec(
         select(RiskAssessment)
-        .where(RiskAssessment.model_id == model_id)
+        .where(col(RiskAssessment.model_id) == model_id)
         .order_by(col(RiskAssessment.version).desc())
         .limit(1)
     ).first()
@@ -456,7 +473,7 @@ def _views(session: Session, rows: list[RiskAssessment]) -> list[AssessmentView]
     }
     views = []
     for r in rows:
-        ordered = sorted(scores.get(r.id, []), key=lambda s: RISK_CATEGORIES.index(s.category))  # type: ignore[arg-type]
+        ordered = sorted(scores.get(saved_id(r), []), key=lambda s: RISK_CATEGORIES.index(s.category))
         _, reason = tier_for(
             materiality=r.materiality,
             ai_act_class=r.ai_act_class,
@@ -464,13 +481,13 @@ def _views(session: Session, rows: list[RiskAssessment]) -> list[AssessmentView]
         )
         views.append(
             AssessmentView(
-                id=r.id,
+                id=saved_id(r),
                 model_id=r.model_id,
                 model_name=models.get(r.model_id, ""),
-                version=r.version,  # type: ignore[arg-type]
+                version=r.version,
                 model_version=versions.get(r.model_version_id),
                 materiality=r.materiality,
-                exposure_amount=r.exposure_amount,
+                exposure_amount=None if r.exposure_amount is None else float(r.exposure_amount),
                 exposure_currency=r.exposure_currency,
                 ai_act_class=r.ai_act_class,
                 annex_iii_area=r.annex_iii_area,
@@ -491,7 +508,7 @@ def _views(session: Session, rows: list[RiskAssessment]) -> list[AssessmentView]
 def _names(session: Session, person_ids: set[int]) -> dict[int, str]:
     if not person_ids:
         return {}
-    return {p.id: p.name for p in session.exec(select(Person).where(col(Person.id).in_(person_ids)))}  # type: ignore[misc]
+    return {saved_id(p): p.name for p in session.exec(select(Person).where(col(Person.id).in_(person_ids)))}
 
 
 def current_assessment(session: Session, model_id: int) -> AssessmentView | None:
@@ -505,7 +522,7 @@ def assessment_history(session: Session, model_id: int) -> list[AssessmentView]:
     rows = list(
         session.exec(
             select(RiskAssessment)
-            .where(RiskAssessment.model_id == model_id)
+            .where(col(RiskAssessment.model_id) == model_id)
             .order_by(col(RiskAssessment.version).desc())
         )
     )
@@ -521,23 +538,23 @@ def current_tier(session: Session, model_id: int) -> str | None:
 def _current_rows(session: Session, business_unit: str | None) -> list[tuple[Model, RiskAssessment | None]]:
     """Every model not retired, with its newest assessment (or None)."""
     newest = (
-        select(RiskAssessment.model_id, func.max(RiskAssessment.version).label("v"))
+        select(col(RiskAssessment.model_id), func.max(col(RiskAssessment.version)).label("v"))
         .group_by(col(RiskAssessment.model_id))
         .subquery()
     )
     query = (
         select(Model, RiskAssessment)
-        .outerjoin(newest, newest.c.model_id == Model.id)
+        .outerjoin(newest, newest.c.model_id == col(Model.id))
         .outerjoin(
             RiskAssessment,
             (col(RiskAssessment.model_id) == col(Model.id)) & (col(RiskAssessment.version) == newest.c.v),
         )
-        .where(Model.status != "retired")
-        .order_by(Model.name)
+        .where(col(Model.status) != "retired")
+        .order_by(col(Model.name))
     )
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
-    return [(m, a) for m, a in session.exec(query)]  # type: ignore[call-overload]
+        query = query.where(col(Model.business_unit) == business_unit)
+    return [(m, a) for m, a in session.exec(query)]
 
 
 def portfolio(
@@ -549,8 +566,8 @@ def portfolio(
     return [
         (
             {"model_id": m.id, "model": m.name, "business_unit": m.business_unit, "status": m.status},
-            views.get(m.id),
-        )  # type: ignore[misc,arg-type]
+            views.get(saved_id(m)),
+        )
         for m, _ in rows
     ]
 
@@ -635,7 +652,7 @@ def overdue_reviews(
     Columns: model_id, model, business_unit, tier, last_assessed, due, days_overdue, reason.
     Most overdue first; never-assessed models first of all.
     """
-    today = today or utcnow().date()
+    today = today or clock.today()
     rows = []
     for summary, view in portfolio(session, business_unit=business_unit):
         if view is None:
@@ -719,7 +736,7 @@ class Flag:
     model: str
     business_unit: str
     category: str  # one of RISK_CATEGORIES, or "review"
-    trigger: str  # review_overdue, not_assessed, drift_alert, performance_alert, outage_alert, fairness_gap, owner_left, no_backup
+    trigger: str  # review_overdue, not_assessed, drift_alert, performance_alert, segment_alert, fairness_alert, outage_alert, fairness_gap, owner_left, no_backup
     reason: str
     since: date | None
     link: str
@@ -758,7 +775,7 @@ def reassessment_flags(
 
     Restrict to ``model_ids`` or a ``business_unit``; retired models are never flagged.
     """
-    today = today or utcnow().date()
+    today = today or clock.today()
     rows = portfolio(session, business_unit=business_unit)
     if model_ids is not None:
         wanted = set(model_ids)
@@ -788,35 +805,31 @@ class _Evidence:
         owners: dict[int, list[tuple[str, Person]]] = {}
         for o, p in session.exec(
             select(Ownership, Person)
-            .join(Person, col(Person.id) == col(Ownership.person_id))  # type: ignore[arg-type]
+            .join(Person, col(Person.id) == col(Ownership.person_id))
             .where(col(Ownership.model_id).in_(ids))
         ):
             owners.setdefault(o.model_id, []).append((o.role, p))
         versions: dict[int, list[ModelVersion]] = {}
         for v in session.exec(select(ModelVersion).where(col(ModelVersion.model_id).in_(ids))):
             versions.setdefault(v.model_id, []).append(v)
-        limits = {}
+        limits: dict[int, float] = {}
         for m in session.exec(select(Model).where(col(Model.id).in_(ids))):
             bound = (m.metric_thresholds or {}).get("fairness_gap", {})
-            limits[m.id] = float(bound.get("max", FAIRNESS_GAP_LIMIT))
+            limits[saved_id(m)] = float(bound.get("max", FAIRNESS_GAP_LIMIT))
         health = {
             h.model_id: h for h in session.exec(select(ModelHealth).where(col(ModelHealth.model_id).in_(ids)))
         }
         return cls(
             alerts=_alerts(session, ids), owners=owners, health=health, versions=versions, limits=limits
-        )  # type: ignore[arg-type]
+        )
 
 
 def _alerts(session: Session, ids: list[int]) -> dict[int, list[Any]]:
-    """Monitoring alerts per model (drift, performance, outage), newest first; none if monitoring is absent."""
-    try:
-        from core.db.models import Alert
-    except ImportError:  # monitoring not installed in this build
-        return {}
+    """Monitoring alerts per model (the kinds of ``_ALERT_CATEGORY``), newest first."""
     found: dict[int, list[Any]] = {}
     query = (
         select(Alert)
-        .where(col(Alert.model_id).in_(ids), col(Alert.kind).in_(("drift", "performance", "outage")))
+        .where(col(Alert.model_id).in_(ids), col(Alert.kind).in_(tuple(_ALERT_CATEGORY)))
         .order_by(col(Alert.opened_at).desc())
     )
     for a in session.exec(query):
@@ -824,7 +837,14 @@ def _alerts(session: Session, ids: list[int]) -> dict[int, list[Any]]:
     return found
 
 
-_ALERT_CATEGORY = {"drift": "decay", "performance": "decay", "outage": "unavailability"}
+_ALERT_CATEGORY = {
+    "drift": "decay",
+    "performance": "decay",
+    "segment": "decay",
+    "fairness": "decay",
+    "outage": "unavailability",
+}
+_ALERT_WORDS = {"segment": "Segment accuracy", "fairness": "Fairness"}
 
 
 def _flags_for(
@@ -857,7 +877,7 @@ def _flags_for(
                 view.next_review_due,
             )
         )
-    for kind in ("drift", "performance", "outage"):
+    for kind in _ALERT_CATEGORY:
         newer = [
             a
             for a in ev.alerts.get(model_id, [])
@@ -871,18 +891,22 @@ def _flags_for(
                 flag(
                     _ALERT_CATEGORY[kind],
                     f"{kind}_alert",
-                    f"{kind.capitalize()} {last.level} opened {last.opened_at:%Y-%m-%d} ({state}){more}: {last.message}",
+                    f"{_ALERT_WORDS.get(kind, kind.capitalize())} {last.level} opened {last.opened_at:%Y-%m-%d} "
+                    f"({state}){more}: {last.message}",
                     last.opened_at.date(),
                 )
             )
-    flags.extend(flag(*f) for f in _fairness(model_id, assessed, ev))
+    measured = any(f.trigger == "fairness_alert" for f in flags)
+    flags.extend(flag(*f) for f in _fairness(model_id, assessed, ev, measured=measured))
     flags.extend(flag(*f) for f in _knowledge_loss(model_id, view, ev))
     return flags
 
 
 def _fairness(
-    model_id: int, assessed: datetime | None, ev: _Evidence
+    model_id: int, assessed: datetime | None, ev: _Evidence, *, measured: bool = False
 ) -> list[tuple[str, str, str, date | None]]:
+    """The fairness gap recorded with a version at validation, and a "fairness" health reason
+    unless a fairness alert (``measured``) already raised the flag with the same finding."""
     limit = ev.limits.get(model_id, FAIRNESS_GAP_LIMIT)
     found: list[tuple[str, str, str, date | None]] = []
     for v in sorted(ev.versions.get(model_id, []), key=lambda v: v.version, reverse=True):
@@ -898,7 +922,7 @@ def _fairness(
             )
             break
     health = ev.health.get(model_id)
-    if health is not None and (assessed is None or health.updated_at > assessed):
+    if not measured and health is not None and (assessed is None or health.updated_at > assessed):
         for reason in health.reasons or []:
             if reason.get("kind") == "fairness" and reason.get("level") in ("warning", "alert"):
                 found.append(
@@ -915,27 +939,33 @@ def _fairness(
 def _knowledge_loss(
     model_id: int, view: AssessmentView | None, ev: _Evidence
 ) -> list[tuple[str, str, str, date | None]]:
-    found = []
-    owners = ev.owners.get(model_id, [])
+    """Re-assess on the knowledge gaps (``core.registry.knowledge``) an assessment weighs: a holder
+    of a knowledge role who left, and no active backup (unless a later assessment rates the
+    knowledge-loss likelihood high, see the module docstring)."""
+    holders = [
+        Holder(model_id, role, saved_id(p), p.name, p.active, p.left_on)
+        for role, p in ev.owners.get(model_id, [])
+    ]
+    gaps = knowledge_gaps(holders, [model_id])
     assessed_on = view.assessed_at.date() if view else None
     rated = view.score("knowledge_loss").residual_likelihood if view else None
     acknowledged = rated is not None and rated >= ACKNOWLEDGED_LIKELIHOOD
-    for role, person in owners:
-        if role == "validator" or person.active:
+    found: list[tuple[str, str, str, date | None]] = []
+    for gap in gaps:
+        if gap.kind != "left":
             continue
-        left = person.left_on
+        left = gap.left_on
         if assessed_on is None or left is None or left > assessed_on or not acknowledged:
             when = f" on {left:%Y-%m-%d}" if left else ""
             found.append(
                 (
                     "knowledge_loss",
                     "owner_left",
-                    f"{role.replace('_', ' ').capitalize()} {person.name} left{when}.",
+                    f"{gap.role.replace('_', ' ').capitalize()} {gap.person} left{when}.",
                     left,
                 )
             )
-    has_backup = any(role == "backup" and person.active for role, person in owners)
-    if not has_backup and not acknowledged:
+    if without_active(gaps, model_id, "backup") and not acknowledged:
         how = f"; the assessment rates knowledge-loss likelihood only {rated}/5" if rated is not None else ""
         found.append(("knowledge_loss", "no_backup", f"No active backup owner is named{how}.", None))
     return found

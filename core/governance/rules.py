@@ -13,13 +13,12 @@ has a name; each change is a new version of that name:
   approved version takes over; the previous version then becomes ``superseded`` with
   ``effective_to`` set to that moment.
 
-``rule_in_force`` answers "which rule applied at date D"; labelling ("model vs rule
-disagreement") and explanations use it. Every step is audited.
+Which rules applied at date D is answered by ``core.registry.rules.rules_in_force``, which
+labelling, explanations and meetings read too. Every step is audited.
 """
 
 from __future__ import annotations
 
-import operator as op
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,11 +26,12 @@ import pandas as pd
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.db.models import BusinessRule, Model, ModelVersion, Person
-from core.db.types import utcnow
+from core.db.types import changed_rows, saved_id
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.registry.rules import OPERATORS
 from core.registry.validation import clean_choice, clean_name, clean_number, clean_text
 
 __all__ = [
@@ -39,15 +39,10 @@ __all__ = [
     "propose_rule",
     "decide_rule",
     "withdraw_rule",
-    "rule_in_force",
-    "rules_in_force",
     "rule_history",
     "pending_proposals",
     "rule_changes_between",
 ]
-
-OPERATORS = {">": op.gt, ">=": op.ge, "<": op.lt, "<=": op.le}
-_APPROVED = ("active", "superseded")
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,7 @@ class RuleView:
 
     def state(self, now: datetime | None = None) -> str:
         """The status in words, with dates: in force, scheduled, superseded, proposed, ..."""
-        now = now or utcnow()
+        now = now or clock.now()
         if self.status == "active":
             return (
                 f"scheduled from {self.effective_from:%Y-%m-%d}" if self.effective_from > now else "in force"
@@ -140,7 +135,9 @@ def propose_rule(
         if version is None or version.model_id != model_id:
             raise InvalidInput(f"version id {model_version_id} does not belong to model '{model.name}'.")
     versions = list(
-        session.exec(select(BusinessRule).where(BusinessRule.model_id == model_id, BusinessRule.name == name))
+        session.exec(
+            select(BusinessRule).where(col(BusinessRule.model_id) == model_id, col(BusinessRule.name) == name)
+        )
     )
     pending = [r for r in versions if r.status == "proposed"]
     if pending:
@@ -167,13 +164,12 @@ def propose_rule(
     audit.record(
         session,
         actor=actor,
-        action="rule.proposed",
-        object_type="business_rule",
+        action=events.RULE_PROPOSED,
         object_id=rule.id,
         model_id=model_id,
         after=rule.model_dump(),
     )
-    return rule.id  # type: ignore[return-value]
+    return saved_id(rule)
 
 
 def decide_rule(
@@ -212,14 +208,14 @@ def decide_rule(
         "decision_comment": comment,
     }
     if approve:
-        values["effective_from"] = max(rule.effective_from, now)
-        _supersede(session, rule, values["effective_from"])  # type: ignore[arg-type]
+        effective = max(rule.effective_from, now)
+        values["effective_from"] = effective
+        _supersede(session, rule, effective)
     _compare_and_set(session, rule, values)
     audit.record(
         session,
         actor=actor,
-        action="rule.approved" if approve else "rule.rejected",
-        object_type="business_rule",
+        action=events.RULE_APPROVED if approve else events.RULE_REJECTED,
         object_id=rule.id,
         model_id=rule.model_id,
         before=before,
@@ -240,13 +236,12 @@ def withdraw_rule(session: Session, *, actor: Actor, rule_id: int, reason: str =
     _compare_and_set(
         session,
         rule,
-        {"status": "withdrawn", "decided_at": utcnow(), "decision_comment": clean_text(reason, "reason")},
+        {"status": "withdrawn", "decided_at": clock.now(), "decision_comment": clean_text(reason, "reason")},
     )
     audit.record(
         session,
         actor=actor,
-        action="rule.withdrawn",
-        object_type="business_rule",
+        action=events.RULE_WITHDRAWN,
         object_id=rule.id,
         model_id=rule.model_id,
         before=before,
@@ -257,7 +252,7 @@ def withdraw_rule(session: Session, *, actor: Actor, rule_id: int, reason: str =
 
 def _moment(at: datetime | None) -> datetime:
     """``at`` checked (time-zone aware, not in the future), or now."""
-    now = utcnow()
+    now = clock.now()
     if at is None:
         return now
     if at.tzinfo is None:
@@ -278,9 +273,9 @@ def _supersede(session: Session, rule: BusinessRule, effective: datetime) -> Non
     """End the currently approved version of the same rule at ``effective``."""
     current = session.exec(
         select(BusinessRule).where(
-            BusinessRule.model_id == rule.model_id,
-            BusinessRule.name == rule.name,
-            BusinessRule.status == "active",
+            col(BusinessRule.model_id) == rule.model_id,
+            col(BusinessRule.name) == rule.name,
+            col(BusinessRule.status) == "active",
         )
     ).first()
     if current is None:
@@ -303,7 +298,7 @@ def _compare_and_set(
         .where(col(BusinessRule.id) == rule.id, col(BusinessRule.status) == expected)
         .values(**values)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed_rows(result) != 1:
         raise Conflict(
             f"Rule '{rule.name}' version {rule.version} was decided meanwhile; reload and look again."
         )
@@ -351,10 +346,10 @@ def _views(session: Session, rows: list[BusinessRule]) -> list[RuleView]:
     }
     return [
         RuleView(
-            id=r.id,
+            id=saved_id(r),
             model_id=r.model_id,
             model=models[r.model_id].name,
-            business_unit=models[r.model_id].business_unit,  # type: ignore[arg-type]
+            business_unit=models[r.model_id].business_unit,
             name=r.name,
             version=r.version,
             operator=r.operator,
@@ -362,13 +357,13 @@ def _views(session: Session, rows: list[BusinessRule]) -> list[RuleView]:
             outcome=r.outcome,
             description=r.description,
             status=r.status,
-            model_version=versions.get(r.model_version_id),  # type: ignore[arg-type]
+            model_version=versions.get(r.model_version_id),
             effective_from=r.effective_from,
             effective_to=r.effective_to,
             proposed_by=people.get(r.created_by_id, ""),
             proposed_by_id=r.created_by_id,
             proposed_at=r.created_at,
-            decided_by=people.get(r.decided_by_id, ""),  # type: ignore[arg-type]
+            decided_by=people.get(r.decided_by_id, ""),
             decided_at=r.decided_at,
             decision_comment=r.decision_comment,
         )
@@ -376,60 +371,16 @@ def _views(session: Session, rows: list[BusinessRule]) -> list[RuleView]:
     ]
 
 
-def rules_in_force(
-    session: Session, *, model_id: int, at: datetime | None = None, version_id: int | None = None
-) -> list[RuleView]:
-    """Every rule of the model that applied at ``at`` (default now), one per rule name.
-
-    With ``version_id``, rules tied to another model version are left out.
-    """
-    at = at or utcnow()
-    rows = session.exec(
-        select(BusinessRule)
-        .where(
-            BusinessRule.model_id == model_id,
-            col(BusinessRule.status).in_(_APPROVED),
-            BusinessRule.effective_from <= at,
-            (col(BusinessRule.effective_to).is_(None)) | (col(BusinessRule.effective_to) > at),
-        )
-        .order_by(BusinessRule.name, col(BusinessRule.version).desc())
-    )
-    chosen: dict[str, BusinessRule] = {}
-    for r in rows:
-        if version_id is not None and r.model_version_id not in (None, version_id):
-            continue
-        chosen.setdefault(r.name, r)
-    return _views(session, list(chosen.values()))
-
-
-def rule_in_force(
-    session: Session,
-    *,
-    model_id: int,
-    name: str | None = None,
-    at: datetime | None = None,
-    version_id: int | None = None,
-) -> RuleView | None:
-    """The rule that applied at ``at``: the one named ``name``, or, unnamed, the model's only
-    rule (the alphabetically first if it has several). None if no rule applied."""
-    rules = [
-        r
-        for r in rules_in_force(session, model_id=model_id, at=at, version_id=version_id)
-        if name is None or r.name == name
-    ]
-    return rules[0] if rules else None
-
-
 def rule_history(session: Session, *, model_id: int) -> pd.DataFrame:
     """Every version of every rule of the model, newest first per rule, with its state in words."""
     rows = list(
         session.exec(
             select(BusinessRule)
-            .where(BusinessRule.model_id == model_id)
-            .order_by(BusinessRule.name, col(BusinessRule.version).desc())
+            .where(col(BusinessRule.model_id) == model_id)
+            .order_by(col(BusinessRule.name), col(BusinessRule.version).desc())
         )
     )
-    now = utcnow()
+    now = clock.now()
     return pd.DataFrame(
         [
             {
@@ -476,10 +427,10 @@ def pending_proposals(session: Session, *, business_unit: str | None = None) -> 
     query = (
         select(BusinessRule)
         .join(Model, col(Model.id) == col(BusinessRule.model_id))
-        .where(BusinessRule.status == "proposed")
+        .where(col(BusinessRule.status) == "proposed")
     )
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     return _views(session, list(session.exec(query.order_by(col(BusinessRule.created_at)))))
 
 
@@ -499,5 +450,5 @@ def rule_changes_between(
     if start is not None:
         query = query.where(col(BusinessRule.decided_at) >= start)
     if business_unit:
-        query = query.where(Model.business_unit == business_unit)
+        query = query.where(col(Model.business_unit) == business_unit)
     return _views(session, list(session.exec(query.order_by(col(BusinessRule.decided_at)))))

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core import clock
 from core.db.models import (
     BusinessProcess,
     Dataset,
@@ -29,7 +30,6 @@ from core.db.models import (
     ModelVersion,
 )
 from core.db.models.registry import LINEAGE_NODE_TYPES
-from core.db.types import utcnow
 
 LAYERS = LINEAGE_NODE_TYPES  # left to right
 TYPE_LABELS = {
@@ -96,7 +96,7 @@ def key(node_type: str, node_id: int) -> str:
 
 def build_graph(session: Session, *, now: datetime | None = None) -> LineageGraph:
     """Every lineage node and edge in the registry, with labels, hover details and health."""
-    now = now or utcnow()
+    now = now or clock.now()
     models = {int(m.id): m for m in session.exec(select(Model)) if m.id is not None}
     health = {h.model_id: h.status for h in session.exec(select(ModelHealth))}
     versions = {int(v.id): v for v in session.exec(select(ModelVersion)) if v.id is not None}
@@ -116,7 +116,7 @@ def build_graph(session: Session, *, now: datetime | None = None) -> LineageGrap
         nodes[node.key] = node
     edges = tuple(
         (key(e.src_type, e.src_id), key(e.dst_type, e.dst_id), e.relation)
-        for e in session.exec(select(LineageEdge).order_by(LineageEdge.id))  # type: ignore[arg-type]
+        for e in session.exec(select(LineageEdge).order_by(col(LineageEdge.id)))
         if key(e.src_type, e.src_id) in nodes and key(e.dst_type, e.dst_id) in nodes
     )
     return _with_upstream_units(LineageGraph(nodes, edges))
@@ -334,6 +334,57 @@ def _visible_successors(
             else:
                 frontier.append((nxt, f"via {PLURAL_LABELS[graph.nodes[nxt].type].lower()}"))
     return found
+
+
+# --- the portfolio at a glance --------------------------------------------------------------------
+
+UNIT_PREFIX = "unit:"
+HEALTH_ORDER = {"alert": 3, "warning": 2, "ok": 1, "unknown": 0}
+
+
+def worst_health(healths: Iterable[str | None]) -> str | None:
+    """The worst of some model healths (alert > warning > ok > unknown); None when there are none."""
+    known = [h for h in healths if h]
+    return max(known, key=lambda h: HEALTH_ORDER.get(h, 0)) if known else None
+
+
+def by_business_unit(graph: LineageGraph, *, live_only: bool = True) -> LineageGraph:
+    """The portfolio collapsed for a first look: the data sources, and one node per business unit
+    standing for everything the unit runs on them (its datasets, models, deployments and processes),
+    linked when the unit's models read from the source. Few nodes, so every label reads; a unit
+    node's key is ``unit:<name>`` and its details count what it holds. Expand a unit by filtering
+    the full graph to it (``filtered(graph, business_unit=...)``)."""
+    base = filtered(graph, live_only=live_only)
+    units = sorted({u for n in base.nodes.values() if n.type == "model_version" for u in n.business_units})
+    nodes: dict[str, Node] = {k: n for k, n in base.nodes.items() if n.type == "data_source"}
+    edges: set[tuple[str, str, str]] = set()
+    for index, unit in enumerate(units, start=1):
+        members = [n for n in base.nodes.values() if unit in n.business_units]
+        versions = [n for n in members if n.type == "model_version"]
+        counts = {t: sum(1 for n in members if n.type == t) for t in LAYERS}
+        unit_key = UNIT_PREFIX + unit
+        nodes[unit_key] = Node(
+            unit_key,
+            "business_process",
+            -index,
+            unit,
+            {
+                "models": str(len({v.model_id for v in versions})),
+                "model versions": str(counts["model_version"]),
+                "datasets": str(counts["dataset"]),
+                "business processes": str(counts["business_process"]),
+            },
+            frozenset({unit}),
+            health=worst_health(v.health for v in versions),
+        )
+        for source in (n for n in members if n.type == "data_source"):
+            edges.add((source.key, unit_key, "feeds"))
+    return LineageGraph(nodes, tuple(sorted(edges)))
+
+
+def neighbourhood(graph: LineageGraph, start: str) -> set[str]:
+    """``start`` with everything upstream and downstream of it: what a found object is part of."""
+    return {start} | walk(graph, [start], direction="up") | walk(graph, [start], direction="down")
 
 
 # --- layout --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.errors import InvalidInput, NotFound
-from core.lineage.graph import TYPE_LABELS, LineageGraph, Node, walk
+from core.lineage.graph import TYPE_LABELS, LineageGraph, Node, walk, worst_health
 
 IMPACT_START_TYPES = ("data_source", "dataset")
 
@@ -120,7 +120,7 @@ def _table(graph: LineageGraph, keys: frozenset[str], *, decisions_first: bool =
                 "name": node.label,
                 "business unit": ", ".join(sorted(node.business_units)),
                 "detail": _detail(node),
-                "health": node.health or "",
+                "health": _health(graph, node),
                 "layer": node.layer,
                 "key": node.key,
             }
@@ -128,6 +128,21 @@ def _table(graph: LineageGraph, keys: frozenset[str], *, decisions_first: bool =
     frame = pd.DataFrame(rows, columns=["type", "name", "business unit", "detail", "health", "layer", "key"])
     frame = frame.sort_values(["layer", "name"], ascending=[not decisions_first, True])
     return frame.drop(columns="layer").reset_index(drop=True)
+
+
+HEALTH_WORDS = {"ok": "Healthy", "warning": "Warning", "alert": "Alert", "unknown": "Not monitored"}
+
+
+def _health(graph: LineageGraph, node: Node) -> str:
+    """A model version's health; for a deployment or process, the worst of the versions it runs on;
+    data (sources, datasets, features) has no health of its own."""
+    if node.type == "model_version":
+        return HEALTH_WORDS.get(node.health or "unknown", "Not monitored")
+    if node.type in ("deployment", "business_process"):
+        upstream = [graph.nodes[k] for k in walk(graph, [node.key], direction="up")]
+        worst = worst_health(n.health for n in upstream if n.type == "model_version")
+        return HEALTH_WORDS.get(worst or "unknown", "Not monitored")
+    return "Not applicable (data)"
 
 
 def _detail(node: Node) -> str:

@@ -1,192 +1,49 @@
-"""Per-model monitoring thresholds, alert evaluation and model health.
+"""Alert evaluation and model health, against each model's thresholds (``core.monitoring.thresholds``).
 
 ``evaluate_health`` (run by `steward health` from cron, and by the demo) judges every model
-with a production version on four signals: data drift (the newest stored drift run),
+with a production version on six signals: data drift (the newest stored drift run),
 realised performance against validation (concept drift), outage (days without predictions,
-from the daily rollup) and label coverage. It writes ``model_health`` (read by the inventory
+from the daily rollup), label coverage, and per segment (``core.monitoring.segments``) a
+segment's error rate beyond the rest's and a sensitive attribute's disparity between groups.
+Segment and fairness alerts are one per subject (the segment or the attribute). It writes ``model_health`` (read by the inventory
 and model pages), opens, updates and closes ``alert`` rows, and audits every change, including
 each change of a model's health status.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import Select, func, select
+from sqlmodel import Session, col
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
-from core.db.models import Alert, Model, ModelHealth, ModelVersion, MonitoringThresholds, PredictionDaily
-from core.db.types import utcnow
-from core.errors import InvalidInput, NotFound
-from core.monitoring import performance
-from core.registry.validation import clean_text
+from core.db.models import (
+    Alert,
+    DriftFeatureResult,
+    DriftRun,
+    Model,
+    ModelHealth,
+    ModelVersion,
+    PredictionDaily,
+    StageChange,
+)
+from core.db.types import saved_id
+from core.errors import NotFound
+from core.monitoring import performance, segments
+from core.monitoring.drift.reads import latest_drift_by_model
+from core.monitoring.drift.runs import period_label
+from core.monitoring.thresholds import current_thresholds
 
-log = logging.getLogger(__name__)
-
-DEFAULTS = {"drift_share": 0.3, "performance_drop": 0.05, "outage_days": 3, "min_label_coverage": 0.05}
 COVERAGE_WINDOW_DAYS = 90
 GAP_WINDOW_DAYS = 30  # a recovered outage in this many recent days still shows as a warning
 LEVEL_ORDER = {"ok": 0, "warning": 1, "alert": 2}
-KIND_ORDER = ("outage", "performance", "drift", "label_coverage")
-
-
-# --- thresholds ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    model_id: int
-    version: int  # 0: the defaults, never set for this model
-    drift_share: float
-    performance_drop: float
-    outage_days: int
-    min_label_coverage: float
-
-    @property
-    def is_default(self) -> bool:
-        return self.version == 0
-
-
-def current_thresholds(session: Session, *, model_id: int) -> Thresholds:
-    """The newest thresholds version of a model, or the defaults when none was ever set."""
-    row = session.execute(
-        select(MonitoringThresholds)
-        .where(MonitoringThresholds.model_id == model_id)
-        .order_by(MonitoringThresholds.version.desc())
-        .limit(1)  # type: ignore[attr-defined]
-    ).scalar_one_or_none()
-    if row is None:
-        return Thresholds(model_id=model_id, version=0, **DEFAULTS)  # type: ignore[arg-type]
-    return Thresholds(
-        model_id=model_id,
-        version=row.version,
-        drift_share=row.drift_share,
-        performance_drop=row.performance_drop,
-        outage_days=row.outage_days,
-        min_label_coverage=row.min_label_coverage,
-    )
-
-
-def set_thresholds(
-    session: Session,
-    *,
-    actor: Actor,
-    model_id: int,
-    reason: str,
-    drift_share: float | None = None,
-    performance_drop: float | None = None,
-    outage_days: int | None = None,
-    min_label_coverage: float | None = None,
-) -> Thresholds:
-    """Store a new thresholds version; values not given are carried over from the current one."""
-    model = session.get(Model, model_id)
-    if model is None:
-        raise NotFound(f"No model with id {model_id}.")
-    require(session, actor, "thresholds.set", business_unit=model.business_unit)
-    current = current_thresholds(session, model_id=model_id)
-    values = {
-        "drift_share": _fraction(drift_share, "drift share", current.drift_share, allow_zero=False),
-        "performance_drop": _non_negative(performance_drop, "performance drop", current.performance_drop),
-        "outage_days": _days(outage_days, current.outage_days),
-        "min_label_coverage": _fraction(
-            min_label_coverage, "minimum label coverage", current.min_label_coverage
-        ),
-    }
-    reason = clean_text(reason, "reason", max_len=2000)
-    if not reason:
-        raise InvalidInput("reason must not be empty: say why the thresholds change.")
-    row = MonitoringThresholds(
-        model_id=model_id, version=current.version + 1, reason=reason, created_by_id=actor.id, **values
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="thresholds.set",
-        object_type="model",
-        object_id=model_id,
-        model_id=model_id,
-        before={k: getattr(current, k) for k in values} | {"version": current.version},
-        after=values | {"version": row.version},
-        reason=reason,
-    )
-    return current_thresholds(session, model_id=model_id)
-
-
-def _number(value: Any, field_name: str) -> float:
-    if isinstance(value, bool):
-        raise InvalidInput(f"{field_name} must be a number, got {value!r}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{field_name} must be a number, got {value!r}.") from None
-    if not math.isfinite(number):
-        raise InvalidInput(f"{field_name} must be a finite number, got {value!r}.")
-    return number
-
-
-def _fraction(value: Any, field_name: str, default: float, *, allow_zero: bool = True) -> float:
-    if value is None:
-        return default
-    number = _number(value, field_name)
-    if not (0 <= number <= 1) or (not allow_zero and number == 0):
-        low = "0" if allow_zero else "just above 0"
-        raise InvalidInput(f"{field_name} must lie between {low} and 1 (a share), got {value!r}.")
-    return number
-
-
-def _non_negative(value: Any, field_name: str, default: float) -> float:
-    if value is None:
-        return default
-    number = _number(value, field_name)
-    if number < 0:
-        raise InvalidInput(f"{field_name} must not be negative, got {value!r}.")
-    return number
-
-
-def _days(value: Any, default: int) -> int:
-    if value is None:
-        return default
-    number = _number(value, "outage days")
-    if number != int(number) or number < 1:
-        raise InvalidInput(f"outage days must be a whole number of at least 1, got {value!r}.")
-    return int(number)
-
-
-def thresholds_history(session: Session, *, model_id: int) -> pd.DataFrame:
-    rows = session.execute(
-        select(
-            MonitoringThresholds.version,
-            MonitoringThresholds.drift_share,
-            MonitoringThresholds.performance_drop,
-            MonitoringThresholds.outage_days,
-            MonitoringThresholds.min_label_coverage,
-            MonitoringThresholds.reason,
-            MonitoringThresholds.created_at,
-        )
-        .where(MonitoringThresholds.model_id == model_id)
-        .order_by(MonitoringThresholds.version.desc())  # type: ignore[attr-defined]
-    ).all()
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "version",
-            "drift_share",
-            "performance_drop",
-            "outage_days",
-            "min_label_coverage",
-            "reason",
-            "created_at",
-        ],
-    )
+KIND_ORDER = ("outage", "performance", "fairness", "segment", "drift", "label_coverage")
 
 
 # --- findings --------------------------------------------------------------------------------------
@@ -197,9 +54,12 @@ class Finding:
     kind: str
     level: str  # warning or alert
     message: str
+    since: datetime | None = None  # when the condition began, when known
+    subject: str = ""  # within the kind: the segment or attribute of a segment or fairness finding
 
     def as_reason(self) -> dict[str, str]:
-        return {"kind": self.kind, "level": self.level, "message": self.message}
+        reason = {"kind": self.kind, "level": self.level, "message": self.message}
+        return reason | ({"subject": self.subject} if self.subject else {})
 
 
 def outage_findings(
@@ -222,6 +82,7 @@ def outage_findings(
                 "outage",
                 "alert",
                 f"No predictions for {int(silent)} days ({what}); the limit is {outage_days} days.",
+                start,
             )
         ]
     window_start = (as_of - timedelta(days=GAP_WINDOW_DAYS)).date()
@@ -235,6 +96,7 @@ def outage_findings(
                     "warning",
                     f"Outage: no predictions for {gap} days ({before + timedelta(days=1)} to "
                     f"{after - timedelta(days=1)}); predictions resumed on {after}.",
+                    _midnight(before + timedelta(days=1)),
                 )
             ]
     return []
@@ -269,7 +131,22 @@ def performance_findings(verdicts: list[performance.Verdict]) -> list[Finding]:
         if level == "alert"
         else "Realised performance worse than the limit (not yet significant). "
     )
-    return [Finding("performance", level, head + "; ".join(v.message for v in shown) + ".")]
+    return [
+        Finding("performance", level, head + "; ".join(v.message for v in shown) + ".", _month_start(shown))
+    ]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _month_start(verdicts: list[performance.Verdict]) -> datetime | None:
+    """The first day of the earliest month the verdicts judge ("2026-10", "2026-09 to 2026-10")."""
+    months = [v.period[:7] for v in verdicts if len(v.period) >= 7 and v.period[4:5] == "-"]
+    try:
+        return _midnight(date.fromisoformat(min(months) + "-01")) if months else None
+    except ValueError:
+        return None
 
 
 def drift_findings(run: dict[str, Any] | None, drift_share_limit: float) -> list[Finding]:
@@ -285,20 +162,17 @@ def drift_findings(run: dict[str, Any] | None, drift_share_limit: float) -> list
     text = (
         f"Data drift{period}: {share:.0%} of features drifted{listed}; the limit is {drift_share_limit:.0%}."
     )
+    start = run.get("period_start")
+    since = _midnight(start) if isinstance(start, date) and not isinstance(start, datetime) else start
     if share >= drift_share_limit:
-        return [Finding("drift", "alert", text)]
+        return [Finding("drift", "alert", text, since)]
     if share >= drift_share_limit / 2:
-        return [Finding("drift", "warning", text)]
+        return [Finding("drift", "warning", text, since)]
     return []
 
 
-def latest_drift_runs(session: Session) -> dict[int, dict[str, Any]] | None:
-    """Newest drift run per model from the drift module, or None when drift is not available."""
-    try:
-        from core.monitoring.drift.reads import latest_drift_by_model  # the drift area's stored runs
-    except ImportError:
-        log.info("drift results unavailable: core.monitoring.drift.reads.latest_drift_by_model is missing")
-        return None
+def latest_drift_runs(session: Session) -> dict[int, dict[str, Any]]:
+    """Newest stored drift run per model (model id -> the run's row)."""
     frame = latest_drift_by_model(session)
     if frame is None or frame.empty:
         return {}
@@ -323,44 +197,47 @@ class HealthResult:
 
 def _production_version(session: Session, model_id: int) -> ModelVersion | None:
     return session.execute(
-        select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        select(ModelVersion).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
     ).scalar_one_or_none()
 
 
 def _promoted_at(session: Session, version: ModelVersion) -> datetime:
-    from core.db.models import StageChange
-
     changed = session.execute(
-        select(func.max(StageChange.changed_at)).where(
-            StageChange.model_version_id == version.id, StageChange.to_stage == "production"
+        select(func.max(col(StageChange.changed_at))).where(
+            col(StageChange.model_version_id) == version.id, col(StageChange.to_stage) == "production"
         )
     ).scalar_one_or_none()
     return changed or version.created_at
 
 
 def findings_for(
-    session: Session, model: Model, as_of: datetime, drift_runs: dict[int, dict[str, Any]] | None
+    session: Session, model: Model, as_of: datetime, drift_runs: dict[int, dict[str, Any]]
 ) -> list[Finding] | None:
     """Everything wrong with one model now; None when the model has no production version."""
-    version = _production_version(session, model.id)  # type: ignore[arg-type]
+    version = _production_version(session, saved_id(model))
     if version is None:
         return None
-    limits = current_thresholds(session, model_id=model.id)  # type: ignore[arg-type]
-    version_ids = select(ModelVersion.id).where(ModelVersion.model_id == model.id)
+    limits = current_thresholds(session, model_id=saved_id(model))
+    version_ids = select(col(ModelVersion.id)).where(col(ModelVersion.model_id) == model.id)
     rollup = session.execute(
         select(
-            PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled, PredictionDaily.last_ts
+            col(PredictionDaily.day),
+            col(PredictionDaily.n),
+            col(PredictionDaily.n_labelled),
+            col(PredictionDaily.last_ts),
         ).where(
-            PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
-            PredictionDaily.day
+            col(PredictionDaily.model_version_id).in_(version_ids),
+            col(PredictionDaily.day)
             >= (as_of - timedelta(days=max(COVERAGE_WINDOW_DAYS, GAP_WINDOW_DAYS))).date(),
-            PredictionDaily.day <= as_of.date(),
+            col(PredictionDaily.day) <= as_of.date(),
         )
     ).all()
     last_ts = session.execute(
-        select(func.max(PredictionDaily.last_ts)).where(
-            PredictionDaily.model_version_id.in_(version_ids),  # type: ignore[attr-defined]
-            PredictionDaily.last_ts <= as_of,
+        select(func.max(col(PredictionDaily.last_ts))).where(
+            col(PredictionDaily.model_version_id).in_(version_ids),
+            col(PredictionDaily.last_ts) <= as_of,
         )
     ).scalar_one_or_none()
     days = sorted({r.day for r in rollup if r.n > 0})
@@ -369,7 +246,7 @@ def findings_for(
     n = sum(r.n for r in rollup if r.day >= window)
     n_labelled = sum(r.n_labelled for r in rollup if r.day >= window)
     findings += coverage_finding(n, n_labelled, limits.min_label_coverage)
-    labelled = performance.labelled_predictions(session, version.id)  # type: ignore[arg-type]
+    labelled = performance.labelled_predictions(session, saved_id(version))
     verdicts = performance.judge(
         labelled,
         model.task,
@@ -379,9 +256,65 @@ def findings_for(
         validation_n=performance.validation_rows(session, version),
     )
     findings += performance_findings(verdicts)
-    if drift_runs is not None:
-        findings += drift_findings(drift_runs.get(model.id), limits.drift_share)  # type: ignore[arg-type]
-    return sorted(findings, key=lambda f: (-LEVEL_ORDER[f.level], KIND_ORDER.index(f.kind)))
+    findings += segment_findings(session, model, version, as_of)
+    findings += drift_findings(_production_drift(session, version, drift_runs), limits.drift_share)
+    return sorted(findings, key=lambda f: (-LEVEL_ORDER[f.level], KIND_ORDER.index(f.kind), f.subject))
+
+
+def segment_findings(session: Session, model: Model, version: ModelVersion, as_of: datetime) -> list[Finding]:
+    """Segments whose error rate exceeds the rest's, and sensitive attributes with a disparity
+    (see ``core.monitoring.segments``), over the production version's recent labels."""
+    report = segments.segment_report(
+        session, model_id=saved_id(model), version_id=saved_id(version), as_of=as_of
+    )
+    return [Finding(f.kind, f.level, f.message, subject=f.subject) for f in report.findings]
+
+
+def _production_drift(
+    session: Session, version: ModelVersion, drift_runs: dict[int, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The newest scheduled drift run of the production version: the model's newest run when it is
+    that version's, else that version's own newest (a just-promoted version is not judged by the
+    drift of the version it replaced; with no run of its own yet, there is no drift finding)."""
+    newest = drift_runs.get(version.model_id)
+    if newest is not None and newest.get("version_id") == version.id:
+        return newest
+    run = session.execute(
+        select(DriftRun)
+        .where(col(DriftRun.model_version_id) == version.id, col(DriftRun.kind) == "scheduled")
+        .order_by(col(DriftRun.period_end).desc(), col(DriftRun.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if run is None:
+        return None
+    drifted = session.execute(
+        select(col(DriftFeatureResult.column_name))
+        .where(
+            col(DriftFeatureResult.run_id) == run.id,
+            col(DriftFeatureResult.drifted).is_(True),
+            col(DriftFeatureResult.role) == "feature",
+        )
+        .order_by(col(DriftFeatureResult.column_name))
+    )
+    return {
+        "version_id": run.model_version_id,
+        "period": period_label(run),
+        "drift_share": run.drift_share,
+        "drifted_features": list(drifted.scalars()),
+    }
+
+
+def follow_promotion(session: Session, *, actor: Actor, model_id: int, as_of: datetime) -> HealthResult:
+    """Judge the model's health again for its new production version, in the caller's transaction.
+
+    The mechanism the approval that changed production calls (it has checked its own permission,
+    ``promotion.decide``): health, alerts and their audit events then follow the promotion at once,
+    instead of the replaced version's findings standing until the next `steward health`."""
+    model = session.get(Model, model_id)
+    if model is None:
+        raise NotFound(f"No model with id {model_id}.")
+    findings = findings_for(session, model, as_of, latest_drift_runs(session))
+    return _store(session, actor, model, findings, as_of)
 
 
 def evaluate_health(
@@ -389,10 +322,10 @@ def evaluate_health(
 ) -> list[HealthResult]:
     """Recompute health and alerts of the given models (default: all) and write them with audit."""
     require(session, actor, "monitoring.run")
-    as_of = as_of or utcnow()
-    query = select(Model).order_by(Model.id)
+    as_of = as_of or clock.now()
+    query = select(Model).order_by(col(Model.id))
     if model_ids is not None:
-        query = query.where(Model.id.in_(model_ids))  # type: ignore[union-attr]
+        query = query.where(col(Model.id).in_(model_ids))
     models = session.execute(query).scalars().all()
     drift_runs = latest_drift_runs(session)
     results = []
@@ -418,10 +351,10 @@ def _store(
     row = session.get(ModelHealth, model.id)
     previous = row.status if row is not None else "unknown"
     before = {"status": previous, "reasons": row.reasons if row is not None else []}
-    row = row or ModelHealth(model_id=model.id)  # type: ignore[arg-type]
+    row = row or ModelHealth(model_id=saved_id(model))
     row.status = status
     row.reasons = reasons
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     session.add(row)
     session.flush()
     _sync_alerts(session, actor, model, findings or [], as_of)
@@ -429,16 +362,19 @@ def _store(
         audit.record(
             session,
             actor=actor,
-            action="health.changed",
-            object_type="model",
+            action=events.HEALTH_CHANGED,
             object_id=model.id,
             model_id=model.id,
             before=before,
             after={"status": status, "reasons": reasons},
         )
     return HealthResult(
-        model_id=model.id, model_name=model.name, status=status, previous_status=previous, reasons=reasons
-    )  # type: ignore[arg-type]
+        model_id=saved_id(model),
+        model_name=model.name,
+        status=status,
+        previous_status=previous,
+        reasons=reasons,
+    )
 
 
 def _sync_alerts(
@@ -446,30 +382,31 @@ def _sync_alerts(
 ) -> None:
     """Open an alert per new finding, update changed ones, close those whose condition cleared."""
     open_alerts = {
-        a.kind: a
+        (a.kind, a.subject): a
         for a in session.execute(
-            select(Alert).where(Alert.model_id == model.id, Alert.closed_at.is_(None))  # type: ignore[union-attr]
+            select(Alert).where(col(Alert.model_id) == model.id, col(Alert.closed_at).is_(None))
         ).scalars()
     }
-    now = utcnow()
+    now = clock.now()
     for finding in findings:
-        alert = open_alerts.pop(finding.kind, None)
+        alert = open_alerts.pop((finding.kind, finding.subject), None)
         if alert is None:
             alert = Alert(
-                model_id=model.id,
+                model_id=saved_id(model),
                 kind=finding.kind,
+                subject=finding.subject,
                 level=finding.level,
-                message=finding.message,  # type: ignore[arg-type]
+                message=finding.message,
                 opened_at=now,
                 updated_at=now,
+                condition_since=finding.since,
             )
             session.add(alert)
             session.flush()
             audit.record(
                 session,
                 actor=actor,
-                action="alert.opened",
-                object_type="alert",
+                action=events.ALERT_OPENED,
                 object_id=alert.id,
                 model_id=model.id,
                 after=finding.as_reason(),
@@ -477,13 +414,13 @@ def _sync_alerts(
         elif (alert.level, alert.message) != (finding.level, finding.message):
             before = {"level": alert.level, "message": alert.message}
             alert.level, alert.message, alert.updated_at = finding.level, finding.message, now
+            alert.condition_since = alert.condition_since or finding.since
             session.add(alert)
             session.flush()
             audit.record(
                 session,
                 actor=actor,
-                action="alert.updated",
-                object_type="alert",
+                action=events.ALERT_UPDATED,
                 object_id=alert.id,
                 model_id=model.id,
                 before=before,
@@ -497,11 +434,15 @@ def _sync_alerts(
         audit.record(
             session,
             actor=actor,
-            action="alert.closed",
-            object_type="alert",
+            action=events.ALERT_CLOSED,
             object_id=alert.id,
             model_id=model.id,
-            before={"kind": alert.kind, "level": alert.level, "message": alert.message},
+            before={
+                "kind": alert.kind,
+                "subject": alert.subject,
+                "level": alert.level,
+                "message": alert.message,
+            },
             after={"closed_at": now},
             reason="condition no longer holds",
         )
@@ -514,26 +455,28 @@ def alerts_table(
     session: Session, *, model_id: int | None = None, include_closed: bool = False, limit: int = 500
 ) -> pd.DataFrame:
     """Alerts (open first, newest first) with the model's name."""
-    query = (
+    query: Select[Any] = (
         select(
-            Alert.id,
-            Model.name.label("model"),
-            Alert.model_id,
-            Alert.kind,
-            Alert.level,
-            Alert.message,  # type: ignore[attr-defined]
-            Alert.opened_at,
-            Alert.updated_at,
-            Alert.closed_at,
+            col(Alert.id),
+            col(Model.name).label("model"),
+            col(Alert.model_id),
+            col(Alert.kind),
+            col(Alert.subject),
+            col(Alert.level),
+            col(Alert.message),
+            col(Alert.opened_at),
+            col(Alert.updated_at),
+            col(Alert.closed_at),
+            col(Alert.condition_since),
         )
-        .join(Model, Model.id == Alert.model_id)  # type: ignore[arg-type]
-        .order_by(Alert.closed_at.is_not(None), Alert.opened_at.desc())  # type: ignore[union-attr,attr-defined]
+        .join(Model, col(Model.id) == col(Alert.model_id))
+        .order_by(col(Alert.closed_at).is_not(None), col(Alert.opened_at).desc())
         .limit(limit)
     )
     if model_id is not None:
-        query = query.where(Alert.model_id == model_id)
+        query = query.where(col(Alert.model_id) == model_id)
     if not include_closed:
-        query = query.where(Alert.closed_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(Alert.closed_at).is_(None))
     rows = session.execute(query).all()
     return pd.DataFrame(
         rows,
@@ -542,11 +485,13 @@ def alerts_table(
             "model",
             "model_id",
             "kind",
+            "subject",
             "level",
             "message",
             "opened_at",
             "updated_at",
             "closed_at",
+            "condition_since",
         ],
     )
 
@@ -554,9 +499,15 @@ def alerts_table(
 def health_table(session: Session) -> pd.DataFrame:
     """Every model's stored health: status, reasons and when it was computed."""
     rows = session.execute(
-        select(Model.id, Model.name, ModelHealth.status, ModelHealth.reasons, ModelHealth.updated_at)
-        .join(ModelHealth, ModelHealth.model_id == Model.id, isouter=True)  # type: ignore[arg-type]
-        .order_by(Model.name)
+        select(
+            col(Model.id),
+            col(Model.name),
+            col(ModelHealth.status),
+            col(ModelHealth.reasons),
+            col(ModelHealth.updated_at),
+        )
+        .join(ModelHealth, col(ModelHealth.model_id) == col(Model.id), isouter=True)
+        .order_by(col(Model.name))
     ).all()
     frame = pd.DataFrame(rows, columns=["model_id", "model", "status", "reasons", "updated_at"])
     frame["status"] = frame["status"].fillna("unknown")

@@ -2,8 +2,8 @@
 
 ``promotion_gate`` compares the candidate version's training data with the model's most
 recent production inputs (at most ``GATE_MAX_ROWS`` predictions of the last ``GATE_DAYS``
-days, read newest first through the (version, ts) index, so it is a bounded read, not a scan
-of the log), with the same engine and decisions as the scheduled drift runs. The promotion
+days, read newest first from the log store's files of those days, so it is a bounded read, not
+a scan of the log), with the same engine and decisions as the scheduled drift runs. The promotion
 workflow freezes its answer with the request, so it runs once per request.
 """
 
@@ -13,14 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core.db.models import ModelVersion, PredictionDaily, PredictionLog
+from core.db.models import ModelVersion, PredictionDaily
+from core.db.types import saved_id
 from core.errors import NotFound, StewardError
+from core.logstore import reads as logstore_reads
 from core.monitoring.drift.engine import DriftOutcome, compare
 from core.monitoring.drift.profile import ReferenceProfile
 from core.monitoring.drift.runs import model_and_version, training_profile
-from core.monitoring.drift.sources import log_frame
 from core.monitoring.drift.window import WindowAccumulator
 
 GATE_DAYS = 30
@@ -43,7 +44,7 @@ def promotion_gate(session: Session, *, model_id: int, version_id: int) -> dict[
     except StewardError as exc:
         return {"status": "warn", "figure": "not checked", "detail": str(exc)}
     features = _features_only(handle.profile)
-    current = _recent_inputs(session, source_version.id, last_day)  # type: ignore[arg-type]
+    current = _recent_inputs(session, saved_id(source_version), last_day)
     window = WindowAccumulator(features)
     window.add(current)
     outcome = compare(window)
@@ -54,22 +55,25 @@ def _recent_source(session: Session, model_id: int) -> tuple[ModelVersion, date]
     """The version whose predictions stand for production (the production version if it logged
     in the last GATE_DAYS days, else the most recently logging version) and its last day."""
     rows = session.execute(
-        select(PredictionDaily.model_version_id, func.max(PredictionDaily.day))
-        .join(ModelVersion, ModelVersion.id == PredictionDaily.model_version_id)
-        .where(ModelVersion.model_id == model_id, PredictionDaily.n > 0)
-        .group_by(PredictionDaily.model_version_id)
+        select(col(PredictionDaily.model_version_id), func.max(col(PredictionDaily.day)))
+        .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))
+        .where(col(ModelVersion.model_id) == model_id, col(PredictionDaily.n) > 0)
+        .group_by(col(PredictionDaily.model_version_id))
     ).all()
     if not rows:
         return None
     newest = max(day for _, day in rows)
     recent = {vid: day for vid, day in rows if day > newest - timedelta(days=GATE_DAYS)}
     production = session.execute(
-        select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        select(ModelVersion).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
     ).scalar_one_or_none()
     if production is not None and production.id in recent:
         return production, recent[production.id]
     version_id = max(recent, key=lambda v: recent[v])
-    return session.get(ModelVersion, version_id), recent[version_id]  # type: ignore[return-value]
+    newest_version = session.get(ModelVersion, version_id)
+    return (newest_version, recent[version_id]) if newest_version is not None else None
 
 
 def _features_only(profile: ReferenceProfile) -> ReferenceProfile:
@@ -79,17 +83,14 @@ def _features_only(profile: ReferenceProfile) -> ReferenceProfile:
 def _recent_inputs(session: Session, version_id: int, last_day: date) -> pd.DataFrame:
     end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
     start = end - timedelta(days=GATE_DAYS)
-    rows = session.execute(
-        select(PredictionLog.features, PredictionLog.prediction, PredictionLog.score, PredictionLog.ts)
-        .where(
-            PredictionLog.model_version_id == version_id, PredictionLog.ts >= start, PredictionLog.ts < end
-        )
-        .order_by(PredictionLog.ts.desc())
-        .limit(GATE_MAX_ROWS)  # type: ignore[attr-defined]
-    ).all()
-    frame = log_frame(rows)
-    frame.attrs["first"] = rows[-1][3].date() if rows else None
-    frame.attrs["last"] = rows[0][3].date() if rows else None
+    rows = logstore_reads.rows(
+        session, version_id, columns=None, since=start, until=end, newest_first=True, limit=GATE_MAX_ROWS
+    )
+    frame = rows.drop(columns=["row_id", "ts", "request_id", "label"]).reset_index(drop=True)
+    frame["prediction"] = frame["prediction"].astype(float)
+    frame["score"] = frame["score"].astype(float)
+    frame.attrs["first"] = rows["ts"].iloc[-1].date() if len(rows) else None
+    frame.attrs["last"] = rows["ts"].iloc[0].date() if len(rows) else None
     return frame
 
 

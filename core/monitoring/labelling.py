@@ -11,7 +11,6 @@ daily rollup in the same transaction as the label and its audit event.
 from __future__ import annotations
 
 import math
-import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -19,14 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.db.models import (
-    BusinessRule,
     CampaignItem,
     Label,
     LabellingCampaign,
@@ -36,10 +34,15 @@ from core.db.models import (
     PredictionLog,
 )
 from core.db.models.monitoring_feedback import CAMPAIGN_STRATEGIES
-from core.db.types import utcnow
+from core.db.models.registry import CLASSIFIER_TASKS
+from core.db.types import changed_rows, saved_id
 from core.errors import Conflict, InvalidInput, NotFound
+from core.logstore import reads as logstore_reads
+from core.logstore import write as logstore_write
+from core.registry.files import shown
 from core.registry.ingest import add_label_to_rollup
-from core.registry.validation import clean_choice, clean_name, clean_text
+from core.registry.rules import OPERATORS, RuleInForce, rules_in_force
+from core.registry.validation import case_link, clean_choice, clean_name, clean_text
 
 MAX_CAMPAIGN_SIZE = 5000
 MAX_COMMENT = 2000
@@ -51,7 +54,6 @@ STRATEGY_TEXT = {
     "uncertainty": "the cases with scores nearest the decision threshold",
     "disagreement": "cases where the model's prediction and the business rule disagree",
 }
-_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 # --- read models ---------------------------------------------------------------------------
@@ -67,17 +69,26 @@ class CampaignCreated:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where one labeller stands in a campaign, and where the campaign stands."""
+    """Where one labeller stands in a campaign, and where the campaign stands.
+
+    ``answered_by_me`` counts answers only (a class or a value): "unsure" and "skip" are counted
+    apart, and never as answers."""
 
     answered_by_me: int
     remaining_for_me: int
     items_done: int
     size: int
+    unsure_by_me: int = 0
+    skipped_by_me: int = 0
+
+    @property
+    def seen_by_me(self) -> int:
+        return self.answered_by_me + self.unsure_by_me + self.skipped_by_me
 
     @property
     def my_fraction(self) -> float:
-        total = self.answered_by_me + self.remaining_for_me
-        return self.answered_by_me / total if total else 1.0
+        total = self.seen_by_me + self.remaining_for_me
+        return self.seen_by_me / total if total else 1.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,9 @@ class Case:
     question: str
     instructions: str
     progress: Progress
+    request_id: str = ""  # the case's business identifier ('' when the pipeline logged none)
+    case_url: str = ""  # the case in the system where it lives ('' without a link template)
+    outcome_by: datetime | None = None  # the end of the outcome horizon the question asks about
 
 
 @dataclass(frozen=True)
@@ -109,14 +123,42 @@ class LabelOutcome:
     progress: Progress
 
 
+@dataclass(frozen=True)
+class Measure:
+    """One agreement figure: which (``krippendorff``, ``cohen``, ``fleiss``, ``mean_abs_difference``),
+    its value (None when undefined), the items it rests on and a note on how far to trust it."""
+
+    method: str
+    value: float | None
+    n_items: int
+    note: str
+
+
 @dataclass
 class AgreementReport:
-    method: str  # "cohen", "fleiss", "mean_abs_difference" or "" when nothing to compare
-    value: float | None
+    """Agreement between labellers. ``measures`` holds Krippendorff's alpha first (every item with
+    two or more labels, any number of labellers per item), then Cohen's kappa (exactly two
+    labellers on every compared item) or Fleiss' kappa (the same number of labels on every compared
+    item) where they apply, and for regressors the mean absolute difference."""
+
     n_items: int
     n_labellers: int
     note: str
     disagreements: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measures: list[Measure] = field(default_factory=list)
+    task: str = "binary_classification"
+    class_names: dict[int, str] = field(default_factory=dict)  # the answers in words, for the review form
+
+    @property
+    def method(self) -> str:
+        return self.measures[0].method if self.measures else ""
+
+    @property
+    def value(self) -> float | None:
+        return self.measures[0].value if self.measures else None
+
+    def measure(self, method: str) -> Measure | None:
+        return next((m for m in self.measures if m.method == method), None)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -129,31 +171,58 @@ def _get(session: Session, cls: Any, object_id: int, what: str) -> Any:
     return row
 
 
-def class_names(model: Model) -> dict[int, str]:
-    """Readable names of a binary classifier's classes (the question names the outcome)."""
-    return {1: "Yes, it happened", 0: "No, it did not"}
+ANSWERS = {1: "Yes", 0: "No"}  # a binary classifier's classes as labellers answer them
 
 
-def question(model: Model) -> str:
-    """What the labeller is asked, in the words of what the model predicts."""
+def class_names(model: Model, version: ModelVersion | None = None) -> dict[int, str]:
+    """The answers of a classifier in words: a binary classifier's question names the outcome, so
+    Yes and No; a multiclass classifier's are its version's class names. Labellers, reviewers and
+    tables see these, never the positions stored in the log."""
+    if model.task == "multiclass_classification":
+        return dict(enumerate(version.class_names or [])) if version is not None else {}
+    return dict(ANSWERS)
+
+
+def answer_text(task: str, value: float | None, names: dict[int, str]) -> str:
+    """One answer as people read it: a class's name, or a regressor's value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if task in CLASSIFIER_TASKS:
+        return names.get(int(value), f"{value:g}")
+    return f"{value:,.2f}"
+
+
+def outcome_by(model: Model, ts: datetime) -> datetime | None:
+    """When the outcome of a prediction made at ``ts`` is known (None: the model has no horizon)."""
+    return ts + timedelta(days=model.outcome_horizon_days) if model.outcome_horizon_days is not None else None
+
+
+def question(model: Model, ts: datetime | None = None) -> str:
+    """What the labeller is asked, in the words of what the model predicts; with an outcome horizon,
+    about what had happened by its end for this prediction."""
     target = (model.target or "").strip()
+    when = ""
+    if ts is not None and model.outcome_horizon_days is not None:
+        end = outcome_by(model, ts)
+        days = model.outcome_horizon_days
+        when = f"By {end:%Y-%m-%d} ({days} day{'s' if days != 1 else ''} after the prediction), "
     if model.task == "binary_classification":
-        return f"Did this happen: **{target}**?" if target else "Is this case positive (1) or negative (0)?"
-    return f"What was the true value: **{target}**?" if target else "What was the true value?"
+        asked = f"did this happen: **{target}**?" if target else "did the outcome the model predicts happen?"
+    elif model.task == "multiclass_classification":
+        asked = f"which class was it: **{target}**?" if target else "which class was the true outcome?"
+    else:
+        asked = f"what was the true value: **{target}**?" if target else "what was the true value?"
+    return (when + asked) if when else asked[:1].upper() + asked[1:]
 
 
-def rule_in_force(
+def sampling_rule(
     session: Session, model_id: int, version_id: int | None, at: datetime | None = None
-) -> BusinessRule | None:
-    """The business rule acting on the model's output at ``at``, if any: of the rules in force
-    (``core.governance.rules``, which knows superseded and scheduled versions), the newest."""
-    from core.governance.rules import rules_in_force
-
+) -> RuleInForce | None:
+    """The business rule a campaign samples against (uncertainty around its threshold, or
+    disagreement with the model): of the rules in force at ``at``, the one that took effect last
+    (the highest id among equals). None when no rule is in force."""
     in_force = rules_in_force(session, model_id=model_id, at=at, version_id=version_id)
-    if not in_force:
-        return None
-    newest = max(in_force, key=lambda r: (r.effective_from, r.id))
-    return session.get(BusinessRule, newest.id)
+    return max(in_force, key=lambda r: (r.effective_from, r.id), default=None)
 
 
 def _default_version(session: Session, model: Model) -> ModelVersion:
@@ -161,8 +230,8 @@ def _default_version(session: Session, model: Model) -> ModelVersion:
     versions = (
         session.execute(
             select(ModelVersion)
-            .where(ModelVersion.model_id == model.id)
-            .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+            .where(col(ModelVersion.model_id) == model.id)
+            .order_by(col(ModelVersion.version).desc())
         )
         .scalars()
         .all()
@@ -171,10 +240,7 @@ def _default_version(session: Session, model: Model) -> ModelVersion:
         if version.stage == "production":
             return version
     for version in versions:
-        has_logs = session.execute(
-            select(PredictionLog.id).where(PredictionLog.model_version_id == version.id).limit(1)
-        ).first()
-        if has_logs:
+        if logstore_reads.has_rows(session, saved_id(version)):
             return version
     raise InvalidInput(f"'{model.name}' has no version with logged predictions to sample from.")
 
@@ -222,7 +288,8 @@ def create_campaign(
     if version.model_id != model.id:
         raise InvalidInput(f"version id {version.id} belongs to another model than '{model.name}'.")
     name = clean_name(
-        name or f"{model.name} v{version.version}: {strategy} sample of {utcnow():%Y-%m-%d}", "campaign name"
+        name or f"{model.name} v{version.version}: {strategy} sample of {clock.now():%Y-%m-%d}",
+        "campaign name",
     )
     segment_feature = (segment_feature or "").strip()
     if segment_feature and strategy != "stratified":
@@ -234,9 +301,11 @@ def create_campaign(
         )
     seed = int(seed) if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
-    rule = rule_in_force(session, model.id, version.id)  # type: ignore[arg-type]
-    candidates = _candidates(session, version.id, period_from, period_to, segment_feature)  # type: ignore[arg-type]
+    rule = sampling_rule(session, model.id, version.id)
+    horizon = model.outcome_horizon_days
+    candidates = _candidates(session, saved_id(version), period_from, period_to, segment_feature, horizon)
     chosen, threshold, condition = _sample(candidates, strategy, size, model.task, rule, rng, segment_feature)
+    condition += _horizon_text(horizon)
     if not chosen:
         raise InvalidInput(
             f"No predictions of {model.name} v{version.version} qualify for a {strategy} campaign "
@@ -251,8 +320,8 @@ def create_campaign(
     order = rng.permutation(len(chosen))  # shuffled, so labellers never see one class or segment in a block
     campaign = LabellingCampaign(
         model_id=model.id,
-        model_version_id=version.id,
-        name=name,  # type: ignore[arg-type]
+        model_version_id=saved_id(version),
+        name=name,
         instructions=clean_text(instructions, "instructions", max_len=5000),
         strategy=strategy,
         segment_feature=segment_feature,
@@ -272,21 +341,28 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    # The drawn predictions join the labelled sample kept in the registry (their labels land there).
+    logstore_write.keep_in_sample(session, version_id=saved_id(version), row_ids=[int(i) for i in chosen])
     session.add_all(
-        CampaignItem(campaign_id=campaign.id, prediction_log_id=int(chosen[i]), position=pos + 1)  # type: ignore[arg-type]
+        CampaignItem(campaign_id=saved_id(campaign), prediction_log_id=int(chosen[i]), position=pos + 1)
         for pos, i in enumerate(order)
     )
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="campaign.created",
-        object_type="labelling_campaign",
+        action=events.CAMPAIGN_CREATED,
         object_id=campaign.id,
         model_id=model.id,
         after={**campaign.model_dump(), "strategy_text": STRATEGY_TEXT[strategy]},
     )
-    return CampaignCreated(campaign_id=campaign.id, size=len(chosen), size_requested=size, note=note)  # type: ignore[arg-type]
+    return CampaignCreated(campaign_id=saved_id(campaign), size=len(chosen), size_requested=size, note=note)
+
+
+def _horizon_text(horizon_days: int | None) -> str:
+    if not horizon_days:
+        return ""
+    return f", made at least {horizon_days} day{'s' if horizon_days != 1 else ''} ago so that their outcome is known"
 
 
 def _period_text(period_from: date | None, period_to: date | None) -> str:
@@ -300,44 +376,74 @@ def _period_text(period_from: date | None, period_to: date | None) -> str:
 
 
 def _candidates(
-    session: Session, version_id: int, period_from: date | None, period_to: date | None, segment_feature: str
+    session: Session,
+    version_id: int,
+    period_from: date | None,
+    period_to: date | None,
+    segment_feature: str,
+    horizon_days: int | None = None,
 ) -> pd.DataFrame:
-    """Unlabelled predictions of one version not yet in any campaign of that version."""
-    query = candidate_query(version_id, period_from, period_to, segment_feature)
-    rows = session.execute(query).all()
-    frame = pd.DataFrame(
-        rows, columns=["id", "prediction", "score"] + (["segment"] if segment_feature else [])
+    """Unlabelled predictions of one version not yet in any campaign of that version (and, with an
+    outcome horizon, made long enough ago that their outcome is known): read from the version's
+    files in the log store (only the days of the period)."""
+    in_campaign = [
+        int(i)
+        for i in session.execute(
+            select(col(CampaignItem.prediction_log_id))
+            .join(LabellingCampaign, col(LabellingCampaign.id) == col(CampaignItem.campaign_id))
+            .where(col(LabellingCampaign.model_version_id) == version_id)
+        ).scalars()
+    ]
+    since = datetime.combine(period_from, datetime.min.time()).replace(tzinfo=UTC) if period_from else None
+    until = (
+        datetime.combine(period_to + timedelta(days=1), datetime.min.time()).replace(tzinfo=UTC)
+        if period_to
+        else None
     )
+    where = "label IS NULL AND NOT list_contains(?::BIGINT[], row_id)"
+    params: list[Any] = [in_campaign]
+    if horizon_days is not None:  # the outcome of a prediction is known once its horizon has passed
+        known_by = clock.now() - timedelta(days=horizon_days)
+        where += " AND ts <= ?"
+        params.append(known_by)
+        until = (
+            min(until, known_by + timedelta(microseconds=1))
+            if until
+            else known_by + timedelta(microseconds=1)
+        )
+    columns = ["row_id", "prediction", "score"] + ([segment_feature] if segment_feature else [])
+    frame = logstore_reads.rows(
+        session,
+        version_id,
+        columns=columns,
+        since=since,
+        until=until,
+        where=where,
+        params=params,
+    )
+    frame = frame.rename(
+        columns={"row_id": "id", segment_feature: "segment"} if segment_feature else {"row_id": "id"}
+    )
+    if segment_feature:
+        frame["segment"] = frame["segment"].map(lambda v: None if _missing(v) else _as_text(v))
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
     return frame
 
 
-def candidate_query(
-    version_id: int, period_from: date | None = None, period_to: date | None = None, segment_feature: str = ""
-) -> Any:
-    """The sampling query; its filter on ``model_version_id`` (and ``ts``) is served by the
-    index ``ix_prediction_log_version_ts``, so it reads one version's rows, not the whole log."""
-    in_campaign = (
-        select(CampaignItem.prediction_log_id)
-        .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
-        .where(LabellingCampaign.model_version_id == version_id)
-    )
-    columns = [PredictionLog.id, PredictionLog.prediction, PredictionLog.score]
-    if segment_feature:
-        columns.append(PredictionLog.features[segment_feature].as_string().label("segment"))  # type: ignore[index]
-    query = select(*columns).where(
-        PredictionLog.model_version_id == version_id,
-        PredictionLog.label.is_(None),  # type: ignore[union-attr]
-        PredictionLog.id.not_in(in_campaign),  # type: ignore[union-attr]
-    )
-    if period_from:
-        query = query.where(
-            PredictionLog.ts >= datetime.combine(period_from, datetime.min.time()).replace(tzinfo=UTC)
-        )
-    if period_to:
-        end = datetime.combine(period_to + timedelta(days=1), datetime.min.time()).replace(tzinfo=UTC)
-        query = query.where(PredictionLog.ts < end)
-    return query.order_by(PredictionLog.id)
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_text(value: Any) -> str:
+    """A feature value as the registry's JSON text of it would read (``true``, ``3``, ``2.5``)."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating) and float(value).is_integer() is False:
+        return repr(float(value))
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def _sample(
@@ -345,7 +451,7 @@ def _sample(
     strategy: str,
     size: int,
     task: str,
-    rule: BusinessRule | None,
+    rule: RuleInForce | None,
     rng: np.random.Generator,
     segment_feature: str,
 ) -> tuple[list[int], float | None, str]:
@@ -358,6 +464,8 @@ def _sample(
     if strategy == "stratified":
         strata = _strata(candidates, segment_feature)
         return _stratified(candidates["id"].to_numpy(), strata, size, rng), None, ""
+    if task == "multiclass_classification":
+        return _multiclass_sample(candidates, strategy, size)
     value = _rule_value(candidates, task)
     if strategy == "uncertainty":
         if task != "binary_classification" and rule is None:
@@ -384,7 +492,7 @@ def _sample(
             "no business rule is in force for this model; disagreement sampling compares the model with one."
         )
     usable = value.notna()
-    rule_says = _OPS[rule.operator](value[usable], rule.threshold)
+    rule_says = OPERATORS[rule.operator](value[usable], rule.threshold)
     model_says = candidates.loc[usable, "prediction"] >= 0.5
     ids = candidates.loc[usable, "id"][rule_says.to_numpy() != model_says.to_numpy()].to_numpy()
     condition = (
@@ -397,6 +505,26 @@ def _sample(
         float(rule.threshold),
         condition,
     )
+
+
+def _multiclass_sample(
+    candidates: pd.DataFrame, strategy: str, size: int
+) -> tuple[list[int], float | None, str]:
+    """Uncertainty sampling of a multiclass classifier: the least confident predictions first (the
+    lowest score of the predicted class). Business rules act on a binary score, so there is no
+    model-vs-rule disagreement to sample."""
+    if strategy == "disagreement":
+        raise InvalidInput(
+            "model-vs-rule disagreement sampling needs a binary classifier; sample a multiclass "
+            "classifier at random, stratified by predicted class, or by uncertainty."
+        )
+    usable = candidates["score"].notna()
+    if not usable.any():
+        return [], None, ", with a score"
+    ranked = pd.DataFrame(
+        {"id": candidates.loc[usable, "id"], "s": candidates.loc[usable, "score"]}
+    ).sort_values(["s", "id"], kind="mergesort")
+    return [int(i) for i in ranked["id"].head(size)], None, ", with a score"
 
 
 def _rule_value(candidates: pd.DataFrame, task: str) -> pd.Series:
@@ -450,14 +578,13 @@ def close_campaign(session: Session, *, actor: Actor, campaign_id: int, reason: 
     if campaign.status == "closed":
         raise Conflict(f"Campaign '{campaign.name}' is already closed.")
     campaign.status = "closed"
-    campaign.closed_at = utcnow()
+    campaign.closed_at = clock.now()
     session.add(campaign)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="campaign.closed",
-        object_type="labelling_campaign",
+        action=events.CAMPAIGN_CLOSED,
         object_id=campaign_id,
         model_id=campaign.model_id,
         before={"status": "open"},
@@ -471,34 +598,42 @@ def close_campaign(session: Session, *, actor: Actor, campaign_id: int, reason: 
 
 def _open_for(labeller_id: int, lpi: Any) -> Any:
     """Condition: the item still needs labels and this labeller has not answered it."""
-    answered = exists().where(Label.item_id == CampaignItem.id, Label.labeller_id == labeller_id)
-    return and_(CampaignItem.status == "open", CampaignItem.n_labels < lpi, ~answered)
+    answered = exists().where(
+        col(Label.item_id) == col(CampaignItem.id), col(Label.labeller_id) == labeller_id
+    )
+    return and_(col(CampaignItem.status) == "open", col(CampaignItem.n_labels) < lpi, ~answered)
 
 
 def progress(session: Session, *, campaign_id: int, labeller_id: int) -> Progress:
     campaign = _get(session, LabellingCampaign, campaign_id, "labelling campaign")
-    answered = session.execute(
-        select(func.count())
-        .select_from(Label)
-        .where(Label.campaign_id == campaign_id, Label.labeller_id == labeller_id)
-    ).scalar_one()
+    answered, unsure, skipped = session.execute(
+        select(
+            func.count(col(Label.value)),
+            func.coalesce(func.sum(case((col(Label.unsure), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((col(Label.skipped), 1), else_=0)), 0),
+        ).where(col(Label.campaign_id) == campaign_id, col(Label.labeller_id) == labeller_id)
+    ).one()
     remaining = 0
     if campaign.status == "open":
         remaining = session.execute(
             select(func.count())
             .select_from(CampaignItem)
-            .where(CampaignItem.campaign_id == campaign_id, _open_for(labeller_id, campaign.labels_per_item))
+            .where(
+                col(CampaignItem.campaign_id) == campaign_id, _open_for(labeller_id, campaign.labels_per_item)
+            )
         ).scalar_one()
     done = session.execute(
         select(func.count())
         .select_from(CampaignItem)
-        .where(CampaignItem.campaign_id == campaign_id, CampaignItem.status != "open")
+        .where(col(CampaignItem.campaign_id) == campaign_id, col(CampaignItem.status) != "open")
     ).scalar_one()
     return Progress(
         answered_by_me=int(answered),
         remaining_for_me=int(remaining),
         items_done=int(done),
         size=campaign.size,
+        unsure_by_me=int(unsure),
+        skipped_by_me=int(skipped),
     )
 
 
@@ -512,8 +647,8 @@ def next_case(session: Session, *, campaign_id: int, labeller_id: int) -> Case |
         return None
     item = session.execute(
         select(CampaignItem)
-        .where(CampaignItem.campaign_id == campaign_id, _open_for(labeller_id, campaign.labels_per_item))
-        .order_by(CampaignItem.position)
+        .where(col(CampaignItem.campaign_id) == campaign_id, _open_for(labeller_id, campaign.labels_per_item))
+        .order_by(col(CampaignItem.position))
         .limit(1)
     ).scalar_one_or_none()
     if item is None:
@@ -527,7 +662,7 @@ def next_case(session: Session, *, campaign_id: int, labeller_id: int) -> Case |
         item_id=item.id,
         campaign_id=campaign.id,
         campaign_name=campaign.name,
-        model_name=model.name,  # type: ignore[arg-type]
+        model_name=model.name,
         task=model.task,
         position=item.position,
         size=campaign.size,
@@ -535,10 +670,13 @@ def next_case(session: Session, *, campaign_id: int, labeller_id: int) -> Case |
         features=features,
         prediction=None if campaign.hide_prediction else log.prediction,
         score=None if campaign.hide_prediction else log.score,
-        class_names=class_names(model),
-        question=question(model),
+        class_names=class_names(model, version),
+        question=question(model, log.ts),
         instructions=campaign.instructions,
         progress=progress(session, campaign_id=campaign_id, labeller_id=labeller_id),
+        request_id=log.request_id,
+        case_url=case_link(model.case_link_template, log.request_id),
+        outcome_by=outcome_by(model, log.ts),
     )
 
 
@@ -547,7 +685,7 @@ def submit_label(
     *,
     actor: Actor,
     item_id: int,
-    value: float | None = None,
+    value: float | str | None = None,
     unsure: bool = False,
     skip: bool = False,
     comment: str = "",
@@ -565,23 +703,26 @@ def submit_label(
     require(session, actor, "label.submit", business_unit=model.business_unit)
     if campaign.status != "open":
         raise Conflict(f"Campaign '{campaign.name}' is closed; its cases can no longer be labelled.")
-    value = _clean_answer(model, value, unsure, skip)
+    version = _get(session, ModelVersion, campaign.model_version_id, "model version")
+    value = _clean_answer(model, value, unsure, skip, class_names(model, version))
     comment = clean_text(comment, "comment", max_len=MAX_COMMENT)
     if _already_answered(session, item_id, actor.id):
         raise Conflict(
             f"You already answered case {item.position} of '{campaign.name}' (perhaps in another tab)."
         )
     if value is not None:
-        counted = session.execute(
-            update(CampaignItem)
-            .where(
-                CampaignItem.id == item_id,
-                CampaignItem.status == "open",
-                CampaignItem.n_labels < campaign.labels_per_item,
+        counted = changed_rows(
+            session.execute(
+                update(CampaignItem)
+                .where(
+                    col(CampaignItem.id) == item_id,
+                    col(CampaignItem.status) == "open",
+                    col(CampaignItem.n_labels) < campaign.labels_per_item,
+                )
+                .values(n_labels=col(CampaignItem.n_labels) + 1)
+                .execution_options(synchronize_session=False)
             )
-            .values(n_labels=CampaignItem.n_labels + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        )
         if counted != 1:
             raise Conflict(
                 f"Case {item.position} of '{campaign.name}' got its {campaign.labels_per_item} label(s) from "
@@ -591,7 +732,7 @@ def submit_label(
         item_id=item_id,
         campaign_id=campaign.id,
         labeller_id=actor.id,
-        value=value,  # type: ignore[arg-type]
+        value=value,
         unsure=bool(unsure) and value is None,
         skipped=bool(skip),
         comment=comment,
@@ -610,8 +751,7 @@ def submit_label(
     audit.record(
         session,
         actor=actor,
-        action="label.submitted",
-        object_type="campaign_item",
+        action=events.LABEL_SUBMITTED,
         object_id=item_id,
         model_id=model.id,
         after={
@@ -627,28 +767,30 @@ def submit_label(
         },
     )
     return LabelOutcome(
-        label_id=label.id,
+        label_id=saved_id(label),
         item_status=item.status,
-        final_label=item.final_label,  # type: ignore[arg-type]
+        final_label=item.final_label,
         progress=progress(session, campaign_id=campaign.id, labeller_id=actor.id),
-    )  # type: ignore[arg-type]
+    )
 
 
 def _already_answered(session: Session, item_id: int, labeller_id: int) -> bool:
     return (
         session.execute(
-            select(Label.id).where(Label.item_id == item_id, Label.labeller_id == labeller_id)
+            select(col(Label.id)).where(col(Label.item_id) == item_id, col(Label.labeller_id) == labeller_id)
         ).first()
         is not None
     )
 
 
-def _clean_answer(model: Model, value: Any, unsure: bool, skip: bool) -> float | None:
+def _clean_answer(model: Model, value: Any, unsure: bool, skip: bool, names: dict[int, str]) -> float | None:
     given = sum([value is not None, bool(unsure), bool(skip)])
     if given != 1:
         raise InvalidInput("give exactly one answer: a label value, 'unsure' or 'skip'.")
     if value is None:
         return None
+    if model.task == "multiclass_classification":
+        return _class_answer(model, value, names)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -656,8 +798,23 @@ def _clean_answer(model: Model, value: Any, unsure: bool, skip: bool) -> float |
     if not math.isfinite(number):
         raise InvalidInput(f"label '{value}' is not a finite number.")
     if model.task == "binary_classification" and number not in (0.0, 1.0):
-        raise InvalidInput(f"label {number:g} is not a class of '{model.name}': use 0 or 1.")
+        raise InvalidInput(
+            f"label {number:g} is not a class of '{model.name}': answer {names[1]} (1) or {names[0]} (0)."
+        )
     return number
+
+
+def _class_answer(model: Model, value: Any, names: dict[int, str]) -> float:
+    """A multiclass answer is a class chosen by its name (never its position); stored as the position."""
+    listed = ", ".join(names.values())
+    if not isinstance(value, str):
+        raise InvalidInput(f"choose the class of '{model.name}' by its name ({listed}), not by a number.")
+    position = {name: index for index, name in names.items()}.get(value.strip())
+    if position is None:
+        raise InvalidInput(
+            f"label '{shown(value)}' is not a class of '{model.name}': answer one of {listed}."
+        )
+    return float(position)
 
 
 def _finalise(
@@ -667,7 +824,9 @@ def _finalise(
     values = [
         v
         for (v,) in session.execute(
-            select(Label.value).where(Label.item_id == item.id, Label.value.is_not(None)).order_by(Label.id)  # type: ignore[union-attr]
+            select(col(Label.value))
+            .where(col(Label.item_id) == item.id, col(Label.value).is_not(None))
+            .order_by(col(Label.id))
         ).all()
     ]
     final = consensus(values, model.task)
@@ -683,7 +842,7 @@ def consensus(values: list[float], task: str) -> float | None:
     """A classifier's strict-majority class (None on a tie); a regressor's mean value."""
     if not values:
         return None
-    if task != "binary_classification":
+    if task not in CLASSIFIER_TASKS:
         return float(np.mean(values))
     (top, count), *rest = Counter(values).most_common()
     return float(top) if count * 2 > len(values) else None
@@ -698,7 +857,7 @@ def _write_final(session: Session, actor: Actor, model: Model, item: CampaignIte
     previous = log.label
     log.label = final
     log.labelled_by_id = actor.id
-    log.labelled_at = utcnow()
+    log.labelled_at = clock.now()
     session.add(log)
     session.flush()
     add_label_to_rollup(
@@ -712,7 +871,9 @@ def _write_final(session: Session, actor: Actor, model: Model, item: CampaignIte
     )
 
 
-def resolve_disagreement(session: Session, *, actor: Actor, item_id: int, value: float, reason: str) -> None:
+def resolve_disagreement(
+    session: Session, *, actor: Actor, item_id: int, value: float | str, reason: str
+) -> None:
     """A reviewer decides the label of an item its labellers disagreed on (with a written reason)."""
     item = _get(session, CampaignItem, item_id, "campaign item")
     campaign = _get(session, LabellingCampaign, item.campaign_id, "labelling campaign")
@@ -722,14 +883,15 @@ def resolve_disagreement(session: Session, *, actor: Actor, item_id: int, value:
         raise Conflict(f"Case {item.position} of '{campaign.name}' is {item.status}, not awaiting review.")
     if value is None:
         raise InvalidInput("give the final label of the case.")
-    final = _clean_answer(model, value, False, False)
+    version = _get(session, ModelVersion, campaign.model_version_id, "model version")
+    final = _clean_answer(model, value, False, False, class_names(model, version))
+    assert final is not None  # a value was given, so the answer is that value
     reason = clean_name(reason, "reason", max_len=2000)
-    _write_final(session, actor, model, item, final)  # type: ignore[arg-type]
+    _write_final(session, actor, model, item, final)
     audit.record(
         session,
         actor=actor,
-        action="label.resolved",
-        object_type="campaign_item",
+        action=events.LABEL_RESOLVED,
         object_id=item_id,
         model_id=model.id,
         before={"status": "disagreement"},
@@ -746,36 +908,36 @@ def list_campaigns(
 ) -> pd.DataFrame:
     """Campaigns with their model, strategy, size and how many items are done."""
     done = (
-        select(CampaignItem.campaign_id, func.count().label("done"))
-        .where(CampaignItem.status != "open")
-        .group_by(CampaignItem.campaign_id)
+        select(col(CampaignItem.campaign_id), func.count().label("done"))
+        .where(col(CampaignItem.status) != "open")
+        .group_by(col(CampaignItem.campaign_id))
         .subquery()
     )
     query = (
         select(
-            LabellingCampaign.id,
-            LabellingCampaign.name,
-            Model.name.label("model"),
-            ModelVersion.version,  # type: ignore[attr-defined]
-            LabellingCampaign.strategy,
-            LabellingCampaign.size,
-            LabellingCampaign.labels_per_item,
-            LabellingCampaign.hide_prediction,
-            LabellingCampaign.status,
-            LabellingCampaign.created_at,
-            LabellingCampaign.sampling_note,
+            col(LabellingCampaign.id),
+            col(LabellingCampaign.name),
+            col(Model.name).label("model"),
+            col(ModelVersion.version),
+            col(LabellingCampaign.strategy),
+            col(LabellingCampaign.size),
+            col(LabellingCampaign.labels_per_item),
+            col(LabellingCampaign.hide_prediction),
+            col(LabellingCampaign.status),
+            col(LabellingCampaign.created_at),
+            col(LabellingCampaign.sampling_note),
             func.coalesce(done.c.done, 0).label("items_done"),
-            LabellingCampaign.model_id,
+            col(LabellingCampaign.model_id),
         )
-        .join(Model, Model.id == LabellingCampaign.model_id)  # type: ignore[arg-type]
-        .join(ModelVersion, ModelVersion.id == LabellingCampaign.model_version_id)  # type: ignore[arg-type]
-        .outerjoin(done, done.c.campaign_id == LabellingCampaign.id)
-        .order_by(LabellingCampaign.created_at.desc(), LabellingCampaign.id.desc())  # type: ignore[attr-defined]
+        .join(Model, col(Model.id) == col(LabellingCampaign.model_id))
+        .join(ModelVersion, col(ModelVersion.id) == col(LabellingCampaign.model_version_id))
+        .outerjoin(done, done.c.campaign_id == col(LabellingCampaign.id))
+        .order_by(col(LabellingCampaign.created_at).desc(), col(LabellingCampaign.id).desc())
     )
     if model_id is not None:
-        query = query.where(LabellingCampaign.model_id == model_id)
+        query = query.where(col(LabellingCampaign.model_id) == model_id)
     if status is not None:
-        query = query.where(LabellingCampaign.status == status)
+        query = query.where(col(LabellingCampaign.status) == status)
     rows = session.execute(query).all()
     columns = [
         "id",
@@ -811,23 +973,23 @@ def campaign_labels(session: Session, *, campaign_id: int) -> pd.DataFrame:
     """Every answer in a campaign: item position, labeller, value/unsure/skip, comment, when."""
     rows = session.execute(
         select(
-            CampaignItem.position,
-            CampaignItem.id,
-            CampaignItem.prediction_log_id,
-            CampaignItem.status,
-            CampaignItem.final_label,
-            Person.name,
-            Label.labeller_id,
-            Label.value,
-            Label.unsure,
-            Label.skipped,
-            Label.comment,
-            Label.created_at,
+            col(CampaignItem.position),
+            col(CampaignItem.id),
+            col(CampaignItem.prediction_log_id),
+            col(CampaignItem.status),
+            col(CampaignItem.final_label),
+            col(Person.name),
+            col(Label.labeller_id),
+            col(Label.value),
+            col(Label.unsure),
+            col(Label.skipped),
+            col(Label.comment),
+            col(Label.created_at),
         )
-        .join(CampaignItem, CampaignItem.id == Label.item_id)  # type: ignore[arg-type]
-        .join(Person, Person.id == Label.labeller_id)  # type: ignore[arg-type]
-        .where(Label.campaign_id == campaign_id)
-        .order_by(CampaignItem.position, Label.id)
+        .join(CampaignItem, col(CampaignItem.id) == col(Label.item_id))
+        .join(Person, col(Person.id) == col(Label.labeller_id))
+        .where(col(Label.campaign_id) == campaign_id)
+        .order_by(col(CampaignItem.position), col(Label.id))
     ).all()
     return pd.DataFrame(
         rows,
@@ -881,38 +1043,76 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
     return (float(np.mean(p_item)) - p_chance) / (1.0 - p_chance)
 
 
+def krippendorff_alpha(items: pd.DataFrame, task: str) -> float | None:
+    """Krippendorff's alpha of (item_id, labeller_id, value) rows: every item, any number of labellers
+    per item (items with one label are not pairable and add nothing), nominal for classes and interval
+    for values. None when undefined (every value the same, or no item with two labels). Computed by
+    the ``krippendorff`` package."""
+    import krippendorff  # lazy: only the agreement report needs it
+
+    if items.empty or items.groupby("item_id").size().max() < 2:
+        return None
+    matrix = items.pivot_table(index="labeller_id", columns="item_id", values="value", aggfunc="first")
+    data = matrix.to_numpy(dtype=float)
+    try:
+        if task in CLASSIFIER_TASKS:
+            value = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        else:
+            value = krippendorff.alpha(reliability_data=data, level_of_measurement="interval")
+    except ValueError:  # one value in the whole domain: expected disagreement is 0
+        return None
+    return None if value is None or math.isnan(value) else float(value)
+
+
 def agreement(session: Session, *, campaign_id: int) -> AgreementReport:
     """Agreement between labellers on the items that got two or more values, and the disagreements.
 
-    Classifiers: Cohen's kappa when exactly two labellers rated every compared item, else
-    Fleiss' kappa. Regressors: the mean absolute difference between labellers' values.
+    Krippendorff's alpha over every such item, whatever the number of labellers on each; besides it,
+    for classifiers, Cohen's kappa when exactly two labellers rated every compared item, or Fleiss'
+    kappa when every compared item has the same number of labels; for regressors the mean absolute
+    difference between labellers' values. "Unsure" and "skip" are not answers and are never compared.
     """
     campaign = _get(session, LabellingCampaign, campaign_id, "labelling campaign")
     model = _get(session, Model, campaign.model_id, "model")
+    names = class_names(model, _get(session, ModelVersion, campaign.model_version_id, "model version"))
     answers = campaign_labels(session, campaign_id=campaign_id)
     valued = answers[answers["value"].notna()]
     per_item = valued.groupby("item_id")
     multi = valued[valued["item_id"].map(per_item.size()) >= 2]
     labellers = int(multi["labeller_id"].nunique()) if not multi.empty else 0
-    disagreements = _disagreements(answers, multi, model.task)
+    disagreements = _disagreements(answers, multi, model.task, names)
     if multi.empty:
         note = (
             "each item needs one label in this campaign, so agreement is not measured"
             if campaign.labels_per_item == 1
             else "no item has two labels yet"
         )
-        return AgreementReport("", None, 0, labellers, note, disagreements)
-    if model.task != "binary_classification":
-        spread = multi.groupby("item_id")["value"].agg(_mean_pairwise_difference)
-        return AgreementReport(
-            "mean_abs_difference",
-            float(spread.mean()),
-            int(spread.size),
-            labellers,
-            "mean absolute difference between two labellers' values",
-            disagreements,
+        return AgreementReport(0, labellers, note, disagreements, [], model.task, names)
+    n_items = int(multi["item_id"].nunique())
+    alpha = krippendorff_alpha(multi[["item_id", "labeller_id", "value"]], model.task)
+    level = "nominal" if model.task in CLASSIFIER_TASKS else "interval"
+    measures = [
+        Measure(
+            "krippendorff",
+            alpha,
+            n_items,
+            f"Krippendorff's alpha ({level}) over all {n_items} cases with two or more labels"
+            + _kappa_caveat(alpha, n_items),
         )
-    return _kappa_report(multi, labellers, disagreements)
+    ]
+    if model.task not in CLASSIFIER_TASKS:
+        spread = multi.groupby("item_id")["value"].agg(_mean_pairwise_difference)
+        measures.append(
+            Measure(
+                "mean_abs_difference",
+                float(spread.mean()),
+                int(spread.size),
+                "mean absolute difference between two labellers' values",
+            )
+        )
+    else:
+        measures.extend(_kappas(multi, labellers))
+    return AgreementReport(n_items, labellers, measures[0].note, disagreements, measures, model.task, names)
 
 
 def _mean_pairwise_difference(values: pd.Series) -> float:
@@ -925,19 +1125,23 @@ def _mean_pairwise_difference(values: pd.Series) -> float:
 KAPPA_SMALL_SAMPLE = 30
 
 
-def _kappa_report(multi: pd.DataFrame, labellers: int, disagreements: pd.DataFrame) -> AgreementReport:
+def _kappas(multi: pd.DataFrame, labellers: int) -> list[Measure]:
+    """Cohen's kappa (two labellers on every item) or Fleiss' kappa (equal labels per item), where
+    they apply; each uses every compared item, or is not given."""
     sizes = multi.groupby("item_id").size()
     if labellers == 2 and bool((sizes == 2).all()):
         wide = multi.pivot(index="item_id", columns="labeller_id", values="value")
         value = cohen_kappa(wide.iloc[:, 0].to_numpy(), wide.iloc[:, 1].to_numpy())
         note = "Cohen's kappa of the two labellers" + _kappa_caveat(value, len(wide))
-        return AgreementReport("cohen", value, int(len(wide)), labellers, note, disagreements)
-    raters = int(sizes.mode().iloc[0])
-    used = multi[multi["item_id"].isin(sizes[sizes == raters].index)]
-    table = pd.crosstab(used["item_id"], used["value"]).to_numpy()
-    value = fleiss_kappa(table)
-    note = f"Fleiss' kappa over items with {raters} labels" + _kappa_caveat(value, len(table))
-    return AgreementReport("fleiss", value, int(len(table)), labellers, note, disagreements)
+        return [Measure("cohen", value, int(len(wide)), note)]
+    if sizes.nunique() == 1:
+        table = pd.crosstab(multi["item_id"], multi["value"]).to_numpy()
+        value = fleiss_kappa(table)
+        note = f"Fleiss' kappa over cases with {int(sizes.iloc[0])} labels each" + _kappa_caveat(
+            value, len(table)
+        )
+        return [Measure("fleiss", value, int(len(table)), note)]
+    return []
 
 
 def _kappa_caveat(value: float | None, n_items: int) -> str:
@@ -951,7 +1155,9 @@ def _kappa_caveat(value: float | None, n_items: int) -> str:
     return ""
 
 
-def _disagreements(answers: pd.DataFrame, multi: pd.DataFrame, task: str) -> pd.DataFrame:
+def _disagreements(
+    answers: pd.DataFrame, multi: pd.DataFrame, task: str, names: dict[int, str]
+) -> pd.DataFrame:
     """Items whose labellers gave different values, or that await a reviewer's decision."""
     columns = ["position", "item_id", "prediction_log_id", "status", "answers", "comments"]
     if answers.empty:
@@ -969,16 +1175,18 @@ def _disagreements(answers: pd.DataFrame, multi: pd.DataFrame, task: str) -> pd.
                 "item_id": int(item_id),
                 "prediction_log_id": int(first["prediction_log_id"]),
                 "status": first["item_status"],
-                "answers": "; ".join(f"{r.labeller}: {_answer_text(r)}" for r in group.itertuples()),
+                "answers": "; ".join(
+                    f"{r.labeller}: {_answer_text(r, task, names)}" for r in group.itertuples()
+                ),
                 "comments": " | ".join(f"{r.labeller}: {r.comment}" for r in group.itertuples() if r.comment),
             }
         )
     return pd.DataFrame(rows, columns=columns).sort_values("position").reset_index(drop=True)
 
 
-def _answer_text(row: Any) -> str:
+def _answer_text(row: Any, task: str, names: dict[int, str]) -> str:
     if row.skipped:
         return "skipped"
     if row.unsure:
         return "unsure"
-    return f"{row.value:g}"
+    return answer_text(task, row.value, names)

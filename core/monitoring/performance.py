@@ -17,10 +17,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core.db.models import Dataset, Model, ModelVersion, PredictionDaily, PredictionLog
+from core.db.models import (
+    CampaignItem,
+    Dataset,
+    LabellingCampaign,
+    Model,
+    ModelVersion,
+    PredictionDaily,
+    PredictionLog,
+)
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
+from core.monitoring.thresholds import current_thresholds
 
 CONFIDENCE = 0.95
 Z_95 = 1.959963984540054
@@ -36,6 +46,7 @@ MIN_LABELS_PER_CLASS = 20
 BOOT_CELLS = 2_000_000  # bootstrap resamples are drawn in blocks of at most this many values
 
 CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+MULTICLASS_METRICS = ("accuracy", "f1_macro", "f1_weighted")
 REGRESSOR_METRICS = ("mae", "rmse")
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 METRIC_LABELS = {
@@ -43,6 +54,8 @@ METRIC_LABELS = {
     "precision": "Precision",
     "recall": "Recall",
     "f1": "F1",
+    "f1_macro": "Macro F1",
+    "f1_weighted": "Weighted F1",
     "roc_auc": "ROC AUC",
     "mae": "MAE",
     "rmse": "RMSE",
@@ -54,6 +67,10 @@ METRIC_ALIASES = {
     "recall": "recall",
     "f1": "f1",
     "f1_score": "f1",
+    "f1_macro": "f1_macro",
+    "macro_f1": "f1_macro",
+    "f1_weighted": "f1_weighted",
+    "weighted_f1": "f1_weighted",
     "roc_auc": "roc_auc",
     "auc": "roc_auc",
     "rocauc": "roc_auc",
@@ -203,6 +220,107 @@ def classifier_metrics(
     return rows
 
 
+def _confusions(y: np.ndarray, pred: np.ndarray, k: int, resamples: np.ndarray) -> np.ndarray:
+    """Confusion counts (resample, actual, predicted) of each row of resample indices, at once."""
+    codes = (y.astype(np.int64) * k + pred.astype(np.int64))[resamples]
+    offsets = np.arange(len(resamples), dtype=np.int64)[:, None] * k * k
+    counts = np.bincount((codes + offsets).ravel(), minlength=len(resamples) * k * k)
+    return counts.reshape(len(resamples), k, k)
+
+
+def _f1_from_confusions(confusions: np.ndarray, weighted: bool) -> np.ndarray:
+    """Macro or support-weighted F1 of each confusion matrix, as sklearn computes them (a class
+    never predicted nor present scores 0 and, in the macro mean, counts only if it is present)."""
+    tp = np.diagonal(confusions, axis1=1, axis2=2).astype(float)
+    support = confusions.sum(axis=2).astype(float)
+    predicted = confusions.sum(axis=1).astype(float)
+    denominator = support + predicted
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    if weighted:
+        total = support.sum(axis=1)
+        return np.divide((f1 * support).sum(axis=1), total, out=np.full(len(tp), np.nan), where=total > 0)
+    seen = denominator > 0  # sklearn averages over the labels present in actual or predicted
+    count = seen.sum(axis=1)
+    return np.divide((f1 * seen).sum(axis=1), count, out=np.full(len(tp), np.nan), where=count > 0)
+
+
+def multiclass_metrics(
+    y: np.ndarray, pred: np.ndarray, n_classes: int, *, n_boot: int = N_BOOT, seed: int = SEED
+) -> list[dict[str, Any]]:
+    """Accuracy (Wilson), macro and weighted F1 (sklearn.metrics; bootstrap intervals) of a
+    multiclass classifier whose labels and predictions are class positions 0..n_classes-1."""
+    from sklearn.metrics import f1_score  # sklearn is heavy and only needed here
+
+    y = np.asarray(y, dtype=float).astype(int)
+    pred = np.asarray(pred, dtype=float).astype(int)
+    n = len(y)
+    k = max(n_classes, int(max(y.max(initial=0), pred.max(initial=0))) + 1)
+    rows = [_row("accuracy", int((y == pred).sum()), n, "Wilson")]
+    rng = np.random.default_rng(seed)
+    resamples = rng.integers(0, n, size=(n_boot, n)) if n else np.empty((0, 0), dtype=np.int64)
+    for metric, average in (("f1_macro", "macro"), ("f1_weighted", "weighted")):
+        value = float(f1_score(y, pred, average=average, zero_division=0)) if n else math.nan
+        lo = hi = math.nan
+        if n:
+            values = _f1_from_confusions(_confusions(y, pred, k, resamples), average == "weighted")
+            values = values[~np.isnan(values)]
+            alpha = (1 - CONFIDENCE) / 2
+            lo, hi = float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+        rows.append(
+            {"metric": metric, "value": value, "lower": lo, "upper": hi, "n": n, "method": "bootstrap"}
+        )
+    return rows
+
+
+def class_report(labelled: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Per class of a multiclass classifier, over every labelled prediction: precision, recall,
+    F1 and support (labels of that class), from sklearn.metrics."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    columns = ["class", "precision", "recall", "f1", "support", "predicted"]
+    if labelled.empty or not classes:
+        return pd.DataFrame(columns=columns)
+    y = labelled["label"].to_numpy(dtype=float).astype(int)
+    pred = labelled["prediction"].to_numpy(dtype=float).astype(int)
+    positions = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, pred, labels=positions, zero_division=0
+    )
+    # a class never predicted has no precision, one never labelled no recall: NaN, not a fake 0
+    predicted = np.bincount(pred, minlength=len(classes))[: len(classes)]
+    return pd.DataFrame(
+        {
+            "class": classes,
+            "precision": np.where(predicted > 0, precision, np.nan),
+            "recall": np.where(support > 0, recall, np.nan),
+            "f1": f1,
+            "support": support.astype(int),
+            "predicted": predicted.astype(int),
+        },
+        columns=columns,
+    )
+
+
+def confusion_matrix(labelled: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Counts of labelled predictions by actual class (rows) and predicted class (columns),
+    named by class, from sklearn.metrics."""
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+    matrix = (
+        sk_confusion_matrix(
+            labelled["label"].to_numpy(dtype=float).astype(int),
+            labelled["prediction"].to_numpy(dtype=float).astype(int),
+            labels=list(range(len(classes))),
+        )
+        if not labelled.empty
+        else np.zeros((len(classes), len(classes)), dtype=int)
+    )
+    frame = pd.DataFrame(
+        matrix, index=pd.Index(classes, name="actual"), columns=pd.Index(classes, name="predicted")
+    )
+    return frame
+
+
 def _row(metric: str, successes: int, n: int, method: str) -> dict[str, Any]:
     lo, hi = wilson_interval(successes, n)
     return {
@@ -260,12 +378,12 @@ def labelled_predictions(session: Session, version_id: int) -> pd.DataFrame:
     """The labelled predictions of one version (served by the partial index on labelled rows)."""
     rows = session.execute(
         select(
-            PredictionLog.ts,
-            PredictionLog.prediction,
-            PredictionLog.score,
-            PredictionLog.label,
-            PredictionLog.labelled_by_id,
-        ).where(PredictionLog.model_version_id == version_id, PredictionLog.label.is_not(None))  # type: ignore[union-attr]
+            col(PredictionLog.ts),
+            col(PredictionLog.prediction),
+            col(PredictionLog.score),
+            col(PredictionLog.label),
+            col(PredictionLog.labelled_by_id),
+        ).where(col(PredictionLog.model_version_id) == version_id, col(PredictionLog.label).is_not(None))
     ).all()
     frame = pd.DataFrame(rows, columns=["ts", "prediction", "score", "label", "labelled_by_id"])
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
@@ -274,7 +392,12 @@ def labelled_predictions(session: Session, version_id: int) -> pd.DataFrame:
 
 
 def monthly_metrics(
-    labelled: pd.DataFrame, task: str, *, n_boot: int = N_BOOT, seed: int = SEED
+    labelled: pd.DataFrame,
+    task: str,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    classes: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per month and metric: value, 95% interval, sample size, method."""
     columns = ["month", "metric", "value", "lower", "upper", "n", "method"]
@@ -289,6 +412,8 @@ def monthly_metrics(
             found = classifier_metrics(
                 y, pred, score if not np.isnan(score).all() else None, n_boot=n_boot, seed=seed
             )
+        elif task == "multiclass_classification":
+            found = multiclass_metrics(y, pred, len(classes), n_boot=n_boot, seed=seed)
         else:
             found = regressor_metrics(y, pred, n_boot=n_boot, seed=seed)
         rows.extend({"month": month, **r} for r in found)
@@ -442,6 +567,7 @@ def judge(
     min_labels: int = MIN_LABELS_FOR_VERDICT,
     n_boot: int = N_BOOT,
     validation_n: int | None = None,
+    n_classes: int = 0,
 ) -> list[Verdict]:
     """Concept-drift verdicts on the most recent labels (see ``recent_window`` and ``judge_rows``)."""
     per_class = MIN_LABELS_PER_CLASS if task == "binary_classification" else 0
@@ -453,6 +579,8 @@ def judge(
     if task == "binary_classification":
         score = rows["score"].to_numpy(dtype=float)
         found = classifier_metrics(y, pred, None if np.isnan(score).all() else score, n_boot=n_boot)
+    elif task == "multiclass_classification":
+        found = multiclass_metrics(y, pred, n_classes, n_boot=n_boot)
     else:
         found = regressor_metrics(y, pred, n_boot=n_boot)
     return judge_rows(pd.DataFrame(found), period, validation, tolerance, primary_metric, validation_n)
@@ -472,6 +600,9 @@ class PerformanceReport:
     n_from_campaigns: int
     n_from_pipelines: int
     verdicts: list[Verdict] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)  # a multiclass classifier's class names, in order
+    per_class: pd.DataFrame = field(default_factory=pd.DataFrame)  # see class_report
+    confusion: pd.DataFrame = field(default_factory=pd.DataFrame)  # see confusion_matrix
 
 
 def _version_for(session: Session, model: Model, version_id: int | None) -> ModelVersion:
@@ -483,8 +614,8 @@ def _version_for(session: Session, model: Model, version_id: int | None) -> Mode
     versions = (
         session.execute(
             select(ModelVersion)
-            .where(ModelVersion.model_id == model.id)
-            .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+            .where(col(ModelVersion.model_id) == model.id)
+            .order_by(col(ModelVersion.version).desc())
         )
         .scalars()
         .all()
@@ -497,8 +628,8 @@ def _version_for(session: Session, model: Model, version_id: int | None) -> Mode
 def monthly_coverage(session: Session, version_id: int) -> pd.DataFrame:
     """Predictions and labelled predictions per month, from the daily rollup."""
     rows = session.execute(
-        select(PredictionDaily.day, PredictionDaily.n, PredictionDaily.n_labelled).where(
-            PredictionDaily.model_version_id == version_id
+        select(col(PredictionDaily.day), col(PredictionDaily.n), col(PredictionDaily.n_labelled)).where(
+            col(PredictionDaily.model_version_id) == version_id
         )
     ).all()
     frame = pd.DataFrame(rows, columns=["day", "n", "n_labelled"])
@@ -525,26 +656,25 @@ def performance_report(
         raise NotFound(f"No model with id {model_id}.")
     version = _version_for(session, model, version_id)
     if tolerance is None:
-        from core.monitoring.alerts import current_thresholds  # alerts imports this module
-
         tolerance = current_thresholds(session, model_id=model_id).performance_drop
-    labelled = labelled_predictions(session, version.id)  # type: ignore[arg-type]
-    table = monthly_metrics(labelled, model.task, n_boot=n_boot)
+    labelled = labelled_predictions(session, saved_id(version))
+    classes = list(version.class_names or []) if model.task == "multiclass_classification" else []
+    table = monthly_metrics(labelled, model.task, n_boot=n_boot, classes=classes)
     validation = validation_metrics(version)
     table["validation"] = table["metric"].map(validation)
     table["limit"] = [
         limit_for(m, validation[m], tolerance) if m in validation else math.nan for m in table["metric"]
     ]
-    from_campaigns = campaign_label_count(session, version.id)  # type: ignore[arg-type]
+    from_campaigns = campaign_label_count(session, saved_id(version))
     return PerformanceReport(
         model_id=model_id,
         model_name=model.name,
-        version_id=version.id,
-        version=version.version,  # type: ignore[arg-type]
+        version_id=saved_id(version),
+        version=version.version,
         task=model.task,
         validation=validation,
         table=table,
-        coverage=monthly_coverage(session, version.id),  # type: ignore[arg-type]
+        coverage=monthly_coverage(session, saved_id(version)),
         n_labelled=len(labelled),
         n_from_campaigns=from_campaigns,
         n_from_pipelines=len(labelled) - from_campaigns,
@@ -556,44 +686,49 @@ def performance_report(
             primary_metric=model.primary_metric,
             n_boot=n_boot,
             validation_n=validation_rows(session, version),
+            n_classes=len(classes),
         ),
+        classes=classes,
+        per_class=class_report(labelled, classes) if classes else pd.DataFrame(),
+        confusion=confusion_matrix(labelled, classes) if classes else pd.DataFrame(),
     )
 
 
 def campaign_label_count(session: Session, version_id: int) -> int:
     """How many of a version's labels came from labelling campaigns (items with a final label)."""
-    from core.db.models import CampaignItem, LabellingCampaign
-
     return int(
         session.execute(
             select(func.count())
             .select_from(CampaignItem)
-            .join(LabellingCampaign, LabellingCampaign.id == CampaignItem.campaign_id)  # type: ignore[arg-type]
-            .where(LabellingCampaign.model_version_id == version_id, CampaignItem.status == "final")
+            .join(LabellingCampaign, col(LabellingCampaign.id) == col(CampaignItem.campaign_id))
+            .where(col(LabellingCampaign.model_version_id) == version_id, col(CampaignItem.status) == "final")
         ).scalar_one()
     )
 
 
 def version_options(session: Session) -> pd.DataFrame:
     """Every model version with logged predictions or a production stage, for the monitoring pages'
-    selectors: model id, name, task, business unit, primary metric, target, version id, number, stage, features."""
-    logged = select(PredictionDaily.model_version_id).distinct()
+    selectors: model id, name, task, business unit, primary metric, target, version id, number, stage, features,
+    and the model's labelling settings (case link template, outcome horizon in days)."""
+    logged = select(col(PredictionDaily.model_version_id)).distinct()
     rows = session.execute(
         select(
-            Model.id,
-            Model.name,
-            Model.task,
-            Model.business_unit,
-            Model.primary_metric,
-            Model.target,
-            ModelVersion.id,
-            ModelVersion.version,
-            ModelVersion.stage,
-            ModelVersion.feature_names,
+            col(Model.id),
+            col(Model.name),
+            col(Model.task),
+            col(Model.business_unit),
+            col(Model.primary_metric),
+            col(Model.target),
+            col(ModelVersion.id),
+            col(ModelVersion.version),
+            col(ModelVersion.stage),
+            col(ModelVersion.feature_names),
+            col(Model.case_link_template),
+            col(Model.outcome_horizon_days),
         )
-        .join(ModelVersion, ModelVersion.model_id == Model.id)  # type: ignore[arg-type]
-        .where((ModelVersion.stage == "production") | ModelVersion.id.in_(logged))  # type: ignore[union-attr]
-        .order_by(Model.name, ModelVersion.version.desc())  # type: ignore[attr-defined]
+        .join(ModelVersion, col(ModelVersion.model_id) == col(Model.id))
+        .where((col(ModelVersion.stage) == "production") | col(ModelVersion.id).in_(logged))
+        .order_by(col(Model.name), col(ModelVersion.version).desc())
     ).all()
     return pd.DataFrame(
         rows,
@@ -608,5 +743,7 @@ def version_options(session: Session) -> pd.DataFrame:
             "version",
             "stage",
             "feature_names",
+            "case_link_template",
+            "outcome_horizon_days",
         ],
     )

@@ -1,221 +1,191 @@
 """Bulk ingestion of prediction logs and cost records, validated before anything is written.
 
-Errors name the column and the row (1-based data row, i.e. the file's line minus the header),
-and nothing is written unless every row is valid. Prediction logs also update the daily
+``core.registry.ingest_validation`` checks and types a whole frame first (vectorised; its
+refusals name the file line, data row, column and value); nothing is written unless every row
+is valid. Prediction logs are written to the log store (``core.logstore``: Parquet files and
+their manifest) and also update the daily
 rollup (``prediction_daily``) in the same transaction, so pages never scan the raw log.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
-from core.db.models import CostRecord, Model, ModelVersion, PredictionDaily, PredictionLog
-from core.db.models.registry import COST_CATEGORIES, SCORE_BINS
+from core.db.models import (
+    CostRecord,
+    Dataset,
+    Feature,
+    Model,
+    ModelVersion,
+    PredictionDaily,
+)
+from core.db.models.registry import CLASSIFIER_TASKS, SCORE_BINS
+from core.db.types import MONEY_SCALE, saved_id
 from core.errors import InvalidInput, NotFound
+from core.logstore import write as logstore
+from core.registry import attributes
+from core.registry.files import Source, shown
+from core.registry.ingest_validation import CURRENCIES as CURRENCIES  # budgets read it here
+from core.registry.ingest_validation import (
+    PREDICTION_COLUMNS,
+    PredictionSchema,
+    TimeRules,
+    declared_kinds,
+    validate_costs,
+    validate_predictions,
+)
 
-CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "JPY", "CAD", "AUD")
-RESERVED_PREDICTION_COLUMNS = ("ts", "prediction", "score", "label", "request_id")
-MAX_ERRORS_LISTED = 5
-
-
-def _row_list(mask: pd.Series) -> str:
-    rows = [str(int(i) + 1) for i in np.flatnonzero(mask.to_numpy())[:MAX_ERRORS_LISTED]]
-    more = int(mask.sum()) - len(rows)
-    return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
-
-
-def _numeric(frame: pd.DataFrame, column: str, *, required: bool) -> pd.Series:
-    raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    huge = bad & _too_large(raw)
-    if huge.any():
-        raise InvalidInput(
-            f"column '{column}': '{str(raw[huge].iloc[0])[:40]}' is too large a number (row {_row_list(huge)})."
-        )
-    if bad.any():
-        first = raw[bad].iloc[0]
-        raise InvalidInput(f"column '{column}': '{first}' is not a number (row {_row_list(bad)}).")
-    if required and values.isna().any():
-        raise InvalidInput(f"column '{column}' is empty in row {_row_list(values.isna())}.")
-    if np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
-        raise InvalidInput(
-            f"column '{column}' holds an infinite value in row {_row_list(pd.Series(np.isinf(values.astype(float))))}."
-        )
-    return values.astype(float)
+RESERVED_PREDICTION_COLUMNS = PREDICTION_COLUMNS
+NO_SOURCE = Source()
 
 
-def _timestamps(frame: pd.DataFrame, column: str = "ts") -> pd.Series:
-    raw = frame[column]
-    ts = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
-    bad = ts.isna()
-    if bad.any():
-        first = raw[bad].iloc[0]
-        why = "is not a date/time"
-        try:
-            parsed = datetime.fromisoformat(str(first))
-            why = f"lies outside the supported years 1677-2262 ({parsed.year})"
-        except ValueError:
-            pass
-        raise InvalidInput(f"column '{column}': '{first}' {why} (row {_row_list(bad)}).")
-    future = ts > pd.Timestamp.now(tz=UTC) + pd.Timedelta(days=1)
-    if future.any():
-        raise InvalidInput(
-            f"column '{column}': {ts[future].iloc[0]} lies in the future (row {_row_list(future)})."
-        )
-    return ts
+def prediction_schema(session: Session, version: ModelVersion, model: Model) -> PredictionSchema:
+    """What ``version``'s prediction log holds: the model's task, the version's features and
+    the feature types its training dataset declares (its schema, then its feature list)."""
+    declared: dict[str, str] = {}
+    if version.training_dataset_id is not None:
+        dataset = session.get(Dataset, version.training_dataset_id)
+        if dataset is not None:
+            declared.update({str(k): str(v) for k, v in (dataset.data_schema or {}).items()})
+            for name, dtype in session.execute(
+                select(col(Feature.name), col(Feature.dtype)).where(
+                    col(Feature.dataset_id) == version.training_dataset_id
+                )
+            ):
+                if dtype:
+                    declared[name] = dtype
+    numeric, text = declared_kinds(declared)
+    return PredictionSchema(
+        task=model.task,
+        label=f"{model.name} v{version.version}",
+        features=tuple(version.feature_names or ()),
+        numeric=numeric,
+        text=text,
+        classes=tuple(version.class_names or ()),
+    )
 
 
-def log_predictions(session: Session, *, actor: Actor, model_version_id: int, frame: pd.DataFrame) -> int:
+def log_predictions(
+    session: Session,
+    *,
+    actor: Actor,
+    model_version_id: int,
+    frame: pd.DataFrame,
+    rules: TimeRules | None = None,
+    source: Source = NO_SOURCE,
+) -> int:
     """Append predictions of one model version. Columns: ts, prediction, optional score, label,
-    request_id, and one column per feature the version was registered with. Returns the row count."""
+    request_id, one column per feature the version was registered with, and optional
+    ``sensitive.NAME`` columns (sensitive attributes of each request, not model inputs; they need a
+    request_id). ``rules`` say how to read zone-less times, epochs and other date formats;
+    ``source`` names the file in refusals. All rows or none; returns the row count."""
     version = session.get(ModelVersion, model_version_id)
     if version is None:
         raise NotFound(f"No model version with id {model_version_id}.")
     model = session.get(Model, version.model_id)
     assert model is not None
     require(session, actor, "predictions.log", business_unit=model.business_unit)
-    if frame.empty:
-        raise InvalidInput("the prediction file holds no rows.")
-    frame = frame.reset_index(drop=True)
-    columns = [str(c) for c in frame.columns]
-    for needed in ("ts", "prediction"):
-        if needed not in columns:
-            raise InvalidInput(f"missing column '{needed}'; found: {', '.join(columns[:20])}.")
-    duplicate = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicate:
-        raise InvalidInput(f"duplicate column(s): {', '.join(duplicate)}.")
-    features = [c for c in columns if c not in RESERVED_PREDICTION_COLUMNS]
-    expected = list(version.feature_names)
-    if expected:
-        missing = [c for c in expected if c not in features]
-        extra = [c for c in features if c not in expected]
-        if missing:
-            raise InvalidInput(
-                f"missing feature column(s) of {model.name} v{version.version}: {', '.join(missing)}."
-            )
-        if extra:
-            raise InvalidInput(
-                f"unexpected column(s) not among {model.name} v{version.version}'s features: {', '.join(extra[:10])}."
-            )
-    ts = _timestamps(frame)
-    prediction = _numeric(frame, "prediction", required=True)
-    score = (
-        _numeric(frame, "score", required=False)
-        if "score" in columns
-        else pd.Series(np.nan, index=frame.index)
+    sensitive = [c for c in frame.columns if str(c).startswith(attributes.SENSITIVE_PREFIX)]
+    checked = validate_predictions(
+        frame.drop(columns=sensitive) if sensitive else frame,
+        schema=prediction_schema(session, version, model),
+        rules=rules or TimeRules(),
+        source=source,
+        now=clock.now(),
     )
-    label = (
-        _numeric(frame, "label", required=False)
-        if "label" in columns
-        else pd.Series(np.nan, index=frame.index)
+    sensitive_values = _sensitive_values(frame, sensitive, checked, version) if sensitive else None
+    count = write_predictions(
+        session,
+        actor=actor,
+        version=version,
+        model=model,
+        checked=checked,
+        sensitive_attributes=[str(c)[len(attributes.SENSITIVE_PREFIX) :] for c in sensitive],
     )
-    if model.task == "binary_classification":
-        out_of_range = score.notna() & ((score < 0) | (score > 1))
-        if out_of_range.any():
-            raise InvalidInput(
-                f"column 'score' must lie between 0 and 1 for a classifier (row {_row_list(out_of_range)})."
-            )
-    request_ids = (
-        frame["request_id"].fillna("").astype(str)
-        if "request_id" in columns
-        else pd.Series("", index=frame.index)
-    )
-    too_long = request_ids.str.len() > 120
-    if too_long.any():
-        raise InvalidInput(f"column 'request_id' is longer than 120 characters (row {_row_list(too_long)}).")
-    for column in features:
-        _refuse_unstorable_numbers(frame[column], column)
-    feature_records = _feature_records(frame[features]) if features else [{}] * len(frame)
+    if sensitive_values is not None and not sensitive_values.empty:
+        attributes.store_attributes(session, model_id=saved_id(model), values=sensitive_values)
+    return count
 
-    rows = [
-        {
-            "model_version_id": model_version_id,
-            "ts": t.to_pydatetime(),
-            "request_id": r,
-            "features": f,
-            "prediction": float(p),
-            "score": None if math.isnan(s) else float(s),
-            "label": None if math.isnan(lab) else float(lab),
-        }
-        for t, r, f, p, s, lab in zip(ts, request_ids, feature_records, prediction, score, label, strict=True)
-    ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(PredictionLog), rows[start : start + 5000])
-    _update_rollup(session, model_version_id, model.task, ts, prediction, score, label)
+
+def _sensitive_values(
+    frame: pd.DataFrame, sensitive: list[str], checked: pd.DataFrame, version: ModelVersion
+) -> pd.DataFrame:
+    """The file's ``sensitive.NAME`` columns as validated (request_id, name, value) rows."""
+    request_ids = (
+        frame["request_id"].fillna("").astype(str).reset_index(drop=True)
+        if "request_id" in frame.columns
+        else pd.Series("", index=range(len(frame)))
+    )
+    features = set(version.feature_names) or {c for c in checked.columns if c not in PREDICTION_COLUMNS}
+    return attributes.attribute_values(
+        pd.concat(
+            [
+                request_ids.rename("request_id"),
+                frame[sensitive]
+                .reset_index(drop=True)
+                .rename(columns=lambda c: str(c)[len(attributes.SENSITIVE_PREFIX) :]),
+            ],
+            axis=1,
+        ),
+        features=features,
+        where="prediction file",
+    )
+
+
+def write_predictions(
+    session: Session,
+    *,
+    actor: Actor,
+    version: ModelVersion,
+    model: Model,
+    checked: pd.DataFrame,
+    sensitive_attributes: Iterable[str] = (),
+) -> int:
+    """Write a frame returned by ``validate_predictions`` (the log store's Parquet files and
+    manifest, the labelled sample, the daily rollup, the audit event);
+    ``sensitive_attributes`` names the attributes that came with it (stored apart)."""
+    sensitive_attributes = list(sensitive_attributes)
+    version_id = saved_id(version)
+    features = [c for c in checked.columns if c not in PREDICTION_COLUMNS]
+    ts, prediction, score, label = checked["ts"], checked["prediction"], checked["score"], checked["label"]
+    written = logstore.log_validated(
+        session,
+        model_id=saved_id(model),
+        version_id=version_id,
+        ts=ts,
+        prediction=prediction,
+        score=score,
+        label=label,
+        request_id=checked["request_id"],
+        features=checked[features],
+    )
+    _update_rollup(session, version_id, model.task, ts, prediction, score, label)
     audit.record(
         session,
         actor=actor,
-        action="predictions.logged",
-        object_type="model_version",
-        object_id=model_version_id,
+        action=events.PREDICTIONS_LOGGED,
+        object_id=version_id,
         model_id=model.id,
         after={
-            "rows": len(rows),
+            "rows": written.rows,
+            "files": len(written.files),
             "from": ts.min().isoformat(),
             "to": ts.max().isoformat(),
             "labelled": int(label.notna().sum()),
-        },
+        }
+        | ({"sensitive_attributes": list(sensitive_attributes)} if sensitive_attributes else {}),
     )
-    return len(rows)
-
-
-_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
-
-
-def _too_large(values: pd.Series) -> pd.Series:
-    """True where a value is written as a number but does not fit a float (e.g. 400 digits, 1e400)."""
-    if values.dtype != object:
-        return (
-            pd.Series(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)), index=values.index)
-            if values.dtype.kind in "fc"
-            else pd.Series(False, index=values.index)
-        )
-    text = values.astype(str)
-    looks_numeric = text.str.match(_NUMBER)
-    return looks_numeric & text.where(looks_numeric, "0").map(lambda v: math.isinf(float(v)))
-
-
-def _refuse_unstorable_numbers(values: pd.Series, column: str) -> None:
-    """Numbers too large for a float would be stored as text or infinity: refuse them."""
-    infinite = _too_large(values)
-    if infinite.any():
-        raise InvalidInput(
-            f"feature column '{column}' holds a number too large to store, or infinity (row {_row_list(infinite)})."
-        )
-
-
-def _feature_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts: NaN becomes null, numpy scalars become Python numbers."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    records = clean.to_dict(orient="records")
-    for record in records:
-        for key, value in record.items():
-            if isinstance(value, np.generic):
-                value = record[key] = value.item()
-            if isinstance(value, bytes | bytearray):
-                raise InvalidInput(
-                    f"feature column '{key}' holds binary data; features must be numbers, text or dates."
-                )
-            if hasattr(value, "isoformat"):  # dates and timestamps are stored as ISO text
-                record[key] = value.isoformat()
-            elif not isinstance(value, str | int | float | bool) and value is not None:
-                raise InvalidInput(
-                    f"feature column '{key}' holds a {type(value).__name__}; features must be numbers, text or dates."
-                )
-            if isinstance(value, float) and not math.isfinite(value):
-                raise InvalidInput(f"feature column '{key}' holds an infinite value.")
-    return records
+    return written.rows
 
 
 def _update_rollup(
@@ -238,27 +208,55 @@ def _update_rollup(
     frame["bin"] = np.where(
         has_score, np.clip((frame["score"].fillna(0) * SCORE_BINS).astype(int), 0, SCORE_BINS - 1), -1
     )
-    for day_value, group in frame.groupby("day", sort=True):
-        existing = session.execute(
+    frame["score0"] = frame["score"].fillna(0.0)
+    frame["label0"] = frame["label"].where(labelled, 0.0)
+    frame["labelled"] = labelled.astype(int)
+    per_day = frame.groupby("day", sort=True).agg(
+        n=("prediction", "size"),
+        pred_sum=("prediction", "sum"),
+        score_sum=("score0", "sum"),
+        n_labelled=("labelled", "sum"),
+        label_sum=("label0", "sum"),
+        n_correct=("correct", "sum"),
+        abs_err_sum=("abs_err", "sum"),
+        sq_err_sum=("sq_err", "sum"),
+        last_ts=("ts", "max"),
+    )
+    scored = frame[frame["bin"] >= 0]
+    hists = (
+        scored.groupby(["day", "bin"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=range(SCORE_BINS), fill_value=0)
+    )
+    # One query for the days of the whole batch (a batch can span a year of days), not one per day.
+    existing = {
+        row.day: row
+        for row in session.execute(
             select(PredictionDaily).where(
-                PredictionDaily.model_version_id == version_id, PredictionDaily.day == day_value
+                col(PredictionDaily.model_version_id) == version_id,
+                col(PredictionDaily.day) >= per_day.index.min(),
+                col(PredictionDaily.day) <= per_day.index.max(),
             )
-        ).scalar_one_or_none()
-        row = existing or PredictionDaily(model_version_id=version_id, day=day_value)
-        hist = list(row.score_hist or [0] * SCORE_BINS)
-        counts = np.bincount(group.loc[group["bin"] >= 0, "bin"].astype(int), minlength=SCORE_BINS)
+        ).scalars()
+    }
+    no_scores = [0] * SCORE_BINS
+    for agg in per_day.itertuples():
+        day_value = agg.Index
+        row = existing.get(day_value) or PredictionDaily(model_version_id=version_id, day=day_value)
+        hist = list(row.score_hist or no_scores)
+        counts = hists.loc[day_value].tolist() if day_value in hists.index else no_scores
         row.score_hist = [int(a + b) for a, b in zip(hist, counts, strict=True)]
-        row.n += len(group)
-        row.pred_sum += float(group["prediction"].sum())
-        row.score_sum += float(group["score"].fillna(0).sum())
-        g_labelled = group["label"].notna()
-        row.n_labelled += int(g_labelled.sum())
-        row.label_sum += float(group.loc[g_labelled, "label"].sum())
-        if task == "binary_classification":
-            row.n_correct += int(group["correct"].sum())
-        row.abs_err_sum += float(group["abs_err"].sum())
-        row.sq_err_sum += float(group["sq_err"].sum())
-        last = group["ts"].max().to_pydatetime()
+        row.n += int(agg.n)
+        row.pred_sum += float(agg.pred_sum)
+        row.score_sum += float(agg.score_sum)
+        row.n_labelled += int(agg.n_labelled)
+        row.label_sum += float(agg.label_sum)
+        if task in CLASSIFIER_TASKS:
+            row.n_correct += int(agg.n_correct)
+        row.abs_err_sum += float(agg.abs_err_sum)
+        row.sq_err_sum += float(agg.sq_err_sum)
+        last = agg.last_ts.to_pydatetime()
         row.last_ts = max(row.last_ts, last) if row.last_ts else last
         session.add(row)
     session.flush()
@@ -277,7 +275,7 @@ def add_label_to_rollup(
     """Keep the rollup's label counts right when a single prediction is labelled (or relabelled)."""
     row = session.execute(
         select(PredictionDaily).where(
-            PredictionDaily.model_version_id == version_id, PredictionDaily.day == day
+            col(PredictionDaily.model_version_id) == version_id, col(PredictionDaily.day) == day
         )
     ).scalar_one_or_none()
     if row is None:
@@ -285,13 +283,13 @@ def add_label_to_rollup(
     if previous_label is not None:
         row.n_labelled -= 1
         row.label_sum -= previous_label
-        if task == "binary_classification":
+        if task in CLASSIFIER_TASKS:
             row.n_correct -= int(prediction == previous_label)
         row.abs_err_sum -= abs(prediction - previous_label)
         row.sq_err_sum -= (prediction - previous_label) ** 2
     row.n_labelled += 1
     row.label_sum += label
-    if task == "binary_classification":
+    if task in CLASSIFIER_TASKS:
         row.n_correct += int(prediction == label)
     row.abs_err_sum += abs(prediction - label)
     row.sq_err_sum += (prediction - label) ** 2
@@ -299,101 +297,83 @@ def add_label_to_rollup(
     session.flush()
 
 
-COST_COLUMNS = ("day", "model", "category", "amount", "currency")
-
-
-def log_costs(session: Session, *, actor: Actor, frame: pd.DataFrame) -> int:
-    """Import cost records (columns day, model, category, amount, currency). All rows or none."""
+def log_costs(
+    session: Session,
+    *,
+    actor: Actor,
+    frame: pd.DataFrame,
+    rules: TimeRules | None = None,
+    source: Source = NO_SOURCE,
+) -> int:
+    """Import cost records (columns day, model, category, amount, currency). Amounts are stored
+    exactly (``core.db.types.Money``). All rows or none."""
     require(session, actor, "costs.log")
-    if frame.empty:
-        raise InvalidInput("the cost file holds no rows.")
-    frame = frame.reset_index(drop=True)
-    columns = [str(c).strip() for c in frame.columns]
-    frame.columns = columns
-    missing = [c for c in COST_COLUMNS if c not in columns]
-    if missing:
-        raise InvalidInput(f"missing column(s) {', '.join(missing)}; expected {', '.join(COST_COLUMNS)}.")
-    extra = [c for c in columns if c not in COST_COLUMNS]
-    if extra:
-        raise InvalidInput(
-            f"unexpected column(s): {', '.join(extra[:10])}; expected {', '.join(COST_COLUMNS)}."
+    checked = validate_costs(frame, rules=rules or TimeRules(), source=source, today=clock.today())
+    names = checked["model"]
+    known: dict[str, int] = {
+        name: model_id
+        for name, model_id in session.execute(
+            select(col(Model.name), col(Model.id)).where(col(Model.name).in_(sorted(set(names))))
         )
-    days = pd.to_datetime(frame["day"], errors="coerce", format="mixed")
-    if days.isna().any():
-        bad = days.isna()
-        raise InvalidInput(
-            f"column 'day': '{frame['day'][bad].iloc[0]}' is not a date (row {_row_list(bad)})."
-        )
-    days = days.dt.date
-    amount = _numeric(frame, "amount", required=True)
-    negative = amount < 0
-    if negative.any():
-        raise InvalidInput(f"column 'amount' is negative in row {_row_list(negative)}.")
-    currency = frame["currency"].fillna("").astype(str).str.strip().str.upper()
-    unknown_ccy = ~currency.isin(CURRENCIES)
-    if unknown_ccy.any():
-        raise InvalidInput(
-            f"column 'currency': unknown currency '{currency[unknown_ccy].iloc[0]}' (row {_row_list(unknown_ccy)}); "
-            f"known: {', '.join(CURRENCIES)}."
-        )
-    category = frame["category"].fillna("").astype(str).str.strip().str.lower()
-    bad_cat = ~category.isin(COST_CATEGORIES)
-    if bad_cat.any():
-        raise InvalidInput(
-            f"column 'category': '{category[bad_cat].iloc[0]}' is not one of {', '.join(COST_CATEGORIES)} "
-            f"(row {_row_list(bad_cat)})."
-        )
-    names = frame["model"].fillna("").astype(str).str.strip()
-    known = dict(
-        session.execute(select(Model.name, Model.id).where(Model.name.in_(sorted(set(names))))).all()
-    )  # type: ignore[attr-defined]
+    }
     unknown = ~names.isin(list(known))
     if unknown.any():
+        first = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InvalidInput(
-            f"column 'model': unknown model '{names[unknown].iloc[0]}' (row {_row_list(unknown)})."
+            f"{source.where(first)}, column 'model': unknown model '{shown(names.iloc[first])}'"
+            f"{_also(unknown)}."
         )
-    keyed = pd.DataFrame({"day": days, "model": names, "category": category})
-    dup = keyed.duplicated(keep=False)
-    if dup.any():
-        raise InvalidInput(f"duplicate day + model + category in row {_row_list(dup)}.")
+    days = checked["day"].dt.date
     model_ids = names.map(known)
-    existing = _existing_cost_keys(session, set(model_ids), min(days), max(days))
-    clash = pd.Series([(d, m, c) in existing for d, m, c in zip(days, model_ids, category, strict=True)])
+    existing = _existing_cost_keys(session, set(model_ids), days.min(), days.max())
+    keys = pd.MultiIndex.from_arrays([days, model_ids, checked["category"]])
+    clash = pd.Series(keys.isin(list(existing)), index=checked.index)
     if clash.any():
+        first = int(np.flatnonzero(clash.to_numpy())[0])
         raise InvalidInput(
-            f"row {_row_list(clash)}: a cost for that day, model and category is already recorded."
+            f"{source.where(first)}: a cost for {days.iloc[first]}, '{shown(names.iloc[first])}' and "
+            f"{checked['category'].iloc[first]} is already recorded{_also(clash)}."
         )
+    amounts = [Decimal(int(u)).scaleb(-MONEY_SCALE) for u in checked["amount_units"].tolist()]
     rows = [
-        {"day": d, "model_id": int(m), "category": c, "amount": float(a), "currency": ccy}
-        for d, m, c, a, ccy in zip(days, model_ids, category, amount, currency, strict=True)
+        {"day": d, "model_id": int(m), "category": c, "amount": a, "currency": ccy}
+        for d, m, c, a, ccy in zip(
+            days, model_ids, checked["category"], amounts, checked["currency"], strict=True
+        )
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(CostRecord), rows[start : start + 5000])
+    total = Decimal(int(checked["amount_units"].sum())).scaleb(-MONEY_SCALE)
     audit.record(
         session,
         actor=actor,
-        action="costs.logged",
-        object_type="cost_record",
+        action=events.COSTS_LOGGED,
         object_id="batch",
         after={
             "rows": len(rows),
-            "from": str(min(days)),
-            "to": str(max(days)),
-            "total": round(float(amount.sum()), 2),
+            "from": str(days.min()),
+            "to": str(days.max()),
+            "total": str(total.quantize(Decimal("0.01"))),
+            "currencies": sorted(set(checked["currency"])),
             "models": sorted(set(names)),
         },
     )
     return len(rows)
 
 
+def _also(mask: pd.Series) -> str:
+    more = int(mask.sum()) - 1
+    return f"; {more} more row{'s' if more > 1 else ''} too" if more > 0 else ""
+
+
 def _existing_cost_keys(
     session: Session, model_ids: Iterable[int], start: Any, end: Any
 ) -> set[tuple[Any, int, str]]:
     result = session.execute(
-        select(CostRecord.day, CostRecord.model_id, CostRecord.category).where(
-            CostRecord.model_id.in_([int(m) for m in model_ids]),
-            CostRecord.day >= start,
-            CostRecord.day <= end,  # type: ignore[attr-defined]
+        select(col(CostRecord.day), col(CostRecord.model_id), col(CostRecord.category)).where(
+            col(CostRecord.model_id).in_([int(m) for m in model_ids]),
+            col(CostRecord.day) >= start,
+            col(CostRecord.day) <= end,
         )
     ).all()
     return {(d, m, c) for d, m, c in result}

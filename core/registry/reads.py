@@ -9,7 +9,7 @@ statements whatever the number of models) and read the per-day rollup
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,10 +18,10 @@ import pandas as pd
 from sqlalchemy import String, Table, case, func, select, type_coerce
 from sqlmodel import Session
 
+from core import audit, clock
 from core.db.models import (
     BusinessProcess,
     BusinessRule,
-    CostRecord,
     Dataset,
     DataSource,
     Deployment,
@@ -34,8 +34,19 @@ from core.db.models import (
     RiskAssessment,
     StageChange,
 )
-from core.db.types import utcnow
 from core.errors import NotFound
+from core.registry.figures import (
+    CardCompleteness,
+    card_completeness,
+    card_values,
+    cost_per_model,
+    last_30_days,
+    totals,
+)
+from core.registry.figures import (
+    cost_last_30_days as cost_last_30_days_of,
+)
+from core.registry.knowledge import Holder, knowledge_gaps
 
 # --- vocabulary shown to people --------------------------------------------------------------
 
@@ -53,7 +64,6 @@ CARD_SECTION_TITLES: dict[str, str] = {
     "card_caveats": "Caveats and recommendations",
 }
 TASK_LABELS = {"binary_classification": "Binary classification", "regression": "Regression"}
-COST_WINDOW_DAYS = 30
 # A person who is accountable or technical owner of this many live models concentrates knowledge.
 MANY_MODELS_THRESHOLD = 5
 HEALTH_URGENCY = {"alert": 0, "warning": 1, "unknown": 2, "ok": 3}
@@ -61,11 +71,11 @@ HEALTH_URGENCY = {"alert": 0, "warning": 1, "unknown": 2, "ok": 3}
 
 def _table(table_model: Any) -> Table:
     """The Core table of a SQLModel class (set-based queries are written in SQLAlchemy Core)."""
-    return table_model.__table__  # type: ignore[no-any-return]
+    return table_model.__table__
 
 
 def _today(today: date | None) -> date:
-    return today or utcnow().date()
+    return today or clock.today()
 
 
 def _frame(result: Any, columns: list[str]) -> pd.DataFrame:
@@ -113,12 +123,12 @@ def inventory(session: Session, *, today: date | None = None) -> pd.DataFrame:
     (the database's collation). Two statements, whatever the number of models: the listing
     and the 30-day costs.
     """
-    return _inventory_frame(session, monthly_costs(session, today=today))
+    return _inventory_frame(session, costs_last_30_days(session, today=today))
 
 
 def inventory_and_kpis(session: Session, *, today: date | None = None) -> tuple[pd.DataFrame, InventoryKpis]:
     """``inventory()`` and ``inventory_kpis()`` together, aggregating the costs once."""
-    costs = monthly_costs(session, today=today)
+    costs = costs_last_30_days(session, today=today)
     return _inventory_frame(session, costs), _kpis(session, costs, _today(today))
 
 
@@ -140,17 +150,12 @@ def inventory_snapshot(session: Session, *, today: date | None = None) -> Invent
     )
 
 
-def monthly_costs(session: Session, *, today: date | None = None) -> pd.DataFrame:
-    """Cost per model and currency over the ``COST_WINDOW_DAYS`` days ending ``today``
-    (columns model_id, currency, amount), read from a covering index of ``cost_record``."""
-    today = _today(today)
-    c = _table(CostRecord)
-    rows = session.execute(
-        select(c.c.model_id, c.c.currency, func.sum(c.c.amount))
-        .where(c.c.day > today - timedelta(days=COST_WINDOW_DAYS), c.c.day <= today)
-        .group_by(c.c.model_id, c.c.currency)
-    )
-    return _frame(rows, ["model_id", "currency", "amount"])
+def costs_last_30_days(session: Session, *, today: date | None = None) -> pd.DataFrame:
+    """Cost per model and currency over the ``COST_WINDOW_DAYS`` (30) days ending ``today``
+    (columns model_id, currency, amount): the figure "Cost, last 30 days" of
+    ``core.registry.figures``, comparable from one day to the next. Costs per calendar month (the
+    Costs page, budgets) are ``core.costs.queries.costs_by_month``."""
+    return cost_per_model(session, last_30_days(_today(today)))
 
 
 def _inventory_frame(session: Session, costs: pd.DataFrame) -> pd.DataFrame:
@@ -340,7 +345,7 @@ class InventoryFilter:
 INVENTORY_SORTS: dict[str, tuple[str | None, bool]] = {
     "Name (A to Z)": (None, True),
     "Health (most urgent first)": ("health", True),
-    "Monthly cost (highest first)": ("monthly_cost", False),
+    "Cost, last 30 days (highest first)": ("monthly_cost", False),
     "Last prediction (oldest first)": ("last_prediction", True),
     "Last retrained (newest first)": ("last_retrained", False),
     "Business unit": ("business_unit", True),
@@ -420,9 +425,10 @@ class InventoryKpis:
     in_production: int
     with_alerts: int
     with_warnings: int
-    monthly_cost: dict[str, float]  # currency -> total over the last 30 days
+    monthly_cost: dict[str, float]  # currency -> "Cost, last 30 days" (core.registry.figures)
     high_risk: int | None = None
     overdue_reviews: int | None = None
+    today: date | None = None  # the last day of the 30 days
 
 
 def inventory_kpis(session: Session, *, today: date | None = None) -> InventoryKpis:
@@ -432,7 +438,7 @@ def inventory_kpis(session: Session, *, today: date | None = None) -> InventoryK
     High-risk models and overdue reviews stay None while the registry holds no risk
     assessment at all: a 0 would falsely say none are at risk.
     """
-    return _kpis(session, monthly_costs(session, today=today), _today(today))
+    return _kpis(session, costs_last_30_days(session, today=today), _today(today))
 
 
 def _risk_kpis(session: Session, today: date) -> tuple[int | None, int | None]:
@@ -478,16 +484,16 @@ def _kpis(session: Session, costs: pd.DataFrame, today: date) -> InventoryKpis:
             select(h.c.status, func.count()).where(h.c.status.in_(("alert", "warning"))).group_by(h.c.status)
         )
     }
-    cost = costs.groupby("currency")["amount"].sum()
     high_risk, overdue = _risk_kpis(session, today)
     return InventoryKpis(
         models=int(models),
         in_production=int(in_production),
         with_alerts=int(health.get("alert", 0)),
         with_warnings=int(health.get("warning", 0)),
-        monthly_cost={str(k): float(a) for k, a in cost.items()},
+        monthly_cost=totals(costs),
         high_risk=high_risk,
         overdue_reviews=overdue,
+        today=today,
     )
 
 
@@ -518,6 +524,9 @@ class ModelCard:
     stage: str
     sections: dict[str, str]  # title -> text ("" when not documented)
     missing: list[str]
+    fields: dict[str, str] = field(default_factory=dict)  # card field -> text, as stored
+    # The eight sections of core.registry.figures (the model's purpose and uses, and this card).
+    completeness: CardCompleteness | None = None
 
 
 @dataclass(frozen=True)
@@ -554,6 +563,7 @@ class ModelDetail:
     stage_history: pd.DataFrame  # changed_at, version, from_stage, to_stage, changed_by, reason
     production_version: int | None = None
     latest_version: int | None = None
+    cost_last_30_days: dict[str, float] = field(default_factory=dict)  # core.registry.figures
 
 
 def model_detail(session: Session, model_id: int) -> ModelDetail:
@@ -564,6 +574,9 @@ def model_detail(session: Session, model_id: int) -> ModelDetail:
     process = session.get(BusinessProcess, model.business_process_id) if model.business_process_id else None
     health = session.get(ModelHealth, model_id)
     versions, metric_names, params, cards = _versions(session, model_id)
+    cards = [
+        replace(c, completeness=card_completeness({**card_values(model, None), **c.fields})) for c in cards
+    ]
     production = versions.loc[versions["stage"] == "production", "version"]
     return ModelDetail(
         id=model_id,
@@ -604,6 +617,7 @@ def model_detail(session: Session, model_id: int) -> ModelDetail:
         stage_history=stage_history(session, model_id),
         production_version=int(production.iloc[0]) if len(production) else None,
         latest_version=int(versions["version"].max()) if len(versions) else None,
+        cost_last_30_days=cost_last_30_days_of(session, model_id=model_id),
     )
 
 
@@ -611,12 +625,12 @@ def model_owners(session: Session, model_id: int) -> pd.DataFrame:
     o, p = _table(Ownership), _table(Person)
     role_order = case({r: i for i, r in enumerate(OWNERSHIP_ROLE_LABELS)}, value=o.c.role, else_=9)
     rows = session.execute(
-        select(o.c.role, p.c.name, p.c.email, p.c.team, p.c.active, p.c.left_on, o.c.since)
+        select(o.c.role, p.c.name, p.c.email, p.c.team, p.c.active, p.c.left_on, o.c.since, p.c.id)
         .join(p, p.c.id == o.c.person_id)
         .where(o.c.model_id == model_id)
         .order_by(role_order, p.c.name)
     )
-    frame = _frame(rows, ["role", "person", "email", "team", "active", "left_on", "since"])
+    frame = _frame(rows, ["role", "person", "email", "team", "active", "left_on", "since", "person_id"])
     frame.insert(1, "role_label", frame["role"].map(OWNERSHIP_ROLE_LABELS))
     frame["active"] = frame["active"].astype(bool)
     _dates(frame, "since")
@@ -661,6 +675,8 @@ def _versions(
             "artifact_uri": r["artifact_uri"],
             "artifact_format": r["artifact_format"],
             "artifact_sha256": r["artifact_sha256"],
+            "source_uri": r["source_uri"],
+            "source_sha256": r["source_sha256"],
             "training_data": _dataset_label(r["train_name"], r["train_version"]),
             "evaluation_data": _dataset_label(r["eval_name"], r["eval_version"]),
         }
@@ -677,6 +693,8 @@ def _versions(
         "artifact_uri",
         "artifact_format",
         "artifact_sha256",
+        "source_uri",
+        "source_sha256",
         "training_data",
         "evaluation_data",
         *[f"metric:{k}" for k in metric_names],
@@ -706,14 +724,21 @@ def _card(row: Any) -> ModelCard:
         stage=row["stage"],
         sections=sections,
         missing=[t for t, text in sections.items() if not text],
+        fields={key: row[key] or "" for key in CARD_SECTION_TITLES},
     )
 
 
 def _datasets(session: Session, model_id: int) -> pd.DataFrame:
-    """Training and evaluation datasets of the model's versions, one row per dataset and use."""
+    """Training, evaluation, drift reference and SHAP background datasets of the model's versions,
+    one row per dataset and use, with where its data is kept."""
     v, d, s = _table(ModelVersion), _table(Dataset), _table(DataSource)
     frames = []
-    for used_as, column in (("Training", v.c.training_dataset_id), ("Evaluation", v.c.evaluation_dataset_id)):
+    for used_as, column in (
+        ("Training", v.c.training_dataset_id),
+        ("Evaluation", v.c.evaluation_dataset_id),
+        ("Drift reference", v.c.reference_dataset_id),
+        ("SHAP background", v.c.background_dataset_id),
+    ):
         rows = session.execute(
             select(
                 v.c.version,
@@ -725,6 +750,7 @@ def _datasets(session: Session, model_id: int) -> pd.DataFrame:
                 s.c.name,
                 d.c.content_hash,
                 d.c.uri,
+                d.c.storage,
             )
             .join(d, d.c.id == column)
             .outerjoin(s, s.c.id == d.c.data_source_id)
@@ -742,13 +768,16 @@ def _datasets(session: Session, model_id: int) -> pd.DataFrame:
                 "source",
                 "content_hash",
                 "uri",
+                "storage",
             ],
         )
         frame.insert(0, "used_as", used_as)
         frames.append(frame)
     both = pd.concat(frames, ignore_index=True)
     if both.empty:
-        return both.drop(columns=["model_version"]).assign(versions=pd.Series(dtype=str))
+        return both.drop(columns=["model_version"]).assign(
+            versions=pd.Series(dtype=str), kept=pd.Series(dtype=str)
+        )
     keys = ["used_as", "dataset", "dataset_version"]
     grouped = (
         both.groupby(keys, sort=False, dropna=False)
@@ -760,10 +789,15 @@ def _datasets(session: Session, model_id: int) -> pd.DataFrame:
             source=("source", "first"),
             content_hash=("content_hash", "first"),
             uri=("uri", "first"),
+            storage=("storage", "first"),
         )
         .reset_index()
     )
+    grouped["kept"] = grouped["storage"].map(KEPT).fillna("location only")
     return grouped
+
+
+KEPT = {"store": "in the artifact store", "external": "at its location (hash-checked)"}
 
 
 def _deployments(session: Session, model_id: int) -> pd.DataFrame:
@@ -856,13 +890,15 @@ class VersionRef:
 
 
 def production_version_on(session: Session, model_id: int, when: datetime) -> VersionRef | None:
-    """The version that was in production at ``when`` (tz-aware), replayed from the stage history.
+    """The version that was in production at ``when`` (tz-aware), replayed from the stage history
+    after checking it against the chained audit events (IntegrityViolation if it was edited).
 
     Changes at the same instant apply in the order they were written, so a promotion that
     archived its predecessor at the same timestamp reads correctly.
     """
     if when.tzinfo is None:
         raise ValueError("production_version_on needs a timezone-aware datetime")
+    audit.ensure_stage_history(session, model_id)  # an edited stage history is refused, not answered
     sc, v = _table(StageChange), _table(ModelVersion)
     rows = session.execute(
         select(sc.c.model_version_id, v.c.version, sc.c.from_stage, sc.c.to_stage)
@@ -1037,59 +1073,55 @@ def _people(assignments: pd.DataFrame) -> pd.DataFrame:
 
 
 FLAG_COLUMNS = ["model_id", "model", "business_unit", "person", "risk", "detail"]
-_MISSING_ROLE_FLAGS = (
-    ("business_owner", "No accountable owner", "Nobody answers for this model's business use."),
-    ("technical_owner", "No technical owner", "Nobody is named to maintain this model."),
-    ("backup", "No backup", "If the owners leave, nobody else knows this model."),
-)
+_MISSING_ROLE_FLAGS = {
+    "business_owner": ("No accountable owner", "Nobody answers for this model's business use."),
+    "technical_owner": ("No technical owner", "Nobody is named to maintain this model."),
+    "backup": ("No backup", "If the owners leave, nobody else knows this model."),
+}
 
 
 def _flags(models: pd.DataFrame, assignments: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
-    """One row per risk. A role held only by someone who left is "Owner has left" (not also
-    "No ..."); "No ..." means nobody was ever named."""
-    parts = [_left_flags(assignments)]
-    for role, risk, detail in _MISSING_ROLE_FLAGS:
-        named = assignments.loc[assignments["role"] == role, "model_id"]
-        missing = models[~models["model_id"].isin(named)]
-        parts.append(missing.assign(person="", risk=risk, detail=detail))
+    """One row per risk: the knowledge gaps (``core.registry.knowledge``: a holder of a knowledge
+    role who left is "Owner has left", a role never filled is "No ..."), then the people who own
+    many models."""
+    holders = [
+        Holder(int(r.model_id), r.role, int(r.person_id), r.person, bool(r.active), _day(r.left_on))
+        for r in assignments.itertuples()
+    ]
+    names = models.set_index("model_id")
+    rows: list[tuple[int | None, str, str, str, str, str]] = []
+    for gap in knowledge_gaps(holders, models["model_id"].tolist()):
+        model = names.loc[gap.model_id]
+        if gap.kind == "left":
+            role = OWNERSHIP_ROLE_LABELS[gap.role].lower()
+            when = f" on {gap.left_on:%Y-%m-%d}" if gap.left_on else ""
+            then = "" if gap.covered else f" Name a new {role}."
+            risk, detail, person = "Owner has left", f"{role.capitalize()}, left{when}.{then}", gap.person
+        else:
+            (risk, detail), person = _MISSING_ROLE_FLAGS[gap.role], ""
+        rows.append((gap.model_id, model["model"], model["business_unit"], person, risk, detail))
     many = people[people["owns_many"].astype(bool)]
-    parts.append(
-        pd.DataFrame(
-            {
-                "model_id": None,
-                "model": "",
-                "business_unit": "",
-                "person": many["person"],
-                "risk": "Owns many models",
-                "detail": [
-                    f"Accountable or technical owner of {int(o)} models; a role on {int(n)} in all."
-                    for o, n in zip(many["owned"], many["models"], strict=True)
-                ],
-            }
+    rows += [
+        (
+            None,
+            "",
+            "",
+            person,
+            "Owns many models",
+            f"Accountable or technical owner of {int(o)} models; a role on {int(n)} in all.",
         )
-    )
-    frame = (
-        pd.concat([p[FLAG_COLUMNS] for p in parts if not p.empty], ignore_index=True)
-        if any(not p.empty for p in parts)
-        else pd.DataFrame(columns=FLAG_COLUMNS)
-    )
+        for person, o, n in zip(many["person"], many["owned"], many["models"], strict=True)
+    ]
+    frame = pd.DataFrame(rows, columns=FLAG_COLUMNS)
     frame["model_id"] = frame["model_id"].astype("Int64")
     return frame
 
 
-def _left_flags(assignments: pd.DataFrame) -> pd.DataFrame:
-    """ "Owner has left" per departed person and role, saying whether someone active covers the role."""
-    left = assignments[~assignments["active"]]
-    covered = set(
-        map(tuple, assignments.loc[assignments["active"], ["model_id", "role"]].itertuples(index=False))
-    )
-    details = []
-    for r in left.itertuples():
-        role = OWNERSHIP_ROLE_LABELS[r.role].lower()
-        when = f" on {r.left_on:%Y-%m-%d}" if isinstance(r.left_on, date) else ""
-        then = "" if (r.model_id, r.role) in covered else f" Name a new {role}."
-        details.append(f"{role.capitalize()}, left{when}.{then}")
-    return left.assign(risk="Owner has left", detail=details)[FLAG_COLUMNS]
+def _day(value: Any) -> date | None:
+    """A left_on value from a frame (a date, a Timestamp, NaT or None) as a date or None."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value.date() if isinstance(value, datetime) else value
 
 
 def filter_owners(
@@ -1146,7 +1178,7 @@ __all__ = [
     "inventory_options",
     "inventory_search_text",
     "inventory_snapshot",
-    "monthly_costs",
+    "costs_last_30_days",
     "model_choices",
     "model_detail",
     "model_owners",

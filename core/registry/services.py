@@ -11,35 +11,47 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, clock, events
 from core.access import ROLES, Actor, require
 from core.db.models import (
     BusinessProcess,
-    BusinessRule,
     Dataset,
     DataSource,
     Deployment,
     Feature,
     LineageEdge,
     Model,
+    ModelCardRevision,
     ModelVersion,
     Ownership,
+    OwnershipPeriod,
     Person,
     RoleGrant,
     StageChange,
 )
-from core.db.models.registry import LINEAGE_NODE_TYPES, MODEL_STATUSES, OWNERSHIP_ROLES, STAGES, TASKS
-from core.db.types import utcnow
+from core.db.models.registry import (
+    DATASET_ROLES,
+    LINEAGE_NODE_TYPES,
+    MODEL_STATUSES,
+    OWNERSHIP_ROLES,
+    STAGES,
+    TASKS,
+)
+from core.db.types import saved_id
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.registry.validation import (
+    clean_case_link,
     clean_choice,
+    clean_class_names,
     clean_email,
+    clean_horizon,
     clean_json_numbers,
     clean_name,
     clean_number,
     clean_sha256,
+    clean_task,
     clean_text,
 )
 
@@ -59,21 +71,20 @@ def ensure_system_person(session: Session, email: str = SYSTEM_EMAIL) -> Actor:
 
     Created once, audited as acting on its own behalf.
     """
-    person = session.exec(select(Person).where(Person.email == email)).first()
+    person = session.exec(select(Person).where(col(Person.email) == email)).first()
     if person is not None:
-        return Actor(id=person.id, email=person.email, name=person.name)  # type: ignore[arg-type]
+        return Actor(id=saved_id(person), email=person.email, name=person.name)
     person = Person(name="Steward system", email=email, team="platform", is_system=True)
     session.add(person)
     session.flush()
-    actor = Actor(id=person.id, email=person.email, name=person.name)  # type: ignore[arg-type]
+    actor = Actor(id=saved_id(person), email=person.email, name=person.name)
     for role in ("admin", "model_owner"):
-        session.add(RoleGrant(person_id=person.id, role=role, business_unit=""))  # type: ignore[arg-type]
+        session.add(RoleGrant(person_id=saved_id(person), role=role, business_unit=""))
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="person.created",
-        object_type="person",
+        action=events.PERSON_CREATED,
         object_id=person.id,
         after={**snapshot(person), "roles": ["admin", "model_owner"]},
         reason="service account created at init",
@@ -95,7 +106,7 @@ def create_person(
     name = clean_name(name, "name")
     email = clean_email(email)
     team = clean_text(team, "team", max_len=200)
-    if session.exec(select(Person).where(Person.email == email)).first():
+    if session.exec(select(Person).where(col(Person.email) == email)).first():
         raise Conflict(f"A person with email '{email}' already exists.")
     person = Person(name=name, email=email, team=team)
     session.add(person)
@@ -103,14 +114,13 @@ def create_person(
     audit.record(
         session,
         actor=actor,
-        action="person.created",
-        object_type="person",
+        action=events.PERSON_CREATED,
         object_id=person.id,
         after=snapshot(person),
     )
     for role, unit in roles:
-        grant_role(session, actor=actor, person_id=person.id, role=role, business_unit=unit)  # type: ignore[arg-type]
-    return person.id  # type: ignore[return-value]
+        grant_role(session, actor=actor, person_id=saved_id(person), role=role, business_unit=unit)
+    return saved_id(person)
 
 
 def set_person_active(
@@ -121,14 +131,13 @@ def set_person_active(
     person = _get(session, Person, person_id, "person")
     before = snapshot(person)
     person.active = active
-    person.left_on = None if active else (left_on or utcnow().date())
+    person.left_on = None if active else (left_on or clock.today())
     session.add(person)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="person.left" if not active else "person.reactivated",
-        object_type="person",
+        action=events.PERSON_LEFT if not active else events.PERSON_REACTIVATED,
         object_id=person_id,
         before=before,
         after=snapshot(person),
@@ -148,7 +157,9 @@ def grant_role(session: Session, *, actor: Actor, person_id: int, role: str, bus
     _get(session, Person, person_id, "person")
     exists = session.exec(
         select(RoleGrant).where(
-            RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.business_unit == business_unit
+            col(RoleGrant.person_id) == person_id,
+            col(RoleGrant.role) == role,
+            col(RoleGrant.business_unit) == business_unit,
         )
     ).first()
     if exists:
@@ -162,8 +173,7 @@ def grant_role(session: Session, *, actor: Actor, person_id: int, role: str, bus
     audit.record(
         session,
         actor=actor,
-        action="role.granted",
-        object_type="person",
+        action=events.ROLE_GRANTED,
         object_id=person_id,
         after={"role": role, "business_unit": business_unit},
     )
@@ -175,7 +185,9 @@ def revoke_role(
     require(session, actor, "role.grant")
     grant = session.exec(
         select(RoleGrant).where(
-            RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.business_unit == business_unit
+            col(RoleGrant.person_id) == person_id,
+            col(RoleGrant.role) == role,
+            col(RoleGrant.business_unit) == business_unit,
         )
     ).first()
     if grant is None:
@@ -190,8 +202,7 @@ def revoke_role(
     audit.record(
         session,
         actor=actor,
-        action="role.revoked",
-        object_type="person",
+        action=events.ROLE_REVOKED,
         object_id=person_id,
         before={"role": role, "business_unit": business_unit},
     )
@@ -213,7 +224,7 @@ def create_business_process(
     business_unit = clean_name(business_unit, "business unit")
     require(session, actor, "model.register", business_unit=business_unit)
     name = clean_name(name, "business process name")
-    if session.exec(select(BusinessProcess).where(BusinessProcess.name == name)).first():
+    if session.exec(select(BusinessProcess).where(col(BusinessProcess.name) == name)).first():
         raise Conflict(f"Business process '{name}' already exists.")
     row = BusinessProcess(
         name=name,
@@ -227,12 +238,11 @@ def create_business_process(
     audit.record(
         session,
         actor=actor,
-        action="business_process.created",
-        object_type="business_process",
+        action=events.BUSINESS_PROCESS_CREATED,
         object_id=row.id,
         after=snapshot(row),
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 _MODEL_TEXT_FIELDS = ("purpose", "intended_use", "out_of_scope_uses")
@@ -250,47 +260,55 @@ def register_model(
     status: str = "development",
     is_vendor: bool = False,
     metric_thresholds: dict[str, Any] | None = None,
+    case_link_template: str = "",
+    outcome_horizon_days: int | None = None,
     **fields: Any,
 ) -> int:
     """Register a new model. ``fields`` may hold purpose, intended_use, out_of_scope_uses, kpi,
-    methodology, target, vendor_name, primary_metric. Returns the model id."""
+    methodology, target, vendor_name, primary_metric. ``case_link_template`` (an http(s) address
+    with ``{request_id}``) links labellers to each case; ``outcome_horizon_days`` is how long after
+    a prediction its outcome is known. Returns the model id."""
     business_unit = clean_name(business_unit, "business unit")
     require(session, actor, "model.register", business_unit=business_unit)
     name = clean_name(name, "model name")
     unknown = set(fields) - set(_MODEL_TEXT_FIELDS) - set(_MODEL_SHORT_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown model field(s): {', '.join(sorted(unknown))}.")
-    if session.exec(select(Model).where(Model.name == name)).first():
+    if session.exec(select(Model).where(col(Model.name) == name)).first():
         raise Conflict(f"A model named '{name}' already exists.")
     if business_process_id is not None:
         _get(session, BusinessProcess, business_process_id, "business process")
+    texts: dict[str, Any] = {
+        k: clean_text(v, k.replace("_", " ")) for k, v in fields.items() if k in _MODEL_TEXT_FIELDS
+    }
+    texts |= {
+        k: clean_text(v, k.replace("_", " "), max_len=200)
+        for k, v in fields.items()
+        if k in _MODEL_SHORT_FIELDS
+    }
     model = Model(
         name=name,
         business_unit=business_unit,
-        task=clean_choice(task, "task", TASKS),
+        task=clean_task(task, TASKS),
         status=clean_choice(status, "status", MODEL_STATUSES),
         business_process_id=business_process_id,
         is_vendor=bool(is_vendor),
         metric_thresholds=_clean_thresholds(metric_thresholds),
-        **{k: clean_text(v, k.replace("_", " ")) for k, v in fields.items() if k in _MODEL_TEXT_FIELDS},
-        **{
-            k: clean_text(v, k.replace("_", " "), max_len=200)
-            for k, v in fields.items()
-            if k in _MODEL_SHORT_FIELDS
-        },
+        case_link_template=clean_case_link(case_link_template),
+        outcome_horizon_days=clean_horizon(outcome_horizon_days),
+        **texts,
     )
     session.add(model)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="model.registered",
-        object_type="model",
+        action=events.MODEL_REGISTERED,
         object_id=model.id,
         model_id=model.id,
         after=snapshot(model),
     )
-    return model.id  # type: ignore[return-value]
+    return saved_id(model)
 
 
 def _clean_thresholds(thresholds: dict[str, Any] | None) -> dict[str, Any]:
@@ -309,7 +327,8 @@ def _clean_thresholds(thresholds: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def update_model(session: Session, *, actor: Actor, model_id: int, reason: str = "", **changes: Any) -> None:
-    """Change descriptive fields of a model (purpose, uses, status, thresholds, process...)."""
+    """Change descriptive fields of a model (purpose, uses, status, thresholds, process, the
+    labellers' case link template and outcome horizon...)."""
     model = _get(session, Model, model_id, "model")
     require(session, actor, "model.update", business_unit=model.business_unit)
     before = snapshot(model)
@@ -320,7 +339,7 @@ def update_model(session: Session, *, actor: Actor, model_id: int, reason: str =
             setattr(model, key, clean_text(value, key.replace("_", " "), max_len=200))
         elif key == "status":
             model.status = clean_choice(value, "status", MODEL_STATUSES)
-            model.retired_at = utcnow() if value == "retired" else None
+            model.retired_at = clock.now() if value == "retired" else None
         elif key == "metric_thresholds":
             model.metric_thresholds = _clean_thresholds(value)
         elif key == "business_process_id":
@@ -329,15 +348,20 @@ def update_model(session: Session, *, actor: Actor, model_id: int, reason: str =
             model.business_process_id = value
         elif key == "is_vendor":
             model.is_vendor = bool(value)
+        elif key == "case_link_template":
+            model.case_link_template = clean_case_link(value)
+        elif key == "outcome_horizon_days":
+            model.outcome_horizon_days = clean_horizon(value)
         else:
             raise InvalidInput(f"model field '{key}' cannot be changed here.")
+    if snapshot(model) == before:
+        raise InvalidInput(f"nothing to change: '{model.name}' already holds these values.")
     session.add(model)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="model.updated",
-        object_type="model",
+        action=events.MODEL_UPDATED,
         object_id=model_id,
         model_id=model_id,
         before=before,
@@ -367,13 +391,24 @@ def register_version(
     artifact_uri: str = "",
     artifact_sha256: str = "",
     artifact_format: str = "",
+    source_uri: str = "",
+    source_sha256: str = "",
     training_dataset_id: int | None = None,
     evaluation_dataset_id: int | None = None,
     description: str = "",
     created_at: datetime | None = None,
+    version: int | None = None,
+    class_names: list[str] | None = None,
     **card: str,
 ) -> int:
-    """Register the next version of a model (stage 'none'). Returns the version id."""
+    """Register a version of a model (stage 'none'). Returns the version id.
+
+    A multiclass classifier's version needs ``class_names``, its classes in order; its logged
+    predictions and labels name one of them.
+
+    Its number is the next one after the model's highest, or ``version`` when given: an import
+    keeps the number the version has in the registry it comes from (MLflow's 1, 3, 4 stay
+    1, 3, 4), so gaps are allowed and a number is never reused."""
     model = _get(session, Model, model_id, "model")
     require(session, actor, "version.register", business_unit=model.business_unit)
     unknown = set(card) - set(CARD_SECTIONS)
@@ -389,72 +424,138 @@ def register_version(
     names = [clean_name(n, "feature name") for n in (feature_names or [])]
     if len(set(names)) != len(names):
         raise InvalidInput("feature names must be unique.")
-    latest = session.exec(
-        select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model_id)
-    ).one()
-    version = ModelVersion(
+    classes = clean_class_names(class_names, task=model.task, model=model.name)
+    sections: dict[str, Any] = {
+        k: clean_text(v, k.replace("card_", "model card ").replace("_", " ")) for k, v in card.items()
+    }
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidInput(f"version number must be a whole number of at least 1, not {version!r}.")
+        taken = session.exec(
+            select(col(ModelVersion.id)).where(
+                col(ModelVersion.model_id) == model_id, col(ModelVersion.version) == version
+            )
+        ).first()
+        if taken is not None:
+            raise Conflict(f"{model.name} already has a version {version}; a number is never reused.")
+        number = version
+    else:
+        latest = session.exec(
+            select(func.max(col(ModelVersion.version))).where(col(ModelVersion.model_id) == model_id)
+        ).one()
+        number = (latest or 0) + 1
+    row = ModelVersion(
         model_id=model_id,
-        version=(latest or 0) + 1,
+        version=number,
         created_by_id=actor.id,
-        created_at=created_at or utcnow(),
+        created_at=created_at or clock.now(),
         git_commit=clean_text(git_commit, "git commit", max_len=64),
         artifact_uri=clean_text(artifact_uri, "artifact uri", max_len=1000),
         artifact_sha256=clean_sha256(artifact_sha256),
         artifact_format=clean_text(artifact_format, "artifact format", max_len=40),
+        source_uri=clean_text(source_uri, "source uri", max_len=1000),
+        source_sha256=clean_sha256(source_sha256, "source_sha256"),
         training_dataset_id=training_dataset_id,
         evaluation_dataset_id=evaluation_dataset_id,
         feature_names=names,
+        class_names=classes,
         metrics=clean_json_numbers(metrics, "metric"),
         params={clean_name(k, "param name"): v for k, v in (params or {}).items()},
         description=clean_text(description, "description"),
-        **{k: clean_text(v, k.replace("card_", "model card ").replace("_", " ")) for k, v in card.items()},
+        **sections,
     )
-    session.add(version)
+    session.add(row)
     session.flush()
+    _add_card_revision(session, actor, row, "as registered", at=row.created_at)
     audit.record(
         session,
         actor=actor,
-        action="version.registered",
-        object_type="model_version",
-        object_id=version.id,
+        action=events.VERSION_REGISTERED,
+        object_id=row.id,
         model_id=model_id,
-        after=snapshot(version),
+        after=snapshot(row),
     )
-    for ds in {training_dataset_id, evaluation_dataset_id} - {None}:
+    for ds in sorted({d for d in (training_dataset_id, evaluation_dataset_id) if d is not None}):
         _add_edge(
             session,
             "dataset",
             ds,
             "model_version",
-            version.id,
+            saved_id(row),
             "trains" if ds == training_dataset_id else "evaluates",
-        )  # type: ignore[arg-type]
-    return version.id  # type: ignore[return-value]
+        )
+    return saved_id(row)
 
 
-def update_model_card(session: Session, *, actor: Actor, version_id: int, **sections: str) -> None:
+def update_model_card(
+    session: Session, *, actor: Actor, version_id: int, reason: str = "", **sections: str
+) -> int:
+    """Write a new revision of a version's model card: the given sections change, the others are
+    carried over. Earlier revisions are kept as they were (a promotion request names the one its
+    approvers saw). Refuses a revision that changes nothing. Returns the new revision number."""
     version = _get(session, ModelVersion, version_id, "model version")
     model = _get(session, Model, version.model_id, "model")
     require(session, actor, "model.update", business_unit=model.business_unit)
     unknown = set(sections) - set(CARD_SECTIONS)
     if unknown:
         raise InvalidInput(f"unknown model-card section(s): {', '.join(sorted(unknown))}.")
-    before = {k: getattr(version, k) for k in sections}
-    for key, value in sections.items():
-        setattr(version, key, clean_text(value, key.replace("card_", "model card ").replace("_", " ")))
+    cleaned = {
+        key: clean_text(value, key.replace("card_", "model card ").replace("_", " "))
+        for key, value in sections.items()
+    }
+    reason = clean_text(reason, "reason")
+    changed = {k: v for k, v in cleaned.items() if v != (getattr(version, k) or "")}
+    if not changed:
+        raise InvalidInput(
+            f"the model card of version {version.version} already says this: no new revision written."
+        )
+    before_revision = card_revision_number(session, version_id)
+    before = {k: getattr(version, k) for k in changed}
+    for key, value in changed.items():
+        setattr(version, key, value)
     version.row_version += 1
     session.add(version)
     session.flush()
+    revision = _add_card_revision(session, actor, version, reason)
     audit.record(
         session,
         actor=actor,
-        action="model_card.updated",
-        object_type="model_version",
+        action=events.MODEL_CARD_UPDATED,
         object_id=version_id,
         model_id=model.id,
-        before=before,
-        after={k: getattr(version, k) for k in sections},
+        before={**before, "revision": before_revision},
+        after={**changed, "revision": revision},
+        reason=reason,
     )
+    return revision
+
+
+def card_revision_number(session: Session, version_id: int) -> int:
+    """The newest revision of a version's card (0 for none: a registry written before revisions)."""
+    newest = session.exec(
+        select(func.max(col(ModelCardRevision.revision))).where(
+            col(ModelCardRevision.model_version_id) == version_id
+        )
+    ).one()
+    return int(newest or 0)
+
+
+def _add_card_revision(
+    session: Session, actor: Actor, version: ModelVersion, reason: str, *, at: datetime | None = None
+) -> int:
+    number = card_revision_number(session, saved_id(version)) + 1
+    session.add(
+        ModelCardRevision(
+            model_version_id=saved_id(version),
+            revision=number,
+            sections={k: getattr(version, k) or "" for k in CARD_SECTIONS},
+            created_by_id=actor.id,
+            created_at=at or clock.now(),
+            reason=reason,
+        )
+    )
+    session.flush()
+    return number
 
 
 def apply_stage_change(
@@ -481,11 +582,11 @@ def apply_stage_change(
         )
     if version.stage == to_stage:
         raise Conflict(f"Version {version.version} is already in stage '{to_stage}'.")
-    when = at or utcnow()
+    when = at or clock.now()
     if to_stage == "production":
         current = session.exec(
             select(ModelVersion).where(
-                ModelVersion.model_id == version.model_id, ModelVersion.stage == "production"
+                col(ModelVersion.model_id) == version.model_id, col(ModelVersion.stage) == "production"
             )
         ).first()
         if current is not None:
@@ -497,30 +598,35 @@ def _set_stage(
     session: Session, actor: Actor, version: ModelVersion, to_stage: str, reason: str, when: datetime
 ) -> None:
     before = {"stage": version.stage, "row_version": version.row_version}
-    session.add(
-        StageChange(
-            model_id=version.model_id,
-            model_version_id=version.id,
-            from_stage=version.stage,  # type: ignore[arg-type]
-            to_stage=to_stage,
-            changed_at=when,
-            changed_by_id=actor.id,
-            reason=reason,
-        )
+    change = StageChange(
+        model_id=version.model_id,
+        model_version_id=saved_id(version),
+        from_stage=version.stage,
+        to_stage=to_stage,
+        changed_at=when,
+        changed_by_id=actor.id,
+        reason=reason,
     )
+    session.add(change)
     version.stage = to_stage
     version.row_version += 1
     session.add(version)
     session.flush()
+    # The stage history row's id and time go into the chained event, so "what was in production
+    # on date D" can be checked against the log (core.audit.stage_history_problems).
     audit.record(
         session,
         actor=actor,
-        action="version.stage_changed",
-        object_type="model_version",
+        action=events.VERSION_STAGE_CHANGED,
         object_id=version.id,
         model_id=version.model_id,
         before=before,
-        after={"stage": to_stage, "row_version": version.row_version},
+        after={
+            "stage": to_stage,
+            "row_version": version.row_version,
+            "stage_change_id": change.id,
+            "changed_at": when,
+        },
         reason=reason,
     )
 
@@ -528,61 +634,127 @@ def _set_stage(
 # --- ownership ---------------------------------------------------------------------------
 
 
-def assign_owner(session: Session, *, actor: Actor, model_id: int, person_id: int, role: str) -> None:
-    """Name a person as business_owner, technical_owner, validator or backup of a model.
+def assign_owner(
+    session: Session,
+    *,
+    actor: Actor,
+    model_id: int,
+    person_id: int,
+    role: str,
+    since: datetime | None = None,
+    reason: str = "",
+) -> None:
+    """Name a person as business_owner, technical_owner, validator or backup of a model, from
+    ``since`` (default now; never in the future) for ``reason``.
 
     The accountable business owner and the technical owner are one person each: assigning a
-    new one replaces the previous. Validators and backups may be several.
+    new one ends the previous holder's period (kept in ownership_period). Validators and backups
+    may be several.
     """
     model = _get(session, Model, model_id, "model")
     require(session, actor, "ownership.assign", business_unit=model.business_unit)
     role = clean_choice(role, "ownership role", OWNERSHIP_ROLES)
     person = _get(session, Person, person_id, "person")
+    label = role.replace("_", " ")
     if not person.active:
-        raise InvalidInput(f"{person.name} has left; name an active person as {role.replace('_', ' ')}.")
+        raise InvalidInput(f"{person.name} has left; name an active person as {label}.")
+    reason = clean_text(reason, "reason")
+    start = _effective(since, "the start of an ownership")
     existing = session.exec(
-        select(Ownership).where(Ownership.model_id == model_id, Ownership.role == role)
+        select(Ownership).where(col(Ownership.model_id) == model_id, col(Ownership.role) == role)
     ).all()
     if any(o.person_id == person_id for o in existing):
-        raise Conflict(f"{person.name} is already {role.replace('_', ' ')} of '{model.name}'.")
+        raise Conflict(f"{person.name} is already {label} of '{model.name}'.")
     before = [o.person_id for o in existing]
     if role in ("business_owner", "technical_owner"):
         for o in existing:
-            session.delete(o)
-    session.add(Ownership(model_id=model_id, person_id=person_id, role=role))
+            end_ownership_row(session, actor, o, until=start, why=reason or f"replaced by {person.name}")
+    session.add(Ownership(model_id=model_id, person_id=person_id, role=role, since=start, reason=reason))
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="ownership.assigned",
-        object_type="model",
+        action=events.OWNERSHIP_ASSIGNED,
         object_id=model_id,
         model_id=model_id,
         before={"role": role, "person_ids": before},
-        after={"role": role, "person_id": person_id},
+        after={"role": role, "person_id": person_id, "since": start, "reason": reason},
+        reason=reason,
     )
 
 
-def remove_owner(session: Session, *, actor: Actor, model_id: int, person_id: int, role: str) -> None:
+def end_ownership_row(session: Session, actor: Actor, row: Ownership, *, until: datetime, why: str) -> None:
+    """Close an ownership: its period moves to ownership_period with its end and why it ended."""
+    if until < row.since:
+        person = session.get(Person, row.person_id)
+        raise InvalidInput(
+            f"{person.name if person else 'the current holder'} is {row.role.replace('_', ' ')} only since "
+            f"{row.since:%Y-%m-%d}; the change cannot take effect before that ({until:%Y-%m-%d})."
+        )
+    session.add(
+        OwnershipPeriod(
+            model_id=row.model_id,
+            person_id=row.person_id,
+            role=row.role,
+            since=row.since,
+            until=until,
+            reason=row.reason,
+            end_reason=why,
+            ended_by_id=actor.id,
+        )
+    )
+    session.delete(row)
+    session.flush()
+
+
+def _effective(when: datetime | None, what: str) -> datetime:
+    """An effective time given by a person: now by default, timezone-aware, not in the future."""
+    if when is None:
+        return clock.now()
+    if when.tzinfo is None:
+        raise InvalidInput(f"{what} needs a time zone (UTC).")
+    if when > clock.now():
+        raise InvalidInput(
+            f"{what} cannot be in the future ({when:%Y-%m-%d}): record the change on the day it takes effect."
+        )
+    return when
+
+
+def remove_owner(
+    session: Session,
+    *,
+    actor: Actor,
+    model_id: int,
+    person_id: int,
+    role: str,
+    reason: str = "",
+    until: datetime | None = None,
+) -> None:
+    """End a person's ownership role of a model (kept in ownership_period with ``reason``)."""
     model = _get(session, Model, model_id, "model")
     require(session, actor, "ownership.assign", business_unit=model.business_unit)
     row = session.exec(
         select(Ownership).where(
-            Ownership.model_id == model_id, Ownership.person_id == person_id, Ownership.role == role
+            col(Ownership.model_id) == model_id,
+            col(Ownership.person_id) == person_id,
+            col(Ownership.role) == role,
         )
     ).first()
     if row is None:
         raise NotFound(f"Person {person_id} is not {role.replace('_', ' ')} of '{model.name}'.")
-    session.delete(row)
-    session.flush()
+    reason = clean_text(reason, "reason")
+    before = {"role": role, "person_id": person_id, "since": row.since, "reason": row.reason}
+    end = _effective(until, "the end of an ownership")
+    end_ownership_row(session, actor, row, until=end, why=reason or "removed")
     audit.record(
         session,
         actor=actor,
-        action="ownership.removed",
-        object_type="model",
+        action=events.OWNERSHIP_REMOVED,
         object_id=model_id,
         model_id=model_id,
-        before={"role": role, "person_id": person_id},
+        before=before,
+        after={"role": role, "person_id": None, "until": end},
+        reason=reason,
     )
 
 
@@ -601,7 +773,7 @@ def create_data_source(
 ) -> int:
     require(session, actor, "lineage.write")
     name = clean_name(name, "data source name")
-    if session.exec(select(DataSource).where(DataSource.name == name)).first():
+    if session.exec(select(DataSource).where(col(DataSource.name) == name)).first():
         raise Conflict(f"Data source '{name}' already exists.")
     row = DataSource(
         name=name,
@@ -615,12 +787,11 @@ def create_data_source(
     audit.record(
         session,
         actor=actor,
-        action="data_source.created",
-        object_type="data_source",
+        action=events.DATA_SOURCE_CREATED,
         object_id=row.id,
         after=snapshot(row),
     )
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 def create_dataset(
@@ -637,12 +808,19 @@ def create_dataset(
     data_schema: dict[str, str] | None = None,
     uri: str = "",
     features: dict[str, str] | None = None,
+    role: str = "",
+    storage: str = "",
 ) -> int:
-    """Register a dataset version (and, optionally, its features as name -> dtype)."""
+    """Register a dataset version (and, optionally, its features as name -> dtype).
+
+    ``role`` and ``storage`` say what it is for and where its data is kept (see
+    ``core.registry.datasets``, which reads and keeps the data before calling this)."""
     require(session, actor, "lineage.write")
     name = clean_name(name, "dataset name")
     version = clean_name(version, "dataset version", max_len=60)
-    if session.exec(select(Dataset).where(Dataset.name == name, Dataset.version == version)).first():
+    if session.exec(
+        select(Dataset).where(col(Dataset.name) == name, col(Dataset.version) == version)
+    ).first():
         raise Conflict(f"Dataset '{name}' version '{version}' already exists.")
     if data_source_id is not None:
         _get(session, DataSource, data_source_id, "data source")
@@ -660,25 +838,28 @@ def create_dataset(
         date_to=date_to,
         data_schema=dict(data_schema or {}),
         uri=clean_text(uri, "uri", max_len=1000),
+        role=clean_choice(role, "dataset role", DATASET_ROLES) if role else "",
+        storage=clean_choice(storage, "dataset storage", ("store", "external")) if storage else "",
     )
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="dataset.created",
-        object_type="dataset",
+        action=events.DATASET_CREATED,
         object_id=row.id,
         after=snapshot(row),
     )
     if data_source_id is not None:
-        _add_edge(session, "data_source", data_source_id, "dataset", row.id, "extracts")  # type: ignore[arg-type]
+        _add_edge(session, "data_source", data_source_id, "dataset", saved_id(row), "extracts")
     for feature_name, dtype in (features or {}).items():
-        feature = Feature(dataset_id=row.id, name=clean_name(feature_name, "feature name"), dtype=str(dtype))  # type: ignore[arg-type]
+        feature = Feature(
+            dataset_id=saved_id(row), name=clean_name(feature_name, "feature name"), dtype=str(dtype)
+        )
         session.add(feature)
         session.flush()
-        _add_edge(session, "dataset", row.id, "feature", feature.id, "provides")  # type: ignore[arg-type]
-    return row.id  # type: ignore[return-value]
+        _add_edge(session, "dataset", saved_id(row), "feature", saved_id(feature), "provides")
+    return saved_id(row)
 
 
 def link_features_to_version(
@@ -693,8 +874,7 @@ def link_features_to_version(
     audit.record(
         session,
         actor=actor,
-        action="lineage.features_linked",
-        object_type="model_version",
+        action=events.LINEAGE_FEATURES_LINKED,
         object_id=version_id,
         after={"feature_ids": sorted(feature_ids)},
     )
@@ -720,23 +900,22 @@ def create_deployment(
         environment=clean_name(environment, "environment", max_len=40),
         endpoint=clean_text(endpoint, "endpoint", max_len=1000),
         business_process_id=business_process_id,
-        since=since or utcnow(),
+        since=since or clock.now(),
     )
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="deployment.created",
-        object_type="deployment",
+        action=events.DEPLOYMENT_CREATED,
         object_id=row.id,
         model_id=model.id,
         after=snapshot(row),
     )
-    _add_edge(session, "model_version", version_id, "deployment", row.id, "deployed as")  # type: ignore[arg-type]
+    _add_edge(session, "model_version", version_id, "deployment", saved_id(row), "deployed as")
     if business_process_id is not None:
-        _add_edge(session, "deployment", row.id, "business_process", business_process_id, "serves")  # type: ignore[arg-type]
-    return row.id  # type: ignore[return-value]
+        _add_edge(session, "deployment", saved_id(row), "business_process", business_process_id, "serves")
+    return saved_id(row)
 
 
 def end_deployment(
@@ -745,18 +924,76 @@ def end_deployment(
     row = _get(session, Deployment, deployment_id, "deployment")
     require(session, actor, "lineage.write")
     before = snapshot(row)
-    row.until = until or utcnow()
+    row.until = until or clock.now()
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="deployment.ended",
-        object_type="deployment",
+        action=events.DEPLOYMENT_ENDED,
         object_id=deployment_id,
         before=before,
         after=snapshot(row),
     )
+
+
+def move_deployments(
+    session: Session, *, actor: Actor, from_version_id: int, to_version_id: int, at: datetime, reason: str
+) -> list[int]:
+    """Hand the replaced version's running deployments to the version that replaces it: each is
+    ended at ``at`` and recorded again for the new version (same environment, endpoint and
+    business process, since ``at``), with its lineage edges. Returns the new deployments' ids.
+
+    This is the mechanism, not the policy: it checks no role. The approval that puts a version in
+    production calls it in its own transaction, so the deployment record follows the promotion."""
+    running = session.exec(
+        select(Deployment).where(
+            col(Deployment.model_version_id) == from_version_id,
+            (col(Deployment.until).is_(None)) | (col(Deployment.until) > at),
+        )
+    ).all()
+    version = _get(session, ModelVersion, to_version_id, "model version")
+    created = []
+    for old in sorted(running, key=lambda d: saved_id(d)):
+        before = snapshot(old)
+        old.until = at
+        session.add(old)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action=events.DEPLOYMENT_ENDED,
+            object_id=old.id,
+            model_id=version.model_id,
+            before=before,
+            after=snapshot(old),
+            reason=reason,
+        )
+        row = Deployment(
+            model_version_id=to_version_id,
+            environment=old.environment,
+            endpoint=old.endpoint,
+            business_process_id=old.business_process_id,
+            since=at,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action=events.DEPLOYMENT_CREATED,
+            object_id=row.id,
+            model_id=version.model_id,
+            after=snapshot(row),
+            reason=reason,
+        )
+        _add_edge(session, "model_version", to_version_id, "deployment", saved_id(row), "deployed as")
+        if row.business_process_id is not None:
+            _add_edge(
+                session, "deployment", saved_id(row), "business_process", row.business_process_id, "serves"
+            )
+        created.append(saved_id(row))
+    return created
 
 
 def add_lineage_edge(
@@ -775,8 +1012,7 @@ def add_lineage_edge(
     audit.record(
         session,
         actor=actor,
-        action="lineage.edge_added",
-        object_type="lineage_edge",
+        action=events.LINEAGE_EDGE_ADDED,
         object_id=f"{src_type}:{src_id}->{dst_type}:{dst_id}",
         after={"relation": relation},
     )
@@ -792,6 +1028,11 @@ _NODE_TABLES: dict[str, Any] = {
 }
 
 
+def add_edge(session: Session, src_type: str, src_id: int, dst_type: str, dst_id: int, relation: str) -> None:
+    """Record a lineage edge (unaudited: the caller's service audits its change); see ``add_lineage_edge``."""
+    _add_edge(session, src_type, src_id, dst_type, dst_id, relation)
+
+
 def _add_edge(
     session: Session, src_type: str, src_id: int, dst_type: str, dst_id: int, relation: str
 ) -> None:
@@ -803,10 +1044,10 @@ def _add_edge(
         raise InvalidInput("a lineage edge cannot point to itself.")
     if session.exec(
         select(LineageEdge).where(
-            LineageEdge.src_type == src_type,
-            LineageEdge.src_id == src_id,
-            LineageEdge.dst_type == dst_type,
-            LineageEdge.dst_id == dst_id,
+            col(LineageEdge.src_type) == src_type,
+            col(LineageEdge.src_id) == src_id,
+            col(LineageEdge.dst_type) == dst_type,
+            col(LineageEdge.dst_id) == dst_id,
         )
     ).first():
         return
@@ -827,7 +1068,9 @@ def _reaches(session: Session, start: tuple[str, int], goal: tuple[str, int]) ->
     while frontier:
         node_type, node_id = frontier.pop()
         for edge in session.exec(
-            select(LineageEdge).where(LineageEdge.src_type == node_type, LineageEdge.src_id == node_id)
+            select(LineageEdge).where(
+                col(LineageEdge.src_type) == node_type, col(LineageEdge.src_id) == node_id
+            )
         ):
             nxt = (edge.dst_type, edge.dst_id)
             if nxt == goal:
@@ -841,75 +1084,6 @@ def _reaches(session: Session, start: tuple[str, int], goal: tuple[str, int]) ->
 # --- business rules ------------------------------------------------------------------------
 
 
-def add_business_rule(
-    session: Session,
-    *,
-    actor: Actor,
-    model_id: int,
-    name: str,
-    operator: str,
-    threshold: float,
-    outcome: str,
-    model_version_id: int | None = None,
-    description: str = "",
-    effective_from: datetime | None = None,
-) -> int:
-    """Record a rule already approved outside Steward (imports, test fixtures): active at once.
-
-    This skips four-eyes; the app, the CLI and the demo change rules only through
-    ``core.governance.rules`` (an owner proposes, another person approves). The record says
-    so in its decision comment, and supersedes the previous version of the same rule name.
-    """
-    model = _get(session, Model, model_id, "model")
-    require(session, actor, "rule.propose", business_unit=model.business_unit)
-    name = clean_name(name, "rule name")
-    operator = clean_choice(operator, "operator", (">", ">=", "<", "<="))
-    if model_version_id is not None:
-        version = _get(session, ModelVersion, model_version_id, "model version")
-        if version.model_id != model_id:
-            raise InvalidInput(f"version id {model_version_id} does not belong to model '{model.name}'.")
-    previous = session.exec(
-        select(BusinessRule)
-        .where(BusinessRule.model_id == model_id, BusinessRule.name == name)
-        .order_by(BusinessRule.version.desc())
-    ).first()  # type: ignore[attr-defined]
-    when = effective_from or utcnow()
-    if previous is not None and previous.status == "active":
-        previous.status = "superseded"
-        previous.effective_to = when
-        session.add(previous)
-    rule = BusinessRule(
-        model_id=model_id,
-        model_version_id=model_version_id,
-        name=name,
-        version=(previous.version + 1) if previous else 1,
-        operator=operator,
-        threshold=clean_number(threshold, "threshold"),
-        outcome=clean_name(outcome, "outcome"),
-        description=clean_text(description, "description"),
-        status="active",
-        effective_from=when,
-        created_by_id=actor.id,
-        decision_comment="recorded as approved outside Steward (no four-eyes review here)",
-    )
-    session.add(rule)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="rule.recorded",
-        object_type="business_rule",
-        object_id=rule.id,
-        model_id=model_id,
-        before=snapshot(previous) if previous else None,
-        after=snapshot(rule),
-    )
-    return rule.id  # type: ignore[return-value]
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
 def _get(session: Session, table: Any, row_id: Any, what: str) -> Any:
     row = session.get(table, row_id) if row_id is not None else None
     if row is None:
@@ -918,7 +1092,7 @@ def _get(session: Session, table: Any, row_id: Any, what: str) -> Any:
 
 
 def model_by_name(session: Session, name: str) -> Model:
-    model = session.exec(select(Model).where(Model.name == name)).first()
+    model = session.exec(select(Model).where(col(Model.name) == name)).first()
     if model is None:
         raise NotFound(f"No model named '{name}'. `steward ls` lists the registered models.")
     return model
@@ -926,7 +1100,9 @@ def model_by_name(session: Session, name: str) -> Model:
 
 def version_by_number(session: Session, model_id: int, version: int) -> ModelVersion:
     row = session.exec(
-        select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.version == version)
+        select(ModelVersion).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.version) == version
+        )
     ).first()
     if row is None:
         raise NotFound(f"Model id {model_id} has no version {version}.")

@@ -17,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.config import get_settings
 from core.errors import InvalidInput
 
-__all__ = ["Document", "to_html", "to_pdf", "write", "cell_text"]
+__all__ = ["Document", "to_html", "to_pdf", "write", "cell_text", "absolute_link"]
 
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
@@ -27,6 +28,14 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
     Path("/Library/Fonts/DejaVuSans.ttf"),
 )
+
+
+def absolute_link(link: str) -> str:
+    """A page link as it works from a downloaded file: "/costs" -> "https://steward.example.com/costs",
+    from the ``STEWARD_BASE_URL`` setting (the one e-mails and webhooks use). Absolute links stay."""
+    if "://" in link or not link.startswith("/"):
+        return link
+    return get_settings().base_url.rstrip("/") + link
 
 
 def cell_text(value: Any) -> str:
@@ -49,8 +58,8 @@ def cell_text(value: Any) -> str:
         )
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, float):  # never "1.339e+05": thousands with separators, small ones to 3 digits
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     if isinstance(value, list | tuple):
         return ", ".join(cell_text(v) for v in value)
     return str(value)
@@ -155,7 +164,8 @@ def _html_block(b: Block) -> str:
     if b.kind == "paragraph":
         body = _e(b.text).replace("\n", "<br>")
         if b.link:
-            body += f' <a href="{_e(b.link)}">{_e(b.link)}</a>'
+            link = absolute_link(b.link)
+            body += f' <a href="{_e(link)}">{_e(link)}</a>'
         return f"<p>{body}</p>"
     if b.kind == "badge":
         return f'<p><span class="badge {_e(b.tone)}">{_e(b.text)}</span></p>'
@@ -253,7 +263,7 @@ def _pdf_block(pdf: Any, b: Block, family: str, clean: Any, FontFace: Any) -> No
         return
     pdf.set_font(family, "", 9.5)
     if b.kind == "paragraph":
-        text = b.text + (f" ({b.link})" if b.link else "")
+        text = b.text + (f" ({absolute_link(b.link)})" if b.link else "")
         pdf.multi_cell(0, 5, clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     elif b.kind == "badge":

@@ -1,13 +1,15 @@
-"""Train a credit-default model, register it in Steward, and log a day of its predictions.
+"""Train a credit-default model, register it and its data in Steward, and log a day of its predictions.
 
 Run it where the `steward` command is installed and STEWARD_DATABASE_URL points at your
 registry (after `steward init`):
 
     python docs/examples/train_and_register.py --workdir /tmp/credit-example
 
-Every registry call goes through the `steward` CLI, as the person in STEWARD_CLI_ACTOR (or
---as EMAIL), who needs the model_owner role. A refused call stops the script with Steward's
-one-line error; nothing half-written stays in the registry.
+Every registry call goes through the `steward` CLI, authenticated with the pipeline's personal
+access token (a file named by STEWARD_TOKEN_FILE, created by an admin for the pipeline's service
+account, which needs the model_owner role). A refused call stops the script with Steward's
+one-line error; nothing half-written stays in the registry. The model is saved with skops, the
+format Steward opens without running code from the file.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
+import skops.io
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import accuracy_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -66,6 +68,13 @@ def applications(rows: int, seed: int) -> pd.DataFrame:
     return frame
 
 
+def fairness_gap(test: pd.DataFrame, scores: np.ndarray) -> float:
+    """Largest difference in ROC AUC between age groups (under 40, 40 and over)."""
+    young = (test["age"] < 40).to_numpy()
+    by_group = [roc_auc_score(test["default"][group], scores[group]) for group in (young, ~young)]
+    return round(float(max(by_group) - min(by_group)), 4)
+
+
 def git_commit() -> str:
     """The commit of the code that trained the model ('' outside a git checkout)."""
     done = subprocess.run(
@@ -92,29 +101,36 @@ def main() -> None:
         "roc_auc": round(float(roc_auc_score(test["default"], scores)), 4),
         "accuracy": round(float(accuracy_score(test["default"], scores >= 0.5)), 4),
         "brier": round(float(brier_score_loss(test["default"], scores)), 4),
+        # Accuracy per group (Model Cards "factors", EU AI Act Annex IV): the ROC AUC gap between
+        # applicants under 40 and the others.
+        "fairness_gap": fairness_gap(test, scores),
     }
 
-    # 2. Save the model, its metrics and its training data.
-    joblib.dump(model, workdir / "model.joblib")
+    # 2. Save the model, its metrics, its training data and its held-out evaluation data.
+    skops.io.dump(model, workdir / "model.skops")
     (workdir / "metrics.json").write_text(json.dumps(metrics))
     train.to_csv(workdir / "train.csv", index=False)
-    digest = hashlib.sha256((workdir / "train.csv").read_bytes()).hexdigest()
+    test.to_csv(workdir / "test.csv", index=False)
 
-    # 3. Register the training data, the model (first time only) and the new version.
-    dataset_version = digest[:12]  # the same data always gets the same version
-    steward(
-        "register-dataset",
-        "loan_applications",
-        "--version",
-        dataset_version,
-        "--rows",
-        str(len(train)),
-        "--uri",
-        str((workdir / "train.csv").resolve()),
-        "--sha256",
-        digest,
-        exists_ok=True,
-    )
+    # 3. Register the data (Steward keeps a copy of each file, named by its sha256), the model
+    #    (first time only) and the new version. The same data always gets the same version.
+    data_versions = {}
+    for dataset, file, role in (
+        ("loan_applications", "train.csv", "training"),
+        ("loan_holdout", "test.csv", "evaluation"),
+    ):
+        data_versions[dataset] = hashlib.sha256((workdir / file).read_bytes()).hexdigest()[:12]
+        steward(
+            "register-dataset",
+            dataset,
+            "--version",
+            data_versions[dataset],
+            "--file",
+            str(workdir / file),
+            "--role",
+            role,
+            exists_ok=True,
+        )
     if MODEL not in {m["name"] for m in steward("ls")}:
         steward(
             "register-model",
@@ -141,9 +157,11 @@ def main() -> None:
         "--params",
         json.dumps(params),
         "--artifact",
-        str(workdir / "model.joblib"),
+        str(workdir / "model.skops"),
         "--dataset",
-        f"loan_applications:{dataset_version}",
+        f"loan_applications:{data_versions['loan_applications']}",
+        "--eval-dataset",
+        f"loan_holdout:{data_versions['loan_holdout']}",
         "--git-commit",
         git_commit(),
         "--features",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from app.components.text import unescape
 from core.access import grants_of
 from core.db.engine import make_engine, read_session
 from core.db.models import AuditEvent, ExternalRef, Model, ModelVersion, Person
@@ -62,6 +63,9 @@ def test_admin_adds_person_with_scoped_role_then_revokes_and_marks_left(app, reg
         assert [(g.role, g.business_unit) for g in grants_of(s, rita.id)] == [("approver", "Retail")]
     people = next(d.value for d in at.dataframe if "roles" in d.value.columns)
     assert people.loc[people["email"] == "rita@example.com", "roles"].item() == "approver (Retail)"
+    # The form is empty again: the next person does not inherit Rita's role and unit unnoticed.
+    assert [at.text_input(key=f"admin.add.{k}").value for k in ("name", "email", "team")] == ["", "", ""]
+    assert (at.selectbox(key="admin.add.role").value, at.selectbox(key="admin.add.unit").value) == (None, "")
 
     at.selectbox(key="admin.revoke.grant").set_value(
         next(
@@ -107,7 +111,9 @@ def test_refused_input_shows_the_reason_and_writes_nothing(app, registry):
     at.text_input(key="admin.add.name").input("Second Owner")
     at.text_input(key="admin.add.email").input("owner@example.com")
     at.button(key="admin.add.submit").click().run()
-    assert [e.value for e in at.error] == ["A person with email 'owner@example.com' already exists."]
+    assert [unescape(e.value) for e in at.error] == [
+        "A person with email 'owner@example.com' already exists."
+    ]
     assert _actions(reg["engine"], reg["world"].admin.id) == []
 
 
@@ -117,8 +123,16 @@ def test_non_admins_see_who_holds_what_but_no_forms(app, registry, person):
     assert not at.exception
     assert "Adding people and changing role grants needs the admin role." in [i.value for i in at.info]
     # Only the MLflow import (core's 'registry.import': model owners) may remain.
+    # Everyone manages their own personal access tokens (issue 11).
     expected = ["admin.mlflow.submit"] if person == "owner@example.com" else []
-    assert [b.key for b in at.button if str(b.key).startswith("admin.")] == expected
+    # (Everyone's own notification settings, "admin.notify.*", are not people administration.)
+    expected.append("admin.tokens.create.submit")  # everyone manages their own tokens (issue 11)
+    shown = [
+        b.key
+        for b in at.button
+        if str(b.key).startswith("admin.") and not str(b.key).startswith("admin.notify.")
+    ]
+    assert shown == expected
     people = next(d.value for d in at.dataframe if "roles" in d.value.columns)
     assert "Arthur Approver" in people["name"].tolist()
 
@@ -173,15 +187,15 @@ def test_model_owner_imports_mlflow_and_reimport_changes_nothing(app, registry, 
     assert not at.exception
     _import(at, mlflow_store)
     assert not at.exception and not at.error
-    assert any("2 models created" in s.value and "3 versions created" in s.value for s in at.success)
+    assert any("2 models created" in s.value and "4 versions created" in s.value for s in at.success)
     changes = _table(at, ["outcome", "item"])
     assert sorted(changes.loc[changes["outcome"] == "Model created", "item"]) == [
         "credit-scoring",
         "demand-forecast",
     ]
-    assert (changes["outcome"] == "Version created").sum() == 3
+    assert (changes["outcome"] == "Version created").sum() == 4
     assert (
-        "credit-scoring v2 -> production"
+        "credit-scoring v4 -> production"
         in changes.loc[changes["outcome"] == "Stage set at first import", "item"].tolist()
     )
     not_mapped = _table(at, ["item"])["item"].tolist()
@@ -189,19 +203,16 @@ def test_model_owner_imports_mlflow_and_reimport_changes_nothing(app, registry, 
     assert any("not a commit hash" in line for line in not_mapped)
     after_first = _registry_rows(reg["engine"])
     assert after_first["models"] == ["Retail pricing", "credit-scoring", "demand-forecast"]
-    assert after_first["versions"] == 1 + 3 and after_first["refs"] > 0  # Retail pricing has one
+    assert after_first["versions"] == 1 + 4 and after_first["refs"] > 0  # Retail pricing has one
     with read_session(reg["engine"]) as s:
         imported = s.exec(select(AuditEvent).where(AuditEvent.action == "mlflow.imported")).all()
-        assert [e.actor_id for e in imported] == [reg["world"].owner.id]
+        assert [e.actor_id for e in imported] == [reg["world"].owner.id] * 2  # one per imported model
 
     _import(at, mlflow_store)  # again: everything is already linked
     assert not at.exception and not at.error
     changes = _table(at, ["outcome", "item"])
-    assert set(changes["outcome"]) == {"Version unchanged (imported before)"} and len(changes) == 3
-    after_second = _registry_rows(reg["engine"])
-    assert {k: v for k, v in after_second.items() if k != "events"} == {
-        k: v for k, v in after_first.items() if k != "events"
-    }
+    assert set(changes["outcome"]) == {"Version unchanged (imported before)"} and len(changes) == 4
+    assert _registry_rows(reg["engine"]) == after_first  # no rows, no audit events
 
 
 def test_import_of_one_model(app, registry, mlflow_store):
@@ -218,7 +229,7 @@ def test_import_of_one_model(app, registry, mlflow_store):
         (
             "sqlite:////nowhere/mlflow.db",
             "",
-            "No MLflow database at sqlite:////nowhere/mlflow.db: the file does not exist.",
+            "No MLflow database at sqlite:////nowhere/mlflow.db: the file does not exist",
         ),
         (
             "postgresql://nobody@127.0.0.1:1/none",
@@ -236,7 +247,7 @@ def test_bad_uri_or_model_shows_one_error_and_writes_nothing(
     at = _open(app, reg["url"], "owner@example.com")
     _import(at, mlflow_store if uri is None else uri, model=model)
     assert not at.exception
-    assert len(at.error) == 1 and message in at.error[0].value
+    assert len(at.error) == 1 and message in unescape(at.error[0].value)
     assert not [d for d in at.dataframe if "item" in d.value.columns]
     assert _registry_rows(reg["engine"]) == before
     assert not Path("/nowhere").exists()  # MLflow would have created an empty store there

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
+from app.components.text import unescape
 from core.db.engine import make_engine, read_session, write_session
 from core.db.models import AuditEvent
 from core.governance import promotions
@@ -274,7 +275,7 @@ def test_admin_person_name(app, world_registry, name):
     at.button(key="admin.add.submit").click().run()
     _check(at, engine, before, name)
     if BAD_NAMES[name] is not None:
-        assert len(at.error) == 1 and re.search(BAD_NAMES[name], at.error[0].value)
+        assert len(at.error) == 1 and re.search(BAD_NAMES[name], unescape(at.error[0].value))
 
 
 @pytest.mark.parametrize(
@@ -377,7 +378,7 @@ def test_drift_upload_with_every_corpus_file(app, world_registry, tmp_path):
         if reader_message is not None or errors:
             assert len(errors) == 1 and errors[0].startswith("Nothing was stored."), (name, errors)
             if reader_message is not None:
-                assert reader_message in errors[0], (name, errors[0])
+                assert reader_message in unescape(errors[0]), (name, errors[0])
             assert (runs(), _events(engine)) == (before_runs, before_events), name
             refused += 1
         else:
@@ -395,4 +396,7 @@ def test_a_crafted_link_is_echoed_as_text(app, promotable, page, param):
     at = _open(app, url, page, "viewer@example.com", **{param: crafted})
     assert not at.exception
     warning = next(w.value for w in at.warning if "There is no" in w.value)
-    assert "\\[Your session expired: sign in again\\]\\(https://evil\\.example/login\\)" in warning
+    assert crafted in unescape(warning)  # echoed as typed...
+    assert (
+        "\\[Your session expired: sign in again\\](https:\u2060//evil.example/login)" in warning
+    )  # ...as text

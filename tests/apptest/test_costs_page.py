@@ -25,12 +25,14 @@ def _metric(at, label: str) -> str:
 def test_forecast_with_interval_backtest_and_budget_overrun(app, demo_url):
     at = _open(app, demo_url)
     assert not at.exception
-    assert _metric(at, "Next 12 months (forecast)").startswith("EUR ")
-    assert any(c.value.startswith("90% interval EUR ") for c in at.caption)
-    assert _metric(at, "Backtest error (MAPE)").endswith("%")
-    assert _metric(at, "Budgets projected to overrun").startswith("1 of ")
-    overrun = at.error[0].value
-    assert overrun.startswith(f"{BUDGET_OVERRUN_UNIT}: budget EUR ") and "over budget from" in overrun
+    assert _metric(at, "Next 12 months (forecast)").startswith("€")
+    assert any(c.value.startswith("Likely between €") for c in at.caption)
+    assert "Backtest error (MAPE)" not in [m.label for m in at.metric]  # methods live in the expander
+    assert "How this is computed" in [e.label for e in at.expander]
+    assert any("(mean absolute percentage error, MAPE)" in m.value for m in at.markdown)
+    assert _metric(at, "Budgets at risk").startswith("1 of ")
+    overrun = (at.error or at.warning)[0].value
+    assert overrun.startswith(f"{BUDGET_OVERRUN_UNIT}: budget €") and "over budget from" in overrun
     budgets = _table(at, "overrun_month")
     assert (budgets["overrun_month"] != "").sum() == 1
     assert len(at.get("plotly_chart")) >= 2  # forecast and cumulative budget chart
@@ -40,7 +42,7 @@ def test_unit_scope_shows_its_budgets_in_words(app, demo_url):
     at = _open(app, demo_url)
     at.selectbox(key="costs.scope").set_value("Credit risk").run(timeout=120)
     assert not at.exception
-    assert all(s.value.startswith("Credit risk: budget EUR ") for s in at.success)
+    assert all(s.value.startswith("Credit risk: budget €") for s in at.success)
     assert len(at.success) >= 1 and "within budget" in at.success[0].value
 
 
@@ -53,8 +55,12 @@ def test_spend_split_growers_and_cost_per_thousand(app, demo_url):
     assert growers["change"].is_monotonic_decreasing
 
 
-def test_one_models_forecast_is_computed_on_demand(app, demo_url):
+def test_one_models_forecast_is_read_from_the_store_and_computed_on_demand(app, demo_url):
     at = _open(app, demo_url)
+    assert not at.exception
+    assert any(c.value.startswith("Forecast stored ") for c in at.caption)  # the scheduled job's
+    assert not any("forecast" in d.value.columns for d in at.dataframe)  # nothing computed on opening
+    at.button(key="costs.model.forecast_now").click().run(timeout=180)
     assert not at.exception
     backtest = _table(at, "forecast")
     assert list(backtest.columns) == ["month", "actual", "forecast"] and len(backtest) == 3

@@ -37,12 +37,13 @@ def test_documentation_page_scores_templates_and_links_missing_items(app, portfo
     overview = next(d.value for d in at.dataframe if "annex_iv" in d.value.columns)
     assert set(overview["model"]) >= {"Credit scoring"} and overview["missing"].min() >= 0
     scored = overview.set_index("model_id")
-    assert 0 < scored.loc[p.credit, "annex_iv"] <= 1  # high-risk: Annex IV applies
+    assert 0 < scored.loc[p.credit, "annex_iv"] <= 100  # high-risk: Annex IV applies (whole percentages)
+    assert scored.loc[p.credit, "card_sections"].endswith(" of 8 sections filled")  # as on the Model page
     assert scored.drop(index=p.credit)["annex_iv"].isna().all()  # not assessed high-risk: n/a
     assert [m.label for m in at.metric] == ["Completeness"] * 3
     texts = " ".join(m.value for m in at.markdown)
     assert (
-        "**Human oversight measures \\(Art\\. 14\\)** — how people oversee" in texts
-    )  # missing, escaped markdown
+        "**Human oversight measures (Art. 14)** — how people oversee" in texts
+    )  # missing: the item in bold, its text escaped (nothing in it needed escaping)
     assert f"Fill in: [Risk page, Assess a model](/risk?model={p.credit})" in texts
     assert [b.label for b in at.get("download_button")] == ["Pack (HTML)", "Pack (PDF)"]

@@ -27,6 +27,12 @@ def _open(app, url, *, person: str | None = None, **params: str):
     return at.switch_page("../pages/explanations.py").run(timeout=180)
 
 
+def _explain(at):
+    """Ask for the local explanation: opening the page loads no model."""
+    assert not [i for i in at.info if i.value.startswith("Scored ")], "explained before anyone asked"
+    return at.button(key="explanations.explain").click().run(timeout=180)
+
+
 @pytest.fixture
 def small_registry(sqlite_template: Path, tmp_path: Path):
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -48,7 +54,7 @@ def small_registry(sqlite_template: Path, tmp_path: Path):
 def test_demo_model_explained_in_a_sentence_with_its_rule(app, demo_url, demo_engine):
     with read_session(demo_engine) as s:
         credit = s.exec(select(Model).where(Model.name == "Retail credit scoring")).one()
-    at = _open(app, demo_url, model=str(credit.id))
+    at = _explain(_open(app, demo_url, model=str(credit.id)))
     assert not at.exception
     version = at.selectbox(key="explanations.version")
     assert version.format_func(version.value).startswith("Retail credit scoring v")
@@ -78,7 +84,7 @@ def test_demo_model_explained_in_a_sentence_with_its_rule(app, demo_url, demo_en
 
 def test_pick_a_prediction_and_a_dependence_feature(app, small_registry):
     url, _engine, built = small_registry
-    at = _open(app, url, person="viewer@example.com")
+    at = _explain(_open(app, url, person="viewer@example.com"))
     assert not at.exception
     picker = at.selectbox(key="explanations.prediction")
     assert len(picker.options) == 40 and picker.options[0].endswith("req-0000")  # the newest first
@@ -93,25 +99,28 @@ def test_pick_a_prediction_and_a_dependence_feature(app, small_registry):
     assert not [b for b in at.button if b.key == "explanations.compute"], "a viewer gets no compute button"
 
 
-def test_an_owner_computes_and_stores_the_global_explanation(app, small_registry):
+def test_an_owner_opening_a_production_version_gets_its_global_explanation_computed(app, small_registry):
+    """A version in production (just approved, say) is explained on its first view by someone who
+    may compute it: no button to find, a progress message while it runs."""
     url, engine, built = small_registry
     at = _open(app, url, person="owner@example.com")
-    at.button(key="explanations.compute").click().run(timeout=180)
     assert not at.exception
+    assert not [b for b in at.button if b.key == "explanations.compute"]
     with read_session(engine) as s:
         stored = s.exec(select(GlobalExplanation)).all()
     assert {r.source for r in stored} == {"validation", "production"}
     feature = at.selectbox(key="explanations.feature")
     assert feature.value == "income"  # the most important feature first
     feature.set_value("late_payments").run()
-    assert not at.exception and len(at.get("plotly_chart")) >= 5
+    # importance, beeswarm, dependence and drift (the one decision is explained when asked)
+    assert not at.exception and len(at.get("plotly_chart")) >= 4
 
 
 def test_a_changed_artifact_is_refused_on_the_page_and_audited(app, small_registry):
     url, engine, built = small_registry
     path = artifact_path(built["artifact_uri"])
     path.write_bytes(path.read_bytes() + b"\x00")
-    at = _open(app, url, person="viewer@example.com")
+    at = _explain(_open(app, url, person="viewer@example.com"))
     assert not at.exception
     message = at.error[0].value
     assert (
@@ -178,7 +187,7 @@ def test_a_model_agnostic_summary_is_never_computed_while_the_owner_waits(app, s
         rule=(">", 0.69, "approve"),
     )
     engine.dispose()
-    at = _open(app, url, person="owner@example.com", version=str(built["version_id"]))
+    at = _explain(_open(app, url, person="owner@example.com", version=str(built["version_id"])))
     assert not at.exception
     assert at.info[0].value.startswith(
         "Scored "
@@ -188,4 +197,7 @@ def test_a_model_agnostic_summary_is_never_computed_while_the_owner_waits(app, s
         for c in at.caption
     )
     assert not [b for b in at.button if b.key == "explanations.compute"]
+    # The version is in production: it is timed on its first view (no button to ask), and the
+    # model-agnostic summary is still too slow to compute while the owner waits.
+    assert not [b for b in at.button if b.key == "explanations.estimate"]
     assert any("so it is not computed while you wait" in c.value for c in at.caption)

@@ -6,9 +6,9 @@ import io
 
 import pandas as pd
 
-from app.components.tables import inventory_csv
 from core.db.engine import make_engine, read_session
 from core.registry import reads
+from core.registry.display import inventory_csv
 from tests.apptest.conftest import rows
 
 TABLE = "inventory.table"
@@ -24,11 +24,11 @@ def test_inventory_renders_kpis_and_every_model(app, portfolio_url):
     assert metrics["Models"] == "4"
     assert metrics["In production"] == "2"
     assert metrics["Drift or performance alerts"] == "2"
-    assert metrics["Monthly cost"] == "€300 + $75"
+    assert metrics["Cost, last 30 days"] == "€300 + $75"
     assert "High-risk models" not in metrics  # no risk data yet: hidden, not a false 0
     shown = next(d for d in at.dataframe if d.key == TABLE).value
     credit = shown[shown["name"] == "Credit scoring"].iloc[0]
-    assert credit["health"] == "Alert" and credit["stage"] == "Production"
+    assert list(credit["health"]) == ["Alert"] and credit["stage"] == "Production"  # a coloured badge
     assert credit["technical_owner"] == "Tom Tech (left)"
 
 
@@ -83,7 +83,7 @@ def test_download_offers_the_filtered_table_as_csv(app, portfolio_url):
     exported = pd.read_csv(io.BytesIO(inventory_csv(view)))
     assert exported["Model"].tolist() == ["Credit scoring"]
     assert list(exported.columns[:5]) == ["Model", "Business unit", "Accountable owner", "Stage", "Health"]
-    assert {"Business process", "Technical owner", "Monthly cost", "Last prediction seen"} <= set(
+    assert {"Business process", "Technical owner", "Cost, last 30 days", "Last prediction seen"} <= set(
         exported.columns
     )
     assert exported["Last retrained"].iloc[0].endswith("Z")

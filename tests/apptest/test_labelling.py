@@ -72,7 +72,8 @@ def test_labeller_sees_one_readable_case_with_hidden_prediction(app, registry):
     assert features["Feature"].tolist() == ["Income", "Age", "Region"]
     assert any("hidden in this campaign" in c.value for c in at.caption)
     assert at.info[0].value == "Check the collections system for the outcome."
-    assert at.button(key="labelling.answer.1").label == "Yes, it happened"
+    assert at.button(key="labelling.answer.1").label == "Yes"
+    assert at.button(key="labelling.answer.0").label == "No"
 
 
 def test_labeller_labels_three_cases_and_nothing_repeats(app, registry):
@@ -80,7 +81,7 @@ def test_labeller_labels_three_cases_and_nothing_repeats(app, registry):
     at = _open(app, url, LABELLER)
     at.text_area(key=next(t.key for t in at.text_area)).input("paid on time")
     at.button(key="labelling.answer.0").click().run()
-    assert "Case 1 labelled 0" in at.success[0].value
+    assert "Case 1 answered No" in at.success[0].value
     at.button(key="labelling.skip").click().run()
     at.button(key="labelling.answer.1").click().run()
     assert "Case 4 of 5" in _markdown(at)
@@ -163,7 +164,10 @@ def test_approver_decides_a_disputed_case(app, registry):
             labelling.submit_label(s, actor=who, item_id=case.item_id, value=value)
     at = _open(app, url, "approver@example.com")
     at.tabs[1].selectbox(key="labelling.review").set_value(created.campaign_id).run()
-    at.number_input(key="labelling.resolve.value").set_value(0).run()
+    disputed = next(d.value for d in at.dataframe if "answers" in d.value.columns)
+    assert disputed["answers"].tolist() == ["Lena Labeller: Yes; Second Labeller: No"]  # words, never 0/1
+    assert at.radio(key="labelling.resolve.value").options == ["Yes", "No"]
+    at.radio(key="labelling.resolve.value").set_value(0).run()
     at.text_input(key="labelling.resolve.reason").input("confirmed in the case file").run()
     at.button(key="labelling.resolve.save").click().run()
     assert not at.exception

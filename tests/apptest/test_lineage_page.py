@@ -41,18 +41,20 @@ def test_trace_back_a_process_and_filter_by_unit(app, demo_url, demo_engine):
     assert not at.exception
     assert at.info[0].value.startswith("Consumer loan origination depends on ")
     assert "Retail credit scoring" in at.info[0].value
-    before = next(c.value for c in at.caption if "objects shown" in c.value)
+    at.selectbox(key="lineage.filter.unit").set_value("All business units, every object").run()
+    before = next(c.value for c in at.caption if "objects in view" in c.value)
     at.selectbox(key="lineage.filter.unit").set_value("Credit risk").run()
-    after = next(c.value for c in at.caption if "objects shown" in c.value)
+    after = next(c.value for c in at.caption if "objects in view" in c.value)
     assert int(after.split(" of ")[0].replace(",", "")) < int(before.split(" of ")[0].replace(",", ""))
     at.multiselect(key="lineage.filter.hidden").set_value([]).run()  # show features too
-    with_features = next(c.value for c in at.caption if "objects shown" in c.value)
+    with_features = next(c.value for c in at.caption if "objects in view" in c.value)
     assert int(with_features.split(" of ")[0].replace(",", "")) > int(after.split(" of ")[0].replace(",", ""))
 
 
 def test_opening_a_model_version_links_to_its_model_page(app, demo_url, demo_engine):
     at = _open(app, demo_url)
     at.radio(key="lineage.question").set_value("Just explore").run()
+    at.selectbox(key="lineage.filter.unit").set_value("All business units, every object").run()
     with read_session(demo_engine) as s:
         graph = build_graph(s)
     version = next(n for n in graph.of_type("model_version") if n.details["stage"] == "production")
@@ -82,3 +84,21 @@ def test_a_link_from_a_model_opens_its_business_unit_and_production_version(app,
     with read_session(demo_engine) as s:
         node = build_graph(s).nodes[opened]
     assert node.model_id == model.id and node.details["stage"] == "production"
+
+
+def test_the_portfolio_opens_collapsed_by_unit_and_a_search_finds_any_object(app, demo_url, demo_engine):
+    at = _open(app, demo_url)
+    assert not at.exception
+    assert at.selectbox(key="lineage.filter.unit").value == "All business units, by unit"
+    assert any("shown by unit" in c.value for c in at.caption)
+    assert not [s for s in at.selectbox if s.key == "lineage.open"]  # the overview, not every object
+    table = next(d for d in at.dataframe if "detail" in d.value.columns)
+    assert (table.value["health"] != "").all()  # filled: versions, deployments, processes and data
+    with read_session(demo_engine) as s:
+        graph = build_graph(s)
+    feature = next(n for n in graph.of_type("feature") if n.business_units)
+    at.selectbox(key="lineage.search").set_value(feature.key).run()
+    assert not at.exception
+    assert at.selectbox(key="lineage.filter.unit").value == min(feature.business_units)
+    assert at.radio(key="lineage.question").value == "Just explore"
+    assert at.selectbox(key="lineage.open").value == feature.key  # its layer is shown again, and it is open

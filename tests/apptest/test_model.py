@@ -107,3 +107,30 @@ def test_returning_to_the_model_page_shows_the_last_model_seen(app, portfolio_re
     at.query_params.pop("model", None)  # the sidebar link carries no model
     at.switch_page("../pages/model.py").run()
     assert at.title[0].value == "Fraud detection"
+
+
+def test_a_model_owner_finds_the_dataset_upload_and_a_viewer_is_told_who_may(app, portfolio_registry):
+    """Issue 13, point 2: a version's data is uploaded where its datasets are listed."""
+    url, p = portfolio_registry
+    at = app(url)
+    at.query_params["as"] = "tom@example.com"  # model owner
+    at.query_params["model"] = str(p.credit)
+    at = at.switch_page("../pages/model.py").run()
+    assert not at.exception
+    assert at.selectbox(key="model.data.version").options == [
+        "v3 (staging)",
+        "v2 (production)",
+        "v1 (archived)",
+    ]
+    role = at.selectbox(key="model.data.role")
+    assert role.options == ["Training data", "Evaluation data", "Drift reference", "SHAP background"]
+    role.set_value("reference").run()
+    assert any("What drift compares production inputs with" in c.value for c in at.caption)
+    assert "kept" in _table(at, "used_as").columns
+    viewer = app(url)
+    viewer.query_params["as"] = "bianca@example.com"
+    viewer.query_params["model"] = str(p.credit)
+    viewer = viewer.switch_page("../pages/model.py").run()
+    assert not viewer.exception
+    assert not [s for s in viewer.selectbox if s.key == "model.data.role"]
+    assert any("Adding data needs the role model owner or admin" in c.value for c in viewer.caption)

@@ -147,8 +147,34 @@ def test_failing_gate_needs_a_written_override_shown_in_red(app, registry):
         "Failing gates overridden by Arthur Approver" in e.value and "rules engine scores" in e.value
         for e in at.error
     )
+    with read_session(reg["engine"]) as s:  # a failing gate takes a second approver
+        assert s.get(ModelVersion, reg["versions"][1]).stage != "production"
+    at = _page(app, reg["url"], "promotions", "approver2@example.com", request=request_id)
+    assert any("a second approver must override too" in e.value for e in at.error)
+    at.text_area(key="promotions.approve.override").input("Agreed: interim model until v3 is validated.")
+    at.button(key="promotions.approve.submit").click().run()
+    assert not at.exception
     with read_session(reg["engine"]) as s:
         assert s.get(ModelVersion, reg["versions"][1]).stage == "production"
+
+
+def test_the_request_form_says_which_gates_fail_before_submitting(app, registry):
+    reg = registry
+    at = _page(app, reg["url"], "model", "owner@example.com", model=reg["model"])
+    at.selectbox(key="model.promote.version").set_value(reg["versions"][1])  # AUC 0.65 < 0.70
+    at.button(key="model.promote.check").click().run()
+    assert not at.exception
+    assert any(
+        e.value.startswith("1 gate would fail: Validation metrics meet thresholds")
+        and "two approvers" in e.value
+        for e in at.error
+    )
+    with read_session(reg["engine"]) as s:
+        assert s.exec(select(PromotionRequest)).first() is None  # nothing was submitted
+    at.selectbox(key="model.promote.version").set_value(reg["versions"][0])  # sent with the form
+    at.button(key="model.promote.check").click().run()
+    shown = [w.value for w in at.warning] + [s.value for s in at.success] + [e.value for e in at.error]
+    assert any(v.startswith(("No gate fails", "Every gate passes")) for v in shown), shown
 
 
 def test_lists_waiting_mine_and_filters(app, registry):

@@ -79,7 +79,7 @@ def test_risk_page_shows_matrix_flags_overdue_and_tier_rule(app, risk_registry):
     assert not at.exception
     assert at.title[0].value == "Risk"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Models assessed"] == "2 of 4" and metrics["High tier"] == "1"
+    assert metrics["Models assessed"] == "2 of 4 in use" and metrics["High tier"] == "1"
     assert metrics["Reviews overdue"] == "2"  # fraud overdue; churn in validation never assessed
     charts = at.get("plotly_chart")
     assert len(charts) == 2, "the matrix and the tier chart are drawn"

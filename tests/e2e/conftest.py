@@ -74,11 +74,13 @@ def _copy_demo(demo_template, root: Path) -> DemoRegistry:
     """Copy the demo registry and its artifact store into ``root`` (a few tens of MB: well under a second)."""
     shutil.copyfile(demo_template.db, root / "steward.db")
     shutil.copytree(demo_template.artifact_dir, root / "artifacts")
+    shutil.copytree(demo_template.artifact_dir.parent / "logs", root / "logs")  # the log store beside it
     url = f"sqlite:///{root / 'steward.db'}"
     env = {
         **os.environ,
         "STEWARD_DATABASE_URL": url,
         "STEWARD_ARTIFACT_DIR": str(root / "artifacts"),
+        "STEWARD_LOG_STORE": str(root / "logs"),
         "STEWARD_REPORT_DIR": str(root / "reports"),
         "STEWARD_AUTH_MODE": "local",
     }

@@ -20,7 +20,8 @@ from core.access import PERMISSIONS, ROLES, Actor, actor_by_id, grants_of, requi
 from core.db.engine import read_session, write_session
 from core.db.models import AuditEvent
 from core.errors import PermissionDenied
-from core.governance import promotions, risk
+from core.governance import promotions, retraining, risk, rules
+from core.notify import subscriptions
 from core.registry import ingest, services
 from tests.factories import make_promotable_model, make_world
 
@@ -105,10 +106,10 @@ MATRIX: dict[str, tuple[str, set[str], Call]] = {
             ),
         ),
     ),
-    "add business rule": (
+    "propose business rule": (
         "rule.propose",
         {"model_owner"},
-        lambda s, a, c: services.add_business_rule(
+        lambda s, a, c: rules.propose_rule(
             s, actor=a, model_id=c["model"], name="offer", operator=">", threshold=0.6, outcome="send offer"
         ),
     ),
@@ -177,6 +178,25 @@ MATRIX: dict[str, tuple[str, set[str], Call]] = {
         "promotion.comment",
         {"model_owner", "approver"},
         lambda s, a, c: promotions.add_comment(s, actor=a, request_id=c["request"], body="Which holdout?"),
+    ),
+    "open a retraining request": (
+        "retraining.request",
+        {"model_owner", "approver"},
+        lambda s, a, c: retraining.open_request(
+            s, actor=a, model_id=c["model"], reason="Churn drifted after the price change."
+        ),
+    ),
+    "subscribe to e-mail": (
+        "notify.subscribe",
+        {"viewer", "labeller", "model_owner", "approver", "admin"},
+        lambda s, a, c: subscriptions.subscribe_email(s, actor=a, model_id=c["model"]),
+    ),
+    "add a webhook": (
+        "webhook.manage",
+        {"model_owner", "admin"},
+        lambda s, a, c: subscriptions.add_endpoint(
+            s, actor=a, channel="webhook", url="https://ci.example.com/hook", name="CI", model_id=c["model"]
+        ),
     ),
 }
 

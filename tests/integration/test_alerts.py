@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from core.db.engine import read_session, write_session
 from core.db.models import Alert, AuditEvent, DriftRun, ModelHealth
 from core.errors import InvalidInput, PermissionDenied
-from core.monitoring import alerts
+from core.monitoring import alerts, thresholds
 from core.registry import ingest
 from tests.factories import make_model, make_world
 from tests.feedback_factories import prediction_frame, production_model
@@ -168,7 +169,7 @@ def test_recovered_outage_turns_into_warning_then_clears_with_a_looser_threshold
     assert result.previous_status == "alert" and result.status == "warning"
     assert "predictions resumed on 2024-06-29" in result.reasons[0]["message"]
     with write_session(engine) as s:
-        alerts.set_thresholds(
+        thresholds.set_thresholds(
             s, actor=world.owner, model_id=model_id, outage_days=14, reason="weekly batch job"
         )
     result = _evaluate(engine, world.system)["Outage"]
@@ -242,19 +243,19 @@ def test_thresholds_default_then_versioned(engine):
     world = make_world(engine)
     model_id, _ = make_model(engine, world.owner)
     with read_session(engine) as s:
-        first = alerts.current_thresholds(s, model_id=model_id)
-    assert first.is_default and first.outage_days == alerts.DEFAULTS["outage_days"]
+        first = thresholds.current_thresholds(s, model_id=model_id)
+    assert first.is_default and first.outage_days == thresholds.DEFAULTS["outage_days"]
     with write_session(engine) as s:
-        alerts.set_thresholds(
+        thresholds.set_thresholds(
             s, actor=world.owner, model_id=model_id, drift_share=0.5, reason="many weak features"
         )
     with write_session(engine) as s:
-        latest = alerts.set_thresholds(
+        latest = thresholds.set_thresholds(
             s, actor=world.approver, model_id=model_id, outage_days=7, reason="weekly"
         )
     assert (latest.version, latest.drift_share, latest.outage_days) == (2, 0.5, 7)
     with read_session(engine) as s:
-        history = alerts.thresholds_history(s, model_id=model_id)
+        history = thresholds.thresholds_history(s, model_id=model_id)
     assert history["version"].tolist() == [2, 1] and history["reason"].tolist() == [
         "weekly",
         "many weak features",
@@ -279,9 +280,9 @@ def test_bad_thresholds_are_refused_and_nothing_written(engine, kw, match):
     model_id, _ = make_model(engine, world.owner)
     with pytest.raises(InvalidInput, match=match):
         with write_session(engine) as s:
-            alerts.set_thresholds(s, actor=world.owner, model_id=model_id, **kw)
+            thresholds.set_thresholds(s, actor=world.owner, model_id=model_id, **kw)
     with read_session(engine) as s:
-        assert alerts.current_thresholds(s, model_id=model_id).is_default
+        assert thresholds.current_thresholds(s, model_id=model_id).is_default
 
 
 def test_thresholds_need_owner_or_approver(engine):
@@ -289,10 +290,22 @@ def test_thresholds_need_owner_or_approver(engine):
     model_id, _ = make_model(engine, world.owner)
     with pytest.raises(PermissionDenied, match="thresholds set"):
         with write_session(engine) as s:
-            alerts.set_thresholds(s, actor=world.labeller, model_id=model_id, outage_days=5, reason="x")
+            thresholds.set_thresholds(s, actor=world.labeller, model_id=model_id, outage_days=5, reason="x")
 
 
 # --- pure signals -------------------------------------------------------------------------------
+
+
+def test_alerts_keep_when_their_condition_began(engine, portfolio):
+    world, _ = portfolio
+    _evaluate(engine, world.system)
+    with read_session(engine) as s:
+        table = alerts.alerts_table(s)
+    since = dict(zip(table["kind"], table["condition_since"], strict=True))
+    # the outage began with the last prediction, ten days before the job noticed it
+    assert (AS_OF - since["outage"]).days == 10
+    assert since["performance"] == datetime(2024, 6, 1, tzinfo=UTC)  # the month accuracy dropped
+    assert pd.isna(since["label_coverage"])  # a share of a window: no start of its own
 
 
 def test_outage_signals():
@@ -305,6 +318,9 @@ def test_outage_signals():
     assert alerts.outage_findings(days, last, None, datetime(2024, 6, 13, 9, tzinfo=UTC), 7) == []
     (alert,) = alerts.outage_findings(days, last, None, datetime(2024, 6, 20, tzinfo=UTC), 3)
     assert alert.level == "alert" and "No predictions for 7 days" in alert.message
+    assert alert.since == last
+    (gap,) = alerts.outage_findings(days, last, None, datetime(2024, 6, 13, 9, tzinfo=UTC), 3)
+    assert gap.since == datetime(2024, 6, 4, tzinfo=UTC)
     (never,) = alerts.outage_findings(
         [], None, datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 6, 10, tzinfo=UTC), 3
     )

@@ -11,18 +11,19 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from core import audit
-from core.cli import _load_commands, app
+from core import audit, events
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import read_session, write_session
 from core.db.models import AuditEvent
+from core.events import EventKind
 from core.governance import promotions
 from core.registry import services
+from tests.cli_auth import TokenRunner
 from tests.factories import make_model, make_promotable_model, make_world
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 def _populated(engine: Engine) -> int:
@@ -205,8 +206,15 @@ def test_query_events_filters_and_csv(engine):
         counted = audit.count_events(s, model_id=model_id)
         options = audit.filter_options(s)
     assert set(by_model["model"]) == {"Churn"} and len(by_model) == counted
-    assert by_person["action"].tolist() == ["version.stage_changed", "promotion.approved"]
-    assert by_person["actor"].tolist() == ["Arthur Approver", "Arthur Approver"]
+    # the approver assessed the risk (make_promotable_model), then approved: the stage and the
+    # health follow the approval in the same transaction (newest first)
+    assert by_person["action"].tolist() == [
+        "health.changed",
+        "version.stage_changed",
+        "promotion.approved",
+        "risk.assessed",
+    ], by_person["action"].tolist()
+    assert set(by_person["actor"]) == {"Arthur Approver"}
     assert by_action["action"].tolist() == ["promotion.approved", "promotion.requested"]
     assert yesterday.empty
     assert (model_id, "Churn") in options.models
@@ -220,7 +228,6 @@ def test_query_events_filters_and_csv(engine):
 def cli(monkeypatch, engine):
     monkeypatch.setenv("STEWARD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     reset_settings_cache()
-    _load_commands()
     return engine
 
 
@@ -252,3 +259,32 @@ def test_events_are_written_in_the_same_transaction_as_the_change(engine):
     with read_session(engine) as s:
         assert len(s.exec(select(AuditEvent)).all()) == before
         assert audit.verify(s).ok
+
+
+def test_record_refuses_an_action_outside_the_catalogue(engine):
+    world = make_world(engine)
+    before = _verdict(engine).checked
+    invented = EventKind("model.renamed", ("model",), "Model renamed", before="name", after="name")
+    with pytest.raises(ValueError, match=r"'model\.renamed'.*is not in the catalogue \(core/events\.py\)"):
+        with write_session(engine) as s:
+            audit.record(s, actor=world.owner, action=invented, object_id=1)
+    with pytest.raises(ValueError, match="is not in the catalogue"):
+        with write_session(engine) as s:
+            audit.record(s, actor=world.owner, action="model.registered", object_id=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="concerns model, not 'dataset'"):
+        with write_session(engine) as s:
+            audit.record(
+                s, actor=world.owner, action=events.MODEL_REGISTERED, object_type="dataset", object_id=1
+            )
+    assert _verdict(engine).checked == before  # nothing was written
+
+
+def test_events_read_with_their_labels(engine):
+    world = make_world(engine)
+    make_model(engine, world.owner)
+    with read_session(engine) as s:
+        frame = audit.query_events(s)
+        options = audit.filter_options(s)
+    assert frame.loc[frame["action"] == "model.registered", "label"].tolist() == ["Model registered"]
+    assert options.action_labels["person.created"] == "Person added"
+    assert options.actions == sorted(options.actions, key=lambda n: options.action_labels[n].lower())

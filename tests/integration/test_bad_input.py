@@ -7,20 +7,20 @@ import re
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from core.backup import row_counts
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import read_session, write_session
 from core.db.models import Model
 from core.errors import InvalidInput
 from core.registry import services
 from core.registry.files import read_table_bytes
+from tests.cli_auth import TokenRunner
 from tests.corpus.cases import BAD_NAMES, EXPECTED, FILES
 from tests.factories import make_model, make_world
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 def test_corpus_is_complete():
@@ -36,7 +36,6 @@ def _registry(engine, monkeypatch):
     make_model(engine, world.owner)  # "Credit scoring" v1 with features income, age
     monkeypatch.setenv("STEWARD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     reset_settings_cache()
-    _load_commands()
     return engine, world
 
 
@@ -55,6 +54,7 @@ def sqlite_registry(sqlite_engine, monkeypatch):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cli_import_refuses_malformed_file(sqlite_registry, name):
     engine, world = sqlite_registry
+    runner.ready(world.owner.email)  # the pipeline's token exists before the command runs
     before = row_counts(engine)
     path = FILES / name
     if name.startswith("costs_"):
@@ -107,6 +107,7 @@ def test_upload_names_are_never_paths(upload_name):
 def test_bad_model_names_through_core_and_cli(registry, bad):
     engine, world = registry
     expected = BAD_NAMES[bad]
+    runner.ready(world.owner.email)  # the pipeline's token exists before the command runs
     before = row_counts(engine)
     if expected is None:
         with write_session(engine) as s:

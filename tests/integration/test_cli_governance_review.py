@@ -11,16 +11,16 @@ import pypdf
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import make_engine, read_session, write_session
 from core.db.models import BusinessRule, RiskAssessment
 from core.governance import meetings
+from tests.cli_auth import TokenRunner
 from tests.factories import make_model, make_world
 
-runner = CliRunner()
+runner = TokenRunner()
 SCORES = [
     "--score",
     "unavailability=2,3",
@@ -39,7 +39,6 @@ SCORES = [
 def registry(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("STEWARD_DATABASE_URL", db_url)
     reset_settings_cache()
-    _load_commands()
     eng = make_engine(db_url)
     yield eng
     eng.dispose()

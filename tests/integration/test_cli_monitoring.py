@@ -8,23 +8,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
 
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import make_engine, read_session
 from core.db.models import LabellingCampaign, ModelHealth
+from tests.cli_auth import TokenRunner
 from tests.factories import make_world
 from tests.feedback_factories import production_model
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 @pytest.fixture
 def registry(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("STEWARD_DATABASE_URL", db_url)
     reset_settings_cache()
-    _load_commands()
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
@@ -39,11 +38,12 @@ def test_health_json_and_table(registry):
     production_model(
         registry, world.owner, name="Stale", n=200, end=datetime.now(UTC) - timedelta(days=9), days=20
     )
-    result = steward("health", "--json")
+    # The nightly job runs as the system service account, with its token.
+    result = steward("health", "--json", "--as", world.system.email)
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["model"] == "Stale" and row["status"] == "alert" and row["reasons"][0]["kind"] == "outage"
-    table = steward("health")
+    table = steward("health", "--as", world.system.email)
     assert (
         table.exit_code == 0
         and "Stale" in table.stdout

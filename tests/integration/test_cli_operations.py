@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
+from tests.cli_auth import TokenRunner
 from tests.factories import make_model, make_world
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 @pytest.fixture
@@ -17,7 +17,6 @@ def cli(monkeypatch, sqlite_engine):
     url = sqlite_engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("STEWARD_DATABASE_URL", url)
     reset_settings_cache()
-    _load_commands()
     return sqlite_engine
 
 

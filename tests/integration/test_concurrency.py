@@ -158,3 +158,64 @@ def _check_registry(engine: Engine, model_id: int, request_id: int, winner: str)
     assert view.status == expected
     assert sorted(decisions) == sorted(["promotion.requested", f"promotion.{expected}"])
     assert len(view.decisions) == 1
+
+
+MODEL_TRIALS = 50
+
+
+@pytest.mark.slow
+def test_two_versions_of_one_model_approved_at_once_exactly_one_wins(wide_engine):
+    """Two requests for different versions of one model, both frozen while no version was in
+    production, approved by two approvers at the same moment. Deciding serialises on the model
+    and re-checks production inside that lock, so exactly one approval wins and the other gets a
+    Conflict that names the new production version; nothing is ever archived on stale evidence."""
+    engine = wide_engine
+    world = make_world(engine)
+    for trial in range(MODEL_TRIALS):
+        model_id, versions = make_promotable_model(engine, world, name=f"Race {trial}")
+        with write_session(engine) as s:
+            requests = [
+                promotions.request_promotion(
+                    s,
+                    actor=world.owner,
+                    version_id=version_id,
+                    target_stage="production",
+                    justification=f"Trial {trial}: this version should serve.",
+                )
+                for version_id in versions
+            ]
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = ["", ""]
+
+        def approve(i: int, approver: Actor, barrier=barrier, requests=requests, outcomes=outcomes) -> None:
+            barrier.wait()
+            try:
+                _decide(engine, "approve", approver, requests[i])
+                outcomes[i] = "won"
+            except Conflict as exc:
+                outcomes[i] = f"conflict: {exc}"
+            except Exception as exc:  # reported by the assertion below
+                outcomes[i] = f"{type(exc).__name__}: {exc}"
+
+        threads = [
+            threading.Thread(target=approve, args=(i, who))
+            for i, who in enumerate((world.approver, world.approver2))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert sorted(o == "won" for o in outcomes) == [False, True], (trial, outcomes)
+        loser = next(o for o in outcomes if o != "won")
+        assert "Production changed after request" in loser, (trial, loser)
+        with read_session(engine) as s:
+            stages = s.exec(select(ModelVersion.stage).where(ModelVersion.model_id == model_id)).all()
+            archived = s.exec(
+                select(func.count())
+                .select_from(StageChange)
+                .where(StageChange.model_id == model_id, StageChange.to_stage == "archived")
+            ).one()
+        assert sorted(stages) == ["none", "production"], (trial, stages)
+        assert archived == 0, trial
+    with read_session(engine) as s:
+        assert audit.verify(s).ok

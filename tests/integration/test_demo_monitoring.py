@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.engine import read_session
-from core.db.models import CampaignItem, LabellingCampaign, Model, ModelHealth
+from core.db.models import Alert, CampaignItem, LabellingCampaign, Model, ModelHealth
 from core.demo import DEMO_FACTS
 from core.monitoring import labelling
 
@@ -51,8 +51,22 @@ def test_demo_health_shows_outage_concept_drift_and_covariate_drift(demo_engine)
         name: h.reasons
         for name, h in health.items()
         if name not in DEMO_FACTS["concept_drift"]
+        and name not in DEMO_FACTS["segment_drift"]  # a segment's drift shows overall too
         and any(r["kind"] == "performance" and r["level"] == "alert" for r in h.reasons)
     }
     assert not false_alarms
     for name in DEMO_FACTS["development_models"]:
         assert health[name].status == "unknown"
+
+
+def test_demo_finds_the_segment_whose_error_rate_grows(demo_engine):
+    """The one model whose error rate grows in one segment only gets a segment alert for that
+    segment, and no other segment of any model is flagged."""
+    (name, drift), *_ = DEMO_FACTS["segment_drift"].items()
+    with read_session(demo_engine) as s:
+        found = s.execute(
+            select(Model.name, Alert.subject, Alert.level)
+            .join(Alert, Alert.model_id == Model.id)
+            .where(Alert.kind == "segment", Alert.closed_at.is_(None))
+        ).all()
+    assert [tuple(r) for r in found] == [(name, f"{drift['feature']} = {drift['group']}", "alert")]

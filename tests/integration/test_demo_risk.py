@@ -9,6 +9,7 @@ from core.db.engine import make_engine, read_session
 from core.db.models import BusinessRule, Model
 from core.demo import DEMO_FACTS
 from core.governance import meetings, risk, rules
+from core.registry.rules import rules_in_force
 from tests.conftest import DEMO_TODAY
 
 
@@ -68,7 +69,11 @@ def test_demo_rules_passed_four_eyes_and_one_change_is_pending(demo):
         assert [(p.model, p.name, p.threshold) for p in pending] == [
             ("Retail credit scoring", "Automatic decline", 0.33)
         ]
-        in_force = rules.rule_in_force(s, model_id=ids["Retail credit scoring"], name="Automatic decline")
+        in_force = next(
+            r
+            for r in rules_in_force(s, model_id=ids["Retail credit scoring"])
+            if r.name == "Automatic decline"
+        )
         assert in_force is not None and in_force.threshold == 0.35
 
 

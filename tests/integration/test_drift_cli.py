@@ -10,31 +10,33 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
 
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import make_engine, read_session
-from core.db.models import AuditEvent, DriftRun
+from core.db.models import AuditEvent, Dataset, DriftRun, ModelVersion
+from core.registry import artifacts
+from tests.cli_auth import TokenRunner, insert_token
 from tests.drift_data import log, make_drift_model, production_batch
 from tests.factories import World, make_world
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 @pytest.fixture
 def registry(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("STEWARD_DATABASE_URL", db_url)
     reset_settings_cache()
-    _load_commands()
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def world(registry: Engine, tmp_path: Path) -> World:
+def world(registry: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     world = make_world(registry)
+    # Drift runs nightly from cron as the system service account, with its own token.
+    monkeypatch.setenv("STEWARD_TOKEN", insert_token(registry, world.system.email))
     model = make_drift_model(registry, world.owner, tmp_path)
     log(registry, world.owner, model.version_id, production_batch(1200, date(2024, 3, 10), seed=1))
     log(
@@ -117,3 +119,25 @@ def test_bad_input_gives_one_error_line_and_writes_nothing(registry: Engine, wor
         assert result.stderr.startswith("Error: ") and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
     assert _count(registry, DriftRun) == 0
+
+
+def test_an_unreadable_model_version_is_reported_and_the_others_are_stored(
+    registry: Engine, world: World, tmp_path: Path
+) -> None:
+    """The nightly job (`steward drift --all`) stores Credit scoring's run and names Fraud's
+    version, whose training file cannot be read, then exits 1."""
+    fraud = make_drift_model(registry, world.owner, tmp_path, name="Fraud")
+    with read_session(registry) as s:
+        version = s.get(ModelVersion, fraud.version_id)
+        dataset = s.get(Dataset, version.training_dataset_id)  # type: ignore[union-attr]
+    artifacts.resolve(dataset.uri).unlink()  # type: ignore[union-attr]
+    log(registry, world.owner, fraud.version_id, production_batch(300, date(2024, 5, 10), seed=4))
+    result = steward("--all", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    assert [(r["model_name"], r["status"]) for r in body["runs"]] == [("Credit scoring", "drift")]
+    assert [(f["model_name"], f["version"]) for f in body["failed"]] == [("Fraud", 1)]
+    assert "Error: Fraud v1, May 2024: " in result.stderr
+    assert "is missing from the artifact store" in result.stderr
+    assert result.stderr.rstrip().endswith("1 model(s) or version(s) could not be checked (see above).")
+    assert _count(registry, DriftRun) == 1

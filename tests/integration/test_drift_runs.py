@@ -14,7 +14,7 @@ from core.db.models import AuditEvent, Dataset, DriftFeatureResult, DriftProfile
 from core.errors import IntegrityViolation, NotFound, PermissionDenied
 from core.monitoring.drift import reads
 from core.monitoring.drift.report import build_run_report, read_report
-from core.monitoring.drift.runs import run_drift
+from core.monitoring.drift.runs import run_drift, run_model_drift
 from core.monitoring.drift.sources import Period, month_periods
 from core.monitoring.gates import promotion_gate
 from core.registry import artifacts, services
@@ -265,3 +265,36 @@ def test_profiles_of_two_registries_are_never_confused(
         other_engine.dispose()
     assert "income" not in ours.drifted_features
     assert "income" in theirs.drifted_features
+
+
+def test_one_unreadable_version_is_reported_and_the_others_are_computed(
+    engine: Engine, world: World, drifting, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A challenger whose training file is gone fails alone: production's run is still stored."""
+    challenger_file = tmp_path / "challenger_train.parquet"
+    training_sample(500, seed=5).to_parquet(challenger_file, index=False)
+    uri, sha = artifacts.store_artifact(challenger_file, model_name="Credit scoring", version=2)
+    with write_session(engine) as s:
+        dataset_id = services.create_dataset(
+            s, actor=world.owner, name="challenger training", version="1", content_hash=sha, uri=uri
+        )
+        challenger = services.register_version(
+            s,
+            actor=world.owner,
+            model_id=drifting.model_id,
+            training_dataset_id=dataset_id,
+            feature_names=["income", "age", "region", "channel"],
+        )
+    log(engine, world.owner, challenger, production_batch(300, date(2024, 5, 7), seed=8))
+    artifacts.resolve(uri).unlink()
+    done = run_model_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
+    assert [r.version_id for r in done.runs] == [drifting.version_id] and done.runs[0].status == "drift"
+    [failure] = done.failures
+    assert failure.version_id == challenger and failure.version == 2
+    assert "is missing from the artifact store" in str(failure.error)
+    assert failure.message.startswith("Credit scoring v2, May 2024: ")
+    assert _count(engine, DriftRun) == 1
+    # run_drift returns the runs it could store; it raises only when no version could be computed
+    assert [
+        r.version_id for r in run_drift(engine, actor=world.owner, model_id=drifting.model_id, period=MAY)
+    ] == [drifting.version_id]

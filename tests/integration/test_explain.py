@@ -16,7 +16,7 @@ from core import audit
 from core.db.engine import read_session, write_session
 from core.db.models import AuditEvent, GlobalExplanation
 from core.errors import IntegrityViolation, NotFound, PermissionDenied
-from core.explain.loading import RuleInForce, decisive_rule, recent_predictions, rules_in_force
+from core.explain.loading import decisive_rule, recent_predictions
 from core.explain.local import explain_logged_prediction
 from core.explain.sentence import LOG_ODDS_NOTE
 from core.explain.summaries import (
@@ -27,8 +27,8 @@ from core.explain.summaries import (
     store_global_explanation,
     stored_explanations,
 )
-from core.registry import services
-from tests.factories import make_world
+from core.registry.rules import rules_in_force
+from tests.factories import approved_rule, make_world, rule_view
 from tests.insight_factories import FEATURES, artifact_path, register_explained_version
 
 
@@ -90,7 +90,7 @@ def test_local_explanation_of_a_logged_prediction_names_top_features_with_signs(
     loaded = load_explainer(engine, built["version_id"], actor=world.viewer)
     with read_session(engine) as s:
         recent = recent_predictions(s, built["version_id"], limit=10)
-        rules = rules_in_force(s, built["model_id"], built["version_id"])
+        rules = rules_in_force(s, model_id=built["model_id"], version_id=built["version_id"])
     assert len(recent) == 10 and recent["ts"].is_monotonic_decreasing
     assert [r.text() for r in rules] == ["approve above 0.69"]
     for prediction_id in recent["id"]:
@@ -198,16 +198,17 @@ def test_rules_in_force_and_the_decisive_one(engine: Engine) -> None:
     world = make_world(engine)
     built = register_explained_version(engine, world.owner, estimator=_gbc(), log_predictions=0, rule=None)
     with read_session(engine) as s:
-        assert rules_in_force(s, built["model_id"]) == []
+        assert rules_in_force(s, model_id=built["model_id"]) == []
     with write_session(engine) as s:
         for name, threshold, outcome in [
             ("decline", 0.3, "decline"),
             ("decline", 0.35, "decline application"),
             ("referral", 0.18, "refer to underwriter"),
         ]:
-            services.add_business_rule(
+            approved_rule(
                 s,
-                actor=world.owner,
+                proposer=world.owner,
+                approver=world.approver,
                 model_id=built["model_id"],
                 name=name,
                 operator=">",
@@ -215,7 +216,7 @@ def test_rules_in_force_and_the_decisive_one(engine: Engine) -> None:
                 outcome=outcome,
             )
     with read_session(engine) as s:
-        rules = rules_in_force(s, built["model_id"])
+        rules = rules_in_force(s, model_id=built["model_id"])
     assert sorted(r.text() for r in rules) == [
         "decline application above 0.35",
         "refer to underwriter above 0.18",
@@ -223,7 +224,7 @@ def test_rules_in_force_and_the_decisive_one(engine: Engine) -> None:
     assert decisive_rule(rules, 0.42).outcome == "decline application"  # type: ignore[union-attr]
     assert decisive_rule(rules, 0.20).outcome == "refer to underwriter"  # type: ignore[union-attr]
     assert decisive_rule(rules, 0.05).outcome == "refer to underwriter"  # type: ignore[union-attr]  # closest not met
-    block = RuleInForce("release", "<=", 0.1, "release payment", 1)
+    block = rule_view("release", "<=", 0.1, "release payment", 1)
     assert block.text() == "release payment at 0.1 or below" and block.holds(0.1)
     assert decisive_rule([], 0.5) is None
 
@@ -233,17 +234,15 @@ def test_cli_explain_stores_once_and_reports(
 ) -> None:
     import json
 
-    from typer.testing import CliRunner
-
-    from core.cli import _load_commands, app
+    from core.cli import app
     from core.config import reset_settings_cache
+    from tests.cli_auth import TokenRunner
 
     world = make_world(engine)
     register_explained_version(engine, world.owner, estimator=_gbc(), log_predictions=20)
     monkeypatch.setenv("STEWARD_DATABASE_URL", db_url)
     reset_settings_cache()
-    _load_commands()
-    runner = CliRunner()
+    runner = TokenRunner()
     first = runner.invoke(
         app, ["explain", "--model", "Credit scoring", "--version", "1", "--json", "--as", "owner@example.com"]
     )
@@ -252,10 +251,22 @@ def test_cli_explain_stores_once_and_reports(
     assert data["validation"]["status"] == "computed" and data["production"]["rows"] == 20
     assert list(data["validation"]["importance"])[0] in ("income", "late_payments")
     again = runner.invoke(
-        app, ["explain", "--model", "Credit scoring", "--version", "1", "--keep-production"]
+        app,
+        [
+            "explain",
+            "--model",
+            "Credit scoring",
+            "--version",
+            "1",
+            "--keep-production",
+            "--as",
+            "owner@example.com",
+        ],
     )
     assert again.exit_code == 0 and "Credit scoring v1 validation: kept" in again.output
-    missing = runner.invoke(app, ["explain", "--model", "Credit scoring", "--version", "7"])
+    missing = runner.invoke(
+        app, ["explain", "--model", "Credit scoring", "--version", "7", "--as", "owner@example.com"]
+    )
     assert (
         missing.exit_code == 1
         and "Error: Model id" in missing.output

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import operator
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.dialects import sqlite
 
 from core.access import Actor, actor_by_id
 from core.db.engine import read_session, write_session
 from core.db.models import AuditEvent, CampaignItem, Label, LabellingCampaign, PredictionDaily, PredictionLog
 from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.logstore import reads
 from core.monitoring import labelling
 from core.registry import services
 from tests.factories import make_world
@@ -44,13 +45,28 @@ def _items(engine, campaign_id):
     return rows
 
 
+class Logged(NamedTuple):
+    id: int
+    prediction: float
+    score: float | None
+    label: float | None
+
+
 def _all_logs(engine, version_id):
+    """Every logged prediction of the version (the log store), with labels given since (the registry)."""
     with read_session(engine) as s:
-        return s.execute(
-            select(
-                PredictionLog.id, PredictionLog.prediction, PredictionLog.score, PredictionLog.label
-            ).where(PredictionLog.model_version_id == version_id)
-        ).all()
+        stored = reads.rows(s, version_id, columns=("row_id", "prediction", "score", "label"))
+        labels = dict(
+            s.execute(
+                select(PredictionLog.id, PredictionLog.label).where(
+                    PredictionLog.model_version_id == version_id
+                )
+            ).all()
+        )
+    return [
+        Logged(int(i), p, None if np.isnan(sc) else sc, labels.get(int(i), None if np.isnan(lab) else lab))
+        for i, p, sc, lab in stored.itertuples(index=False)
+    ]
 
 
 def _labellers(engine, world, n):
@@ -148,10 +164,8 @@ def _region_counts(engine, version_id):
     from collections import Counter
 
     with read_session(engine) as s:
-        feats = s.execute(
-            select(PredictionLog.features).where(PredictionLog.model_version_id == version_id)
-        ).scalars()
-        return Counter(f["region"] for f in feats).items()
+        regions = reads.rows(s, version_id, columns=("region",))["region"]
+        return Counter(regions).items()
 
 
 def test_allocate_is_equal_and_capped():
@@ -223,12 +237,18 @@ def test_only_owners_and_approvers_create_campaigns(engine):
     assert _create(engine, world.approver, model_id, size=5, strategy="random").size == 5
 
 
-def test_sampling_query_uses_the_version_index(sqlite_engine):
-    query = labelling.candidate_query(1)
-    sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
-    with sqlite_engine.connect() as conn:
-        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-    assert "ix_prediction_log_version_ts" in plan and "SCAN prediction_log" not in plan
+def test_drawn_predictions_join_the_labelled_sample_in_the_registry(engine):
+    world = make_world(engine)
+    model_id, version_id = production_model(engine, world.owner, n=40)
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(PredictionLog)).scalar_one() == 0
+    created = _create(engine, world.owner, model_id, size=6, strategy="random", seed=3)
+    rows = _items(engine, created.campaign_id)
+    assert len(rows) == 6 and all(r.model_version_id == version_id and r.features for r in rows)
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(PredictionLog)).scalar_one() == 6
+        stored = reads.rows(s, version_id, columns=("row_id", "prediction"))
+    assert {r.id for r in rows} <= set(stored["row_id"])
 
 
 # --- labelling ------------------------------------------------------------------------------
@@ -241,9 +261,8 @@ def test_label_flow_writes_prediction_log_rollup_and_audit(engine):
     case = _next(engine, created.campaign_id, world.labeller)
     assert case.position == 1 and case.prediction is None and case.score is None  # hidden by default
     assert [name for name, _ in case.features] == ["income", "age", "region"]
-    assert case.question == "Did this happen: **defaults within 12 months**?" and case.class_names[
-        1
-    ].startswith("Yes")
+    assert case.question == "Did this happen: **defaults within 12 months**?"
+    assert case.class_names == {1: "Yes", 0: "No"}
     with read_session(engine) as s:
         log = s.get(PredictionLog, s.get(CampaignItem, case.item_id).prediction_log_id)
         rollup_before = s.get(PredictionDaily, (version_id, log.ts.date()))
@@ -287,7 +306,9 @@ def test_skip_and_unsure_are_never_shown_again_and_leave_the_item_open(engine):
     assert _next(engine, created.campaign_id, other).position == 1
     with read_session(engine) as s:
         p = labelling.progress(s, campaign_id=created.campaign_id, labeller_id=world.labeller.id)
-    assert (p.answered_by_me, p.remaining_for_me, p.items_done) == (3, 0, 1)
+    # only the label is an answer: the skip and the "unsure" are counted apart
+    assert (p.answered_by_me, p.unsure_by_me, p.skipped_by_me) == (1, 1, 1)
+    assert (p.remaining_for_me, p.items_done, p.my_fraction) == (0, 1, 1.0)
 
 
 def test_second_answer_from_another_tab_is_refused_and_the_first_kept(engine):
@@ -338,7 +359,8 @@ def test_two_labellers_disagreeing_leave_the_item_for_review(engine):
         report = labelling.agreement(s, campaign_id=created.campaign_id)
     assert report.disagreements["position"].tolist() == [1]
     assert (
-        "Lena Labeller: 1" in report.disagreements.loc[0, "answers"]
+        "Lena Labeller: Yes" in report.disagreements.loc[0, "answers"]
+        and "Labeller 0: No" in report.disagreements.loc[0, "answers"]
         and "paid late" in report.disagreements.loc[0, "comments"]
     )
     with pytest.raises(PermissionDenied, match="label resolve"):
@@ -378,7 +400,8 @@ def test_regressor_labels_take_the_mean(engine):
     assert outcome.final_label == pytest.approx(1050.25)
     with read_session(engine) as s:
         report = labelling.agreement(s, campaign_id=created.campaign_id)
-    assert report.method == "mean_abs_difference" and report.value == pytest.approx(100.5)
+    spread = report.measure("mean_abs_difference")
+    assert spread is not None and spread.value == pytest.approx(100.5)
 
 
 def test_closed_campaign_gives_no_more_cases(engine):
@@ -516,11 +539,13 @@ def test_campaign_agreement_uses_cohen_for_two_labellers(engine):
         _answer(engine, other, case.item_id, value=theirs)
     with read_session(engine) as s:
         report = labelling.agreement(s, campaign_id=created.campaign_id)
-    assert report.method == "cohen" and report.n_items == 6 and report.n_labellers == 2
-    assert report.value == pytest.approx(labelling.cohen_kappa(first, second))
+    assert report.method == "krippendorff" and report.n_items == 6 and report.n_labellers == 2
+    cohen = report.measure("cohen")
+    assert cohen is not None and cohen.value == pytest.approx(labelling.cohen_kappa(first, second))
+    assert report.measure("fleiss") is None
     assert report.disagreements["position"].tolist() == [2, 6]
     # Six cases are too few for a kappa to mean much, and the report says so.
-    assert "only 6 cases compared" in report.note and "indicative" in report.note
+    assert "only 6 cases compared" in cohen.note and "indicative" in cohen.note
 
 
 def test_kappa_caveat_names_small_samples_only():
@@ -551,5 +576,7 @@ def test_campaign_agreement_uses_fleiss_for_rotating_labellers(engine):
         _answer(engine, q, item_id, value=v)
     with read_session(engine) as s:
         report = labelling.agreement(s, campaign_id=created.campaign_id)
-    assert report.method == "fleiss" and report.n_labellers == 3
-    assert report.value == pytest.approx(labelling.fleiss_kappa(np.array([[0, 2], [1, 1], [2, 0]])))
+    assert report.method == "krippendorff" and report.n_labellers == 3
+    fleiss = report.measure("fleiss")
+    assert fleiss is not None
+    assert fleiss.value == pytest.approx(labelling.fleiss_kappa(np.array([[0, 2], [1, 1], [2, 0]])))

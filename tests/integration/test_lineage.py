@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
-from typer.testing import CliRunner
 
+from core import clock
 from core.db.engine import read_session, write_session
 from core.db.models import Feature, LineageEdge
-from core.db.types import utcnow
 from core.errors import InvalidInput, NotFound
 from core.lineage.graph import build_graph, filtered, key, layered_layout, walk
 from core.lineage.impact import find_node, impact, trace_back
 from core.registry import services
+from tests.cli_auth import TokenRunner
 from tests.factories import make_world
 
 
@@ -78,9 +78,9 @@ def _known_graph(engine: Engine) -> dict[str, Any]:
             version_id=c1,
             environment="production",
             business_process_id=approval,
-            since=utcnow() - timedelta(days=300),
+            since=clock.now() - timedelta(days=300),
         )
-        services.end_deployment(s, actor=a, deployment_id=old, until=utcnow() - timedelta(days=30))
+        services.end_deployment(s, actor=a, deployment_id=old, until=clock.now() - timedelta(days=30))
         dep2 = services.create_deployment(
             s, actor=a, version_id=c2, environment="production", business_process_id=approval
         )
@@ -278,13 +278,12 @@ def test_cli_lineage_downstream_and_upstream_json(
     engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _known_graph(engine)
-    from core.cli import _load_commands, app
+    from core.cli import app
     from core.config import reset_settings_cache
 
     monkeypatch.setenv("STEWARD_DATABASE_URL", db_url)
     reset_settings_cache()
-    _load_commands()
-    runner = CliRunner()
+    runner = TokenRunner()
     down = runner.invoke(app, ["lineage", "--downstream", "Core banking DB", "--json"])
     assert down.exit_code == 0, down.output
     data = json.loads(down.output)

@@ -453,4 +453,28 @@ def test_cost_overrun_on_the_agenda(engine):
     overruns = [i for i in items if i.kind == "cost_overrun"]
     assert [i.title for i in overruns] == ["Cost overrun: Credit risk"]
     assert overruns[0].evidence["spent"] == 500.0 * len(days) and overruns[0].evidence["budget"] == 300.0
-    assert "budget EUR 300" in overruns[0].reason
+    assert "budget €300" in overruns[0].reason
+
+
+def test_the_meeting_to_open_is_the_next_planned_one_else_the_newest(engine):
+    w = make_world(engine)
+    people = [w.approver, w.owner]
+    past = create(engine, w.approver, people, held_at=now() - timedelta(days=30), title="Last month")
+    soon = create(engine, w.approver, people, held_at=now() + timedelta(days=2), title="This week")
+    later = create(engine, w.approver, people, held_at=now() + timedelta(days=9), title="Next week")
+    with read_session(engine) as s:
+        listing = meetings.list_meetings(s)
+    assert meetings.default_meeting(listing) == past  # planned and earliest: still open for decisions
+    for meeting_id in (past, soon):
+        with write_session(engine) as s:
+            meetings.close_meeting(s, actor=w.approver, meeting_id=meeting_id)
+    with read_session(engine) as s:
+        listing = meetings.list_meetings(s)
+    assert meetings.default_meeting(listing) == later
+    assert view(engine, later).takes_decisions and not view(engine, soon).takes_decisions
+    with write_session(engine) as s:
+        meetings.close_meeting(s, actor=w.approver, meeting_id=later)
+    with read_session(engine) as s:
+        listing = meetings.list_meetings(s)
+    assert meetings.default_meeting(listing) == later  # none planned: the newest
+    assert meetings.default_meeting(listing.iloc[0:0]) is None

@@ -6,17 +6,27 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from core import audit
 from core.access import Actor, actor_by_id
-from core.cli import _load_commands, app
+from core.cli import app
 from core.config import reset_settings_cache
 from core.db.engine import read_session, write_session
-from core.db.models import AuditEvent, ModelVersion, PromotionDecision, PromotionRequest, StageChange
+from core.db.models import (
+    AuditEvent,
+    Deployment,
+    ModelHealth,
+    ModelVersion,
+    PromotionDecision,
+    PromotionRequest,
+    StageChange,
+)
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.governance import history, promotions, risk
+from core.lineage.graph import build_graph, filtered
+from core.lineage.impact import trace_back
 from core.registry import artifacts, reads, services
+from tests.cli_auth import TokenRunner
 from tests.factories import World, make_promotable_model, make_world
 
 
@@ -93,7 +103,7 @@ def test_request_freezes_evidence_and_approval_promotes_in_one_transaction(engin
     assert gates["regression"]["status"] == "pass"
     assert gates["regression"]["figure"] == "roc_auc: v2 0.76 vs v1 0.75"
     assert gates["artifact"]["status"] == "pass"
-    assert gates["risk"]["figure"] == "not assessed"
+    assert gates["risk"]["status"] == "pass" and gates["risk"]["figure"].startswith("tier low, assessed ")
     assert gates["drift"]["figure"] == "no monitoring data"
     assert view.evidence["production"]["version"] == 1
 
@@ -203,16 +213,42 @@ def test_failing_gate_blocks_approval_until_overridden_with_a_reason(engine):
     with pytest.raises(InvalidInput, match="at least 10 characters"):
         _approve(engine, world.approver, request_id, override_reason="because")
     reason = "Interim model; the old rule engine is worse (AUC 0.58)."
-    assert _approve(engine, world.approver, request_id, override_reason=reason) == "approved"
+    # A failing gate takes a second approver, who must write an override reason too.
+    assert _approve(engine, world.approver, request_id, override_reason=reason) == "pending"
+    assert _stages(engine, model_id)[1] != "production"
+    with pytest.raises(InvalidInput, match="Approving needs an override"):
+        _approve(engine, world.approver2, request_id)
+    second = "Agreed: the rule engine stays worse until v2 is validated."
+    assert _approve(engine, world.approver2, request_id, override_reason=second) == "approved"
     with read_session(engine) as s:
         view = promotions.request_view(s, request_id)
         event = s.exec(
             select(AuditEvent).where(AuditEvent.action == "promotion.approved_with_override")
         ).one()
     assert (view.override_reason, view.overridden_by) == (reason, "Arthur Approver")
-    assert view.decisions[0].override_reason == reason
-    assert event.reason == reason
+    assert (view.required_approvals, view.approvals) == (2, 2)
+    assert [d.override_reason for d in view.decisions] == [reason, second]
+    assert event.reason == second
     assert _stages(engine, model_id)[1] == "production"
+
+
+def test_production_without_a_risk_assessment_fails_its_gate(engine):
+    world = make_world(engine)
+    model_id, (v1, v2) = make_promotable_model(engine, world, assessed=False)
+    with read_session(engine) as s:
+        prepared = promotions.prepare_evidence(s, actor=world.owner, version_id=v1, target_stage="production")
+        staging = promotions.prepare_evidence(s, actor=world.owner, version_id=v2, target_stage="staging")
+    risk_gate = {g["key"]: g for g in prepared["gates"]}["risk"]
+    assert (risk_gate["status"], risk_gate["figure"]) == ("fail", "not assessed")
+    assert "production needs a current one" in risk_gate["detail"]
+    assert {g["key"]: g for g in staging["gates"]}["risk"]["status"] == "warn"  # staging: a warning only
+    request_id = _request(engine, world.owner, v1)
+    with read_session(engine) as s:
+        view = promotions.request_view(s, request_id)
+    assert view.failing_gates == ["Risk assessment"]
+    assert view.required_approvals == 2
+    with pytest.raises(InvalidInput, match="Risk assessment. Approving needs an override"):
+        _approve(engine, world.approver, request_id)
 
 
 def test_override_reason_without_failing_gate_is_refused(engine):
@@ -441,14 +477,13 @@ def test_decision_rows_match_the_outcome(engine):
 
 # --- CLI ----------------------------------------------------------------------------------------
 
-runner = CliRunner()
+runner = TokenRunner()
 
 
 @pytest.fixture
 def cli(monkeypatch, engine):
     monkeypatch.setenv("STEWARD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     reset_settings_cache()
-    _load_commands()
     return engine
 
 
@@ -648,3 +683,43 @@ def test_preparing_evidence_checks_the_role_and_writes_nothing(engine):
     with read_session(engine) as s:
         assert len(list(s.exec(select(AuditEvent)))) == before
         assert not list(s.exec(select(PromotionRequest)))
+
+
+def test_an_approval_into_production_moves_deployments_lineage_and_health(engine) -> None:
+    """Issue 13, point 5: after the approval the registry agrees with itself, in one transaction."""
+    world = make_world(engine)
+    model_id, (v1, v2) = make_promotable_model(engine, world)
+    with write_session(engine) as s:
+        process = services.create_business_process(
+            s, actor=world.owner, name="Retention offers", business_unit="Credit risk"
+        )
+        services.apply_stage_change(s, actor=world.owner, version_id=v1, to_stage="production", reason="t")
+        services.create_deployment(
+            s,
+            actor=world.owner,
+            version_id=v1,
+            environment="production",
+            endpoint="https://churn.internal/score",
+            business_process_id=process,
+        )
+        assert s.get(ModelHealth, model_id) is None
+    _approve(engine, world.approver, _request(engine, world.owner, v2))
+    with read_session(engine) as s:
+        deployments = s.exec(select(Deployment).order_by(Deployment.id)).all()
+        decided = s.exec(select(PromotionRequest)).one().decided_at
+        graph = build_graph(s)
+        health = s.get(ModelHealth, model_id)
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    old, new = deployments
+    assert (old.model_version_id, old.until) == (v1, decided)
+    assert (new.model_version_id, new.until, new.since) == (v2, None, decided)
+    assert (new.environment, new.endpoint, new.business_process_id) == (
+        "production",
+        "https://churn.internal/score",
+        process,
+    )
+    live = filtered(graph, live_only=True)
+    traced = trace_back(live, f"business_process:{process}")
+    assert sorted(k for k in traced.keys if k.startswith("model_version:")) == [f"model_version:{v2}"]
+    assert health is not None and health.status in ("ok", "warning", "alert")
+    assert actions[-3:] == ["deployment.ended", "deployment.created", "health.changed"]

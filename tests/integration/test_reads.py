@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import event
 
+from core import clock
 from core.db.engine import read_session, write_session
-from core.db.types import utcnow
 from core.errors import NotFound
+from core.governance import risk
 from core.registry import reads, services
 from tests.factories import make_model, make_world
 from tests.inventory_factories import make_portfolio
@@ -91,7 +92,7 @@ def test_inventory_uses_a_fixed_number_of_statements(engine):
 def test_monthly_cost_of_a_model_in_two_currencies_is_not_summed(engine, portfolio):
     from core.registry import ingest
 
-    today = utcnow().date()
+    today = clock.today()
     with write_session(engine) as s:
         ingest.log_costs(
             s,
@@ -170,7 +171,7 @@ def test_filter_inventory_by_search_unit_stage_owner_status_and_sort(engine, por
     ]
     by_health = pick(frame, reads.InventoryFilter(sort="Health (most urgent first)"))
     assert list(by_health["health"]) == ["alert", "warning", "unknown", "ok"]
-    by_cost = pick(frame, reads.InventoryFilter(sort="Monthly cost (highest first)"))
+    by_cost = pick(frame, reads.InventoryFilter(sort="Cost, last 30 days (highest first)"))
     assert list(by_cost["name"].iloc[:2]) == ["Credit scoring", "Fraud detection"]
     assert pick(frame, reads.InventoryFilter(search="no such model")).empty
 
@@ -249,7 +250,7 @@ def test_production_version_on_replays_the_stage_history(engine, portfolio):
         assert on(p.promoted_v2_at - timedelta(days=1)).version == 1
         # v2 replaced v1 at the same instant: v2 is in production from that instant on.
         assert on(p.promoted_v2_at) == reads.VersionRef(p.credit_versions[1], 2)
-        assert on(utcnow()).version == 2
+        assert on(clock.now()).version == 2
         with pytest.raises(ValueError, match="timezone-aware"):
             on(p.promoted_v2_at.replace(tzinfo=None))
 
@@ -327,3 +328,25 @@ def test_model_choices_are_sorted_by_name(engine, portfolio):
         "Fraud detection",
     ]
     assert choices[1].id == portfolio.credit and choices[1].business_unit == "Credit risk"
+
+
+def test_owners_page_and_risk_flags_name_the_same_departures(engine, portfolio):
+    with write_session(engine) as s:  # a validator leaving is not knowledge loss
+        services.set_person_active(
+            s, actor=portfolio.world.system, person_id=portfolio.world.approver.id, active=False
+        )
+    with read_session(engine) as s:
+        overview = reads.owners_overview(s)
+        flags = risk.reassessment_flags(s)
+    left = overview.flags[overview.flags["risk"] == "Owner has left"]
+    departures = [f for f in flags if f.trigger == "owner_left"]
+    assert set(left["person"]) == {"Tom Tech"} and all("Tom Tech left" in f.reason for f in departures)
+    assert (
+        set(left["model_id"])
+        == {f.model_id for f in departures}
+        == {portfolio.credit, portfolio.fraud, portfolio.churn}
+    )
+    assert (
+        overview.matrix.set_index("model").loc["Credit scoring", "Independent validator"]
+        == "Arthur Approver (left)"
+    )

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from core import audit
 from core.db.engine import read_session, write_session
-from core.db.models import AuditEvent, ModelVersion, PredictionDaily, PredictionLog
+from core.db.models import AuditEvent, LogFile, ModelVersion, PredictionDaily, PredictionLog
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.registry import ingest, services
 from tests.factories import make_model, make_world
@@ -94,7 +94,8 @@ def test_log_predictions_updates_rollup(engine):
         assert sum(d.n_labelled for d in daily) == 10
         assert sum(d.n_correct for d in daily) == 10
         assert sum(sum(d.score_hist) for d in daily) == 30
-        assert len(s.exec(select(PredictionLog)).all()) == 30
+        assert sum(f.rows for f in s.exec(select(LogFile)).all()) == 30  # in the log store
+        assert len(s.exec(select(PredictionLog)).all()) == 10  # the labelled sample stays in the registry
 
 
 @pytest.mark.parametrize(
@@ -102,14 +103,17 @@ def test_log_predictions_updates_rollup(engine):
     [
         (lambda f: f.drop(columns=["age"]), "missing feature column.*age"),
         (lambda f: f.assign(extra=1), "unexpected column.*extra"),
-        (lambda f: f.assign(score=["x"] + [0.5] * 2), r"'score': 'x' is not a number \(row 1\)"),
+        (lambda f: f.assign(score=["x"] + [0.5] * 2), r"data row 1, column 'score': 'x' is not a number"),
         (
-            lambda f: f.assign(ts=["2025-01-01", "not a date", "2025-01-01"]),
-            r"'ts': 'not a date' is not a date/time \(row 2\)",
+            lambda f: f.assign(ts=["2025-01-01T00:00:00Z", "not a date", "2025-01-01T00:00:00Z"]),
+            r"data row 2, column 'ts': 'not a date' is not an ISO 8601 date/time",
         ),
-        (lambda f: f.assign(score=[0.5, 1.5, 0.5]), r"between 0 and 1 for a classifier \(row 2\)"),
-        (lambda f: f.assign(ts=["2099-01-01"] * 3), "in the future"),
-        (lambda f: f.assign(ts=["2999-01-01"] * 3), "outside the supported years"),
+        (
+            lambda f: f.assign(score=[0.5, 1.5, 0.5]),
+            r"data row 2, column 'score': '1.5' must lie between 0 and 1",
+        ),
+        (lambda f: f.assign(ts=["2099-01-01T00:00:00Z"] * 3), "in the future"),
+        (lambda f: f.assign(ts=["2999-01-01T00:00:00Z"] * 3), "outside the supported years"),
         (lambda f: f.iloc[0:0], "no rows"),
     ],
 )
@@ -118,7 +122,7 @@ def test_log_predictions_rejects_bad_input_and_writes_nothing(engine, change, me
     _, (v1,) = make_model(engine, world.owner)
     frame = pd.DataFrame(
         {
-            "ts": ["2025-01-01"] * 3,
+            "ts": ["2025-01-01T00:00:00Z"] * 3,
             "income": [1, 2, 3],
             "age": [4, 5, 6],
             "prediction": [0, 1, 0],
@@ -130,6 +134,7 @@ def test_log_predictions_rejects_bad_input_and_writes_nothing(engine, change, me
             ingest.log_predictions(s, actor=world.owner, model_version_id=v1, frame=change(frame))
     with read_session(engine) as s:
         assert s.exec(select(PredictionLog)).first() is None
+        assert s.exec(select(LogFile)).first() is None
         assert s.exec(select(PredictionDaily)).first() is None
 
 
@@ -148,12 +153,18 @@ def test_log_costs_validates_every_row(engine):
     with write_session(engine) as s:
         assert ingest.log_costs(s, actor=world.owner, frame=good) == 2
     cases = [
-        (good.assign(model=["Nope", "Credit scoring"]), r"unknown model 'Nope' \(row 1\)"),
-        (good.assign(amount=[1, -2]), r"negative in row 2"),
-        (good.assign(amount=["abc", 1]), r"'abc' is not a number"),
-        (good.assign(currency=["EUR", "XXX"]), r"unknown currency 'XXX' \(row 2\)"),
-        (good, r"already recorded"),
-        (pd.concat([good, good]).assign(day=["2026-02-01", "2026-02-02"] * 2), "duplicate day"),
+        (good.assign(model=["Nope", "Credit scoring"]), r"data row 1, column 'model': unknown model 'Nope'"),
+        (good.assign(amount=[1, -2]), r"data row 2, column 'amount': '-2' is negative"),
+        (good.assign(amount=["abc", 1]), r"data row 1, column 'amount': 'abc' is not an amount"),
+        (good.assign(currency=["EUR", "XXX"]), r"data row 2, column 'currency': unknown currency 'XXX'"),
+        (
+            good,
+            r"data row 1: a cost for 2025-01-01, 'Credit scoring' and compute is already recorded; 1 more row too",
+        ),
+        (
+            pd.concat([good, good]).assign(day=["2026-02-01", "2026-02-02"] * 2),
+            "day \\+ model \\+ category appears more than once",
+        ),
     ]
     for frame, message in cases:
         with pytest.raises(InvalidInput, match=message):

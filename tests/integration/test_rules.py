@@ -13,6 +13,7 @@ from core.db.models import AuditEvent, BusinessRule
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.governance import rules
 from core.registry import services
+from core.registry.rules import RuleInForce, rules_in_force
 from tests.factories import make_model, make_world
 
 
@@ -40,21 +41,29 @@ def status(engine, rule_id) -> str:
         return s.get(BusinessRule, rule_id).status
 
 
+def in_force(session, **where) -> RuleInForce | None:
+    """The one rule of the test model in force (these tests give a model one rule name at a time)."""
+    found = rules_in_force(session, **where)
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
 def test_owner_proposes_and_approver_decides(engine):
     world = make_world(engine)
     model_id, _ = make_model(engine, world.owner)
     rid = propose(engine, world.owner, model_id)
     assert status(engine, rid) == "proposed"
     with read_session(engine) as s:
-        assert rules.rule_in_force(s, model_id=model_id) is None  # a proposal is not in force
+        assert in_force(s, model_id=model_id) is None  # a proposal is not in force
         assert [p.id for p in rules.pending_proposals(s)] == [rid]
     decide(engine, world.approver, rid, comment="matches the credit policy")
     with read_session(engine) as s:
-        rule = rules.rule_in_force(s, model_id=model_id)
+        rule = in_force(s, model_id=model_id)
         assert rule is not None and rule.id == rid and rule.condition == "approve if score > 0.69"
         assert rule.holds(0.7) and not rule.holds(0.69)
-        assert rule.decided_by == "Arthur Approver" and rule.proposed_by == "Olivia Owner"
-        assert rule.state() == "in force"
+        decided = rules.rule_history(s, model_id=model_id).iloc[0]
+        assert decided["decided_by"] == "Arthur Approver" and decided["proposed_by"] == "Olivia Owner"
+        assert decided["state"] == "in force"
         actions = [
             e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "business_rule"))
         ]
@@ -114,14 +123,11 @@ def test_new_version_supersedes_and_history_answers_what_was_in_force(engine):
         old, new = s.get(BusinessRule, v1), s.get(BusinessRule, v2)
         assert (old.status, new.status, new.version) == ("superseded", "active", 2)
         assert old.effective_to == new.effective_from
-        assert rules.rule_in_force(s, model_id=model_id).threshold == 0.72
+        assert in_force(s, model_id=model_id).threshold == 0.72
         assert (
-            rules.rule_in_force(
-                s, model_id=model_id, at=v1_from + (new.effective_from - v1_from) / 2
-            ).threshold
-            == 0.69
+            in_force(s, model_id=model_id, at=v1_from + (new.effective_from - v1_from) / 2).threshold == 0.69
         )
-        assert rules.rule_in_force(s, model_id=model_id, at=v1_from - timedelta(seconds=1)) is None
+        assert in_force(s, model_id=model_id, at=v1_from - timedelta(seconds=1)) is None
         history = rules.rule_history(s, model_id=model_id)
         assert list(history["version"]) == [2, 1]
         assert history.iloc[1]["state"].startswith("superseded on")
@@ -136,8 +142,8 @@ def test_future_effective_date_is_scheduled(engine):
     v2 = propose(engine, world.owner, model_id, 0.8, effective_from=start)
     decide(engine, world.approver, v2)
     with read_session(engine) as s:
-        assert rules.rule_in_force(s, model_id=model_id).threshold == 0.69
-        assert rules.rule_in_force(s, model_id=model_id, at=start + timedelta(days=1)).threshold == 0.8
+        assert in_force(s, model_id=model_id).threshold == 0.69
+        assert in_force(s, model_id=model_id, at=start + timedelta(days=1)).threshold == 0.8
         history = rules.rule_history(s, model_id=model_id)
         assert history.iloc[0]["state"] == f"scheduled from {start:%Y-%m-%d}"
         assert history.iloc[1]["state"] == f"in force until {start:%Y-%m-%d}"
@@ -177,8 +183,8 @@ def test_withdraw_and_version_scoping(engine):
     scoped = propose(engine, world.owner, model_id, 0.5, name="Refer", outcome="refer", model_version_id=v2)
     decide(engine, world.approver, scoped)
     with read_session(engine) as s:
-        assert rules.rule_in_force(s, model_id=model_id, version_id=v1) is None
-        assert rules.rule_in_force(s, model_id=model_id, version_id=v2).name == "Refer"
+        assert in_force(s, model_id=model_id, version_id=v1) is None
+        assert in_force(s, model_id=model_id, version_id=v2).name == "Refer"
     with pytest.raises(InvalidInput, match="does not belong to model 'Other'"):
         propose(engine, world.owner, other, model_version_id=v1)
     with pytest.raises(InvalidInput, match="operator '=' is not one of"):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
+import numpy as np
 import pytest
+import skops.io
+from sklearn.linear_model import LogisticRegression
 
 from core.errors import IntegrityViolation, InvalidInput
 from core.registry import artifacts
@@ -80,17 +82,19 @@ def test_names_cannot_escape_the_store(tmp_path: Path) -> None:
         artifacts.resolve("../outside.joblib")
 
 
-def test_loading_needs_the_registered_hash_and_a_known_format(tmp_path: Path) -> None:
-    source = tmp_path / "pipe.joblib"
-    joblib.dump({"weights": [1, 2, 3]}, source)
+def test_loading_needs_the_registered_hash_and_a_safe_format(tmp_path: Path) -> None:
+    source = tmp_path / "pipe.skops"
+    model = LogisticRegression().fit(np.arange(20.0).reshape(10, 2), np.arange(10) % 2)
+    skops.io.dump(model, source)
     uri, sha = artifacts.store_artifact(source, model_name="Credit scoring", version=1)
-    assert artifacts.load_verified(uri, sha, "joblib") == {"weights": [1, 2, 3]}
+    loaded = artifacts.load_verified(uri, sha, "skops")
+    assert np.array_equal(loaded.coef_, model.coef_)
     with pytest.raises(InvalidInput, match="artifact format 'onnx' cannot be loaded"):
         artifacts.load_verified(uri, sha, "onnx")
     path = artifacts.resolve(uri)
     path.write_bytes(path.read_bytes() + b"\x00")
     with pytest.raises(IntegrityViolation, match="was changed after registration.*It will not be loaded"):
-        artifacts.load_verified(uri, sha, "joblib")
+        artifacts.load_verified(uri, sha, "skops")
     with pytest.raises(InvalidInput, match="does not exist or is not a file"):
         artifacts.store_artifact(tmp_path / "missing.joblib", model_name="Credit scoring", version=1)
 

@@ -316,3 +316,63 @@ def test_whole_number_columns_are_charted_in_whole_bins_or_one_bar_per_value() -
         and chart["categories"][:3] == ["0", "1", "2"]
         and len(chart["categories"]) == 24
     )
+
+
+def _binned(ref: np.ndarray, cur: np.ndarray, raw: bool):  # type: ignore[no-untyped-def]
+    """The column's result from bins (the current window keeps no values), with or without a
+    second pass over the raw values."""
+    profile = build_profile(pd.DataFrame({"x": ref}), {"x": "feature"})
+    window = WindowAccumulator(profile, keep_max=1000)
+    for start in range(0, cur.size, 5000):
+        window.add(pd.DataFrame({"x": cur[start : start + 5000]}))
+    return column(compare(window, (lambda _: (ref, cur)) if raw else None), "x")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_binned_wasserstein_carries_a_bound_that_holds_the_exact_value(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    ref = rng.lognormal(0, 0.7, 50_000) if seed % 2 else rng.normal(50, 8, 50_000)
+    cur = ref[:30_000] * rng.uniform(0.9, 1.2) + rng.normal(0, 0.5, 30_000)
+    result = _binned(ref, cur, raw=False)
+    exact = scipy_stats.wasserstein_distance(ref, cur) / np.std(ref)
+    assert result.stats["wasserstein_exact"] is False
+    bound = result.stats["wasserstein_error_bound"]
+    assert abs(result.score - exact) <= bound + 1e-12
+    # Honest, not tight: a wide reference gap (in a tail) holding many current values leaves
+    # their spread unknown; a column within the bound of 0.1 gets a second, exact pass.
+    assert bound < 0.01
+
+
+def test_a_decision_near_the_threshold_is_the_exact_tests() -> None:
+    """Currents whose exact distance sits a hair above and below 0.1: the bins cannot tell them
+    apart, so the engine reads the raw values and decides exactly as scipy's distance would."""
+    rng = np.random.default_rng(5)
+    ref = rng.normal(0, 1, 60_000)
+    base = rng.normal(0, 1, 40_000)
+    std = np.std(ref)
+
+    def exact(shift: float) -> float:
+        return scipy_stats.wasserstein_distance(ref, base + shift) / std
+
+    lo, hi = 0.0, 0.5
+    for _ in range(80):  # bisect the shift that puts the exact distance on the threshold
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if exact(mid) < stats.DISTANCE_THRESHOLD else (lo, mid)
+    for shift, drifted in ((hi + 1e-7, True), (lo - 1e-7, False)):
+        cur = base + shift
+        assert bool(exact(shift) >= stats.DISTANCE_THRESHOLD) is drifted
+        undecided = _binned(ref, cur, raw=False)
+        assert undecided.stats["decision_uncertain"] is True  # the bound straddles 0.1
+        decided = _binned(ref, cur, raw=True)
+        assert decided.drifted is drifted
+        assert decided.stats["wasserstein_exact"] is True and "refined" in decided.stats
+        assert decided.score == pytest.approx(exact(shift), abs=1e-12)
+
+
+def test_statistics_that_only_inform_are_named_for_their_definition() -> None:
+    rng = np.random.default_rng(9)
+    ref, cur = rng.normal(0, 1, 5000), rng.normal(0.1, 1, 5000)
+    result = column(run(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur})), "x")
+    assert result.test == "wasserstein"
+    assert "ks_p_value" not in result.stats and "ks_p_value_asymptotic" in result.stats
+    assert "psi" not in result.stats and "psi_deciles" in result.stats

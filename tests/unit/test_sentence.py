@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.explain.loading import RuleInForce
 from core.explain.sentence import (
     Contribution,
     additivity_line,
@@ -13,8 +12,9 @@ from core.explain.sentence import (
     readable_value,
     signed,
 )
+from tests.factories import rule_view
 
-APPROVE = RuleInForce(name="decision", operator=">", threshold=0.69, outcome="approve", version=1)
+APPROVE = rule_view(name="decision", operator=">", threshold=0.69, outcome="approve", version=1)
 ITEMS = [
     Contribution("income", 23000.0, 0.21),
     Contribution("late_payments", 3, 0.15),
@@ -61,7 +61,7 @@ def test_when_the_rule_is_not_met_the_reasons_are_those_pulling_the_score_down()
 
 
 def test_a_below_threshold_rule_reads_the_other_way_round() -> None:
-    reject = RuleInForce(name="fraud", operator="<", threshold=0.2, outcome="release payment", version=2)
+    reject = rule_view(name="fraud", operator="<", threshold=0.2, outcome="release payment", version=2)
     items = [Contribution("amount", 120.5, -0.05), Contribution("country", "NL", 0.02)]
     sentence = explain_in_words(
         score=0.07,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from core.config import get_settings
+from core.db.engine import make_engine
 from core.db.models import metadata
 
 config = context.config
@@ -12,9 +14,6 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from core.config import get_settings
-        from core.db.engine import make_engine
-
         engine = make_engine(get_settings().database_url)
         with engine.connect() as conn:
             _run(conn)
@@ -22,7 +21,7 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

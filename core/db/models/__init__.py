@@ -26,5 +26,9 @@ from core.db.models.monitoring_feedback import *  # noqa: E402,F401,F403
 from core.db.models.integrations import *  # noqa: E402,F401,F403
 from core.db.models.insight import *  # noqa: E402,F401,F403
 from core.db.models.monitoring_drift import *  # noqa: E402,F401,F403
+from core.db.models.notify import *  # noqa: E402,F401,F403
+from core.db.models.retraining import *  # noqa: E402,F401,F403
+from core.db.models.stewardship import *  # noqa: E402,F401,F403
+from core.db.models.logstore import *  # noqa: E402,F401,F403
 
 metadata = SQLModel.metadata

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import UTCDateTime
 
 __all__ = ["PromotionRequest", "PromotionDecision", "PromotionComment"]
 
@@ -52,7 +53,7 @@ class PromotionRequest(SQLModel, table=True):
     target_stage: str = Field(max_length=20)
     justification: str = Field(sa_column=Column(Text, nullable=False))
     requested_by_id: int = Field(foreign_key="person.id", index=True)
-    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    requested_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     status: str = Field(default="pending", max_length=20, index=True)
     row_version: int = Field(default=1, description="bumped on every decision; compare-and-set guard")
     required_approvals: int = Field(default=1, description="2 for a high-risk model (frozen at request time)")
@@ -95,7 +96,7 @@ class PromotionDecision(SQLModel, table=True):
     decision: str = Field(max_length=10)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     override_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class PromotionComment(SQLModel, table=True):
@@ -105,4 +106,4 @@ class PromotionComment(SQLModel, table=True):
     request_id: int = Field(foreign_key="promotion_request.id", index=True)
     author_id: int = Field(foreign_key="person.id")
     body: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

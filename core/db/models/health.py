@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import UTCDateTime
 
 __all__ = ["ModelHealth"]
 
@@ -28,4 +29,4 @@ class ModelHealth(SQLModel, table=True):
         sa_type=JSON,
         description='[{"kind": "drift", "level": "alert", "message": "..."}]',
     )
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -5,12 +5,14 @@ business unit, and cost forecasts (computed by `steward forecast`, read by the C
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import Money, UTCDateTime
 
 __all__ = ["GlobalExplanation", "CostBudget", "CostForecast"]
 
@@ -54,7 +56,7 @@ class GlobalExplanation(SQLModel, table=True):
     window_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
     artifact_sha256: str = Field(default="", max_length=64, description="the artifact that was explained")
     seconds: float = Field(default=0.0, description="compute time")
-    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    computed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     computed_by_id: int | None = Field(default=None, foreign_key="person.id")
 
 
@@ -72,11 +74,11 @@ class CostBudget(SQLModel, table=True):
     business_unit: str = Field(max_length=200, index=True)
     period_start: date
     period_end: date = Field(description="last day of the period (inclusive)")
-    amount: float
+    amount: Decimal = Field(sa_type=Money, description="exact; NUMERIC(16, 4) on PostgreSQL (see Money)")
     currency: str = Field(default="EUR", max_length=3)
     note: str = Field(default="", max_length=500)
     set_by_id: int | None = Field(default=None, foreign_key="person.id")
-    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    set_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class CostForecast(SQLModel, table=True):
@@ -113,4 +115,4 @@ class CostForecast(SQLModel, table=True):
     )
     backtest_months: int = 0
     seconds: float = 0.0
-    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    computed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

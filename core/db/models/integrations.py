@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import UTCDateTime
 
 __all__ = ["ExternalRef"]
 
@@ -21,7 +22,11 @@ class ExternalRef(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     system: str = Field(max_length=40, description="e.g. mlflow")
-    location: str = Field(max_length=1000, description="e.g. the tracking URI (password removed)")
+    location: str = Field(
+        max_length=1000,
+        description="the source's identity, e.g. mlflow-store:<hash> (the same through any URI); "
+        "links from before identities held the tracking URI",
+    )
     external_type: str = Field(max_length=40, description="registered_model, model_version, dataset")
     external_id: str = Field(max_length=500)
     steward_type: str = Field(max_length=40)
@@ -29,4 +34,4 @@ class ExternalRef(SQLModel, table=True):
     data: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, description="last imported tags, aliases, stage"
     )
-    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    imported_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

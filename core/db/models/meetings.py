@@ -13,7 +13,8 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlalchemy import CheckConstraint as Check
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import UTCDateTime
 
 __all__ = ["Meeting", "MeetingAttendee", "AgendaItem", "Decision", "MeetingAction"]
 
@@ -27,6 +28,7 @@ AGENDA_KINDS = (
     "cost_overrun",
     "campaign_finished",
     "open_action",
+    "retraining",
 )
 DECISION_OUTCOMES = ("approve", "reject", "action", "noted", "close_action")
 ACTION_STATUSES = ("open", "closed")
@@ -52,7 +54,7 @@ class Meeting(SQLModel, table=True):
     held_at: datetime = Field(sa_type=UTCDateTime, index=True, description="date and time of the meeting")
     status: str = Field(default="planned", max_length=10)
     created_by_id: int = Field(foreign_key="person.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     agenda_generated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by_id: int | None = Field(default=None, foreign_key="person.id")
@@ -88,7 +90,7 @@ class AgendaItem(SQLModel, table=True):
     reason: str = _long_text()
     link: str = Field(default="", max_length=500, description="app path of the evidence, e.g. /model?model=3")
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="frozen figures")
-    listed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    listed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Decision(SQLModel, table=True):
@@ -112,7 +114,7 @@ class Decision(SQLModel, table=True):
         default_factory=dict, sa_type=JSON, description="what the decision changed"
     )
     recorded_by_id: int = Field(foreign_key="person.id")
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class MeetingAction(SQLModel, table=True):
@@ -129,7 +131,7 @@ class MeetingAction(SQLModel, table=True):
     owner_id: int = Field(foreign_key="person.id", index=True)
     due_on: date
     status: str = Field(default="open", max_length=10, index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by_id: int | None = Field(default=None, foreign_key="person.id")
     closing_note: str = _long_text()

@@ -26,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import UTCDateTime
 
 __all__ = ["DriftProfile", "DriftRun", "DriftFeatureResult"]
 
@@ -72,7 +73,7 @@ class DriftProfile(SQLModel, table=True):
     columns: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     format_version: int = 1
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
 
 
@@ -127,7 +128,7 @@ class DriftRun(SQLModel, table=True):
     report_rows: int = Field(
         default=0, description="rows per side the Evidently report was computed on (sampled)"
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
 
 

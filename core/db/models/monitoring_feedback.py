@@ -22,17 +22,20 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
+from core import clock
 from core.db.models.registry import PredictionLog
-from core.db.types import UTCDateTime, utcnow
+from core.db.types import UTCDateTime
 
-__all__ = ["LabellingCampaign", "CampaignItem", "Label", "MonitoringThresholds", "Alert"]
+__all__ = ["LabellingCampaign", "CampaignItem", "Label", "MonitoringThresholds", "Alert", "SegmentAttribute"]
 
 CAMPAIGN_STRATEGIES = ("random", "stratified", "uncertainty", "disagreement")
 CAMPAIGN_STATUSES = ("open", "closed")
 ITEM_STATUSES = ("open", "final", "disagreement")
-ALERT_KINDS = ("drift", "performance", "outage", "label_coverage")
+# segment: a segment's error rate beyond the rest's; fairness: a disparity between the groups of a
+# sensitive attribute (core.monitoring.segments).
+ALERT_KINDS = ("drift", "performance", "outage", "label_coverage", "segment", "fairness")
 ALERT_LEVELS = ("warning", "alert")
 
 
@@ -76,7 +79,7 @@ class LabellingCampaign(SQLModel, table=True):
     )
     status: str = Field(default="open", max_length=20, index=True)
     created_by_id: int = Field(foreign_key="person.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -96,7 +99,7 @@ class CampaignItem(SQLModel, table=True):
     prediction_log_id: int = Field(
         sa_column=Column(
             BigInteger().with_variant(Integer, "sqlite"),
-            ForeignKey(PredictionLog.__table__.c.id),
+            ForeignKey("prediction_log.id"),
             nullable=False,
             index=True,
         )
@@ -126,7 +129,7 @@ class Label(SQLModel, table=True):
     unsure: bool = False
     skipped: bool = False
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class MonitoringThresholds(SQLModel, table=True):
@@ -139,6 +142,9 @@ class MonitoringThresholds(SQLModel, table=True):
         CheckConstraint("performance_drop >= 0", name="performance_drop"),
         CheckConstraint("outage_days >= 1", name="outage_days"),
         CheckConstraint("min_label_coverage >= 0 AND min_label_coverage <= 1", name="min_label_coverage"),
+        CheckConstraint("min_group_size >= 1", name="min_group_size"),
+        CheckConstraint("segment_gap >= 0 AND segment_gap <= 1", name="segment_gap"),
+        CheckConstraint("disparity_limit >= 0 AND disparity_limit <= 1", name="disparity_limit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -150,9 +156,24 @@ class MonitoringThresholds(SQLModel, table=True):
     )
     outage_days: int = Field(description="alert after this many days without predictions")
     min_label_coverage: float = Field(description="warn when fewer predictions than this share are labelled")
+    min_group_size: int = Field(
+        default=30,
+        sa_column_kwargs={"server_default": "30"},
+        description="segments with fewer labelled cases show 'too few cases', never a number",
+    )
+    segment_gap: float = Field(
+        default=0.1,
+        sa_column_kwargs={"server_default": "0.1"},
+        description="how far a segment's error rate may exceed the rest's (absolute)",
+    )
+    disparity_limit: float = Field(
+        default=0.1,
+        sa_column_kwargs={"server_default": "0.1"},
+        description="largest demographic-parity or equalised-odds difference of a sensitive attribute",
+    )
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_by_id: int = Field(foreign_key="person.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Alert(SQLModel, table=True):
@@ -162,11 +183,12 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
         CheckConstraint(_in("level", ALERT_LEVELS), name="level"),
-        # At most one open alert per model and kind, enforced by the database.
+        # At most one open alert per model, kind and subject, enforced by the database.
         Index(
             "uq_alert_open_per_kind",
             "model_id",
             "kind",
+            "subject",
             unique=True,
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
@@ -176,19 +198,46 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="model.id", index=True)
     kind: str = Field(max_length=20)
+    subject: str = Field(
+        default="",
+        max_length=300,
+        sa_column_kwargs={"server_default": ""},
+        description="what the alert is about within its kind, e.g. a segment 'channel = broker'",
+    )
     level: str = Field(max_length=20)
     message: str = Field(sa_column=Column(Text, nullable=False))
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the reported condition began (may be days before the job opened the alert); None: unknown.
+    condition_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # Realised performance reads only the labelled rows of a version; this partial index keeps
 # that read small when labels are a few percent of millions of logged predictions.
 Index(
     "ix_prediction_log_labelled",
-    PredictionLog.__table__.c.model_version_id,  # type: ignore[attr-defined]
-    PredictionLog.__table__.c.ts,  # type: ignore[attr-defined]
+    col(PredictionLog.model_version_id),
+    col(PredictionLog.ts),
     sqlite_where=text("label IS NOT NULL"),
     postgresql_where=text("label IS NOT NULL"),
 )
+
+
+class SegmentAttribute(SQLModel, table=True):
+    """A sensitive attribute of one request (e.g. age band), which need not be a model input: it
+    comes with the prediction log or in a join file keyed by request id, and is read only to
+    measure performance and disparities per group (``core.monitoring.segments``)."""
+
+    __tablename__ = "segment_attribute"
+    __table_args__ = (UniqueConstraint("model_id", "request_id", "name"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    model_id: int = Field(foreign_key="model.id", index=True)
+    request_id: str = Field(max_length=120)
+    name: str = Field(max_length=100)
+    value: str = Field(max_length=200)
+    attached_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

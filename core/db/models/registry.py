@@ -7,6 +7,7 @@ Cards): purpose and restrictions, owners and validators, data provenance, metric
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import Money, UTCDateTime
 
 __all__ = [
     "BusinessProcess",
@@ -35,6 +37,7 @@ __all__ = [
     "Feature",
     "Deployment",
     "LineageEdge",
+    "LineageEvent",
     "PredictionLog",
     "PredictionDaily",
     "CostRecord",
@@ -43,7 +46,9 @@ __all__ = [
 
 MODEL_STATUSES = ("development", "validation", "production", "retired")
 STAGES = ("none", "staging", "production", "archived")
-TASKS = ("binary_classification", "regression")
+TASKS = ("binary_classification", "multiclass_classification", "regression")
+CLASSIFIER_TASKS = ("binary_classification", "multiclass_classification")
+DATASET_ROLES = ("training", "evaluation", "reference", "background")
 OWNERSHIP_ROLES = ("business_owner", "technical_owner", "validator", "backup")
 COST_CATEGORIES = ("compute", "storage", "inference", "labelling")
 LINEAGE_NODE_TYPES = ("data_source", "dataset", "feature", "model_version", "deployment", "business_process")
@@ -74,6 +79,10 @@ class Model(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("status", MODEL_STATUSES), name="status"),
         CheckConstraint(_in("task", TASKS), name="task"),
+        CheckConstraint(
+            "outcome_horizon_days IS NULL OR outcome_horizon_days BETWEEN 0 AND 3660",
+            name="outcome_horizon_days",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,8 +103,16 @@ class Model(SQLModel, table=True):
     metric_thresholds: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, description='minimums/maximums, e.g. {"roc_auc": {"min": 0.7}}'
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    case_link_template: str = Field(
+        default="",
+        max_length=1000,
+        description="address of a case in the system where it lives, with {request_id}; '' = no link",
+    )
+    outcome_horizon_days: int | None = Field(
+        default=None, description="days after a prediction until its outcome is known (labelling asks then)"
+    )
 
 
 class ModelVersion(SQLModel, table=True):
@@ -121,7 +138,7 @@ class ModelVersion(SQLModel, table=True):
     row_version: int = Field(default=1, description="bumped on every update; compare-and-set guard")
     description: str = _text()
     created_by_id: int = Field(foreign_key="person.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     git_commit: str = Field(default="", max_length=64)
     artifact_uri: str = Field(default="", max_length=1000)
     artifact_sha256: str = Field(default="", max_length=64)
@@ -131,9 +148,26 @@ class ModelVersion(SQLModel, table=True):
         max_length=1000,
         description="where the model lives outside Steward, e.g. an MLflow run's artifact location",
     )
+    source_sha256: str = Field(
+        default="",
+        max_length=64,
+        description="content hash of the files at source_uri when they were imported (see mlflow_source.hash_tree)",
+    )
     training_dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
     evaluation_dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
+    reference_dataset_id: int | None = Field(
+        default=None, foreign_key="dataset.id", description="drift reference (default: the training data)"
+    )
+    background_dataset_id: int | None = Field(
+        default=None, foreign_key="dataset.id", description="SHAP background (default: the training data)"
+    )
     feature_names: list[str] = Field(default_factory=list, sa_type=JSON)
+    class_names: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="a multiclass classifier's classes in order: logged predictions and labels hold "
+        "their index; [] for binary classifiers and regressions",
+    )
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     card_training_data: str = _text()
@@ -171,7 +205,8 @@ class Ownership(SQLModel, table=True):
     model_id: int = Field(foreign_key="model.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     role: str = Field(max_length=40)
-    since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    since: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    reason: str = _text()  # why this person was named (a hand-over says from whom)
 
 
 class DataSource(SQLModel, table=True):
@@ -199,7 +234,15 @@ class Dataset(SQLModel, table=True):
     date_to: date | None = None
     data_schema: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="column -> dtype")
     uri: str = Field(default="", max_length=1000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    role: str = Field(
+        default="", max_length=20, description="training, evaluation, reference or background ('' unsaid)"
+    )
+    storage: str = Field(
+        default="",
+        max_length=20,
+        description="store: a file in the artifact store; external: a verified location; '' a location only",
+    )
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Feature(SQLModel, table=True):
@@ -221,7 +264,7 @@ class Deployment(SQLModel, table=True):
     environment: str = Field(max_length=40, description="production, staging, batch, ...")
     endpoint: str = Field(default="", max_length=1000)
     business_process_id: int | None = Field(default=None, foreign_key="business_process.id")
-    since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    since: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -242,6 +285,26 @@ class LineageEdge(SQLModel, table=True):
     dst_type: str = Field(max_length=40)
     dst_id: int
     relation: str = Field(default="feeds", max_length=40)
+
+
+class LineageEvent(SQLModel, table=True):
+    """An OpenLineage event as it was ingested, whole: its facets (known or not) are kept here.
+
+    ``event_hash`` (sha256 of the event's canonical JSON) makes ingesting a file again a no-op."""
+
+    __tablename__ = "lineage_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_hash: str = Field(max_length=64, unique=True)
+    event_type: str = Field(default="", max_length=20)
+    event_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    run_id: str = Field(default="", max_length=100, index=True)
+    job_namespace: str = Field(default="", max_length=500)
+    job_name: str = Field(default="", max_length=500)
+    producer: str = Field(default="", max_length=1000)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="the event as received")
+    ingested_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    ingested_by_id: int = Field(foreign_key="person.id")
 
 
 class PredictionLog(SQLModel, table=True):
@@ -303,7 +366,7 @@ class CostRecord(SQLModel, table=True):
     day: date = Field(index=True)
     model_id: int = Field(foreign_key="model.id", index=True)
     category: str = Field(max_length=20)
-    amount: float
+    amount: Decimal = Field(sa_type=Money, description="exact; NUMERIC(16, 4) on PostgreSQL (see Money)")
     currency: str = Field(default="EUR", max_length=3)
 
 
@@ -338,12 +401,12 @@ class BusinessRule(SQLModel, table=True):
     status: str = Field(
         default="proposed", max_length=20, description="proposed, active, rejected, superseded, withdrawn"
     )
-    effective_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    effective_from: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     effective_to: datetime | None = Field(
         default=None, sa_type=UTCDateTime, description="set when superseded"
     )
     created_by_id: int = Field(foreign_key="person.id", description="who proposed this version")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="person.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_comment: str = _text()

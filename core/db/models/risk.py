@@ -9,12 +9,14 @@ changes to the rule do not rewrite history.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint as Check
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.db.types import UTCDateTime, utcnow
+from core import clock
+from core.db.types import Money, UTCDateTime
 
 __all__ = ["RiskAssessment", "RiskScore"]
 
@@ -53,7 +55,9 @@ class RiskAssessment(SQLModel, table=True):
     materiality: str = Field(
         max_length=10, description="low / medium / high: how much the business depends on it"
     )
-    exposure_amount: float | None = Field(default=None, description="money at stake per year, if known")
+    exposure_amount: Decimal | None = Field(
+        default=None, sa_type=Money, description="money at stake per year, if known; exact (see Money)"
+    )
     exposure_currency: str = Field(default="EUR", max_length=3)
     ai_act_class: str = Field(max_length=12, description="prohibited / high / limited / minimal")
     annex_iii_area: str = Field(
@@ -69,7 +73,7 @@ class RiskAssessment(SQLModel, table=True):
     review_interval_months: int
     next_review_due: date = Field(index=True)
     assessed_by_id: int = Field(foreign_key="person.id")
-    assessed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    assessed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class RiskScore(SQLModel, table=True):

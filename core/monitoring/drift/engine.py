@@ -11,6 +11,7 @@ none.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,11 @@ MIN_VALUES_FOR_DISTANCE = 200
 CHART_BINS = 30
 CHART_TOP_CATEGORIES = 12
 VALUE_BARS_MAX = 30  # at most this many distinct numbers: one bar per value
+
+# Raw values of one numeric column, for the rare column whose binned distance cannot decide
+# (its error bound straddles the threshold): (reference values, current values), finite only,
+# or None when they cannot be read. The caller decides how to fetch them (a second pass).
+RawValues = Callable[[str], tuple[np.ndarray, np.ndarray] | None]
 
 
 @dataclass
@@ -109,14 +115,16 @@ class DriftOutcome:
         return note
 
 
-def compare(window: WindowAccumulator) -> DriftOutcome:
-    """Screen and test every column of ``window`` against its reference."""
-    results = [_column_result(w, window.n_rows) for w in window.columns.values()]
+def compare(window: WindowAccumulator, raw_values: RawValues | None = None) -> DriftOutcome:
+    """Screen and test every column of ``window`` against its reference. ``raw_values`` reads one
+    column's raw values when a binned distance is too close to the threshold to decide; without
+    it such a column is decided on the estimate and marked ``decision_uncertain``."""
+    results = [_column_result(w, window.n_rows, raw_values) for w in window.columns.values()]
     results.sort(key=lambda r: (r.role != "feature", r.drifted is not True, r.drifted is None, r.column))
     return DriftOutcome(columns=results, reference_rows=window.profile.n_rows, current_rows=window.n_rows)
 
 
-def _column_result(window: ColumnWindow, current_rows: int) -> ColumnResult:
+def _column_result(window: ColumnWindow, current_rows: int, raw_values: RawValues | None) -> ColumnResult:
     ref = window.reference
     result = ColumnResult(
         column=ref.name,
@@ -132,7 +140,7 @@ def _column_result(window: ColumnWindow, current_rows: int) -> ColumnResult:
         result.reason = reason
         return result
     if ref.kind == "numeric":
-        _test_numeric(result, ref, window)
+        _test_numeric(result, ref, window, raw_values)
     else:
         _test_categorical(result, ref, window)
     return result
@@ -213,7 +221,9 @@ def _distinct_union(
     return keys, ref_counts, cur_counts
 
 
-def _test_numeric(result: ColumnResult, ref: ColumnReference, window: ColumnWindow) -> None:
+def _test_numeric(
+    result: ColumnResult, ref: ColumnReference, window: ColumnWindow, raw_values: RawValues | None
+) -> None:
     assert ref.numeric is not None and window.numeric is not None
     rbins, cbins = ref.numeric.bins, window.numeric.bins
     union = _distinct_union(ref, window)
@@ -224,17 +234,31 @@ def _test_numeric(result: ColumnResult, ref: ColumnReference, window: ColumnWind
     ks_d = stats.ks_statistic(np.concatenate([ref_at, ref_before]), np.concatenate([cur_at, cur_before]))
     # scipy's exact p-value costs milliseconds; where KS only informs, Smirnov's asymptotic one does
     ks_p = stats.ks_p_value(ks_d, ref.n, window.n, exact=choice.test == "ks")
-    distance, exact_w = _wasserstein(ref, window, ref_at, cur_at)
-    w_normed = stats.wasserstein_normed(distance, ref.numeric.std)
+    distance = _wasserstein(ref, window, ref_at, cur_at).normed(ref.numeric.std)
+    exact_w = distance.lower == distance.upper
+    refined = ""
+    if choice.test == "wasserstein" and distance.straddles(choice):
+        raw = raw_values(ref.name) if raw_values is not None else None
+        if raw is not None:
+            distance = _exact_distance(*raw, ref.numeric.std)
+            exact_w, refined = (
+                True,
+                "computed exactly from the raw values: the binned estimate was too close to the threshold",
+            )
+    w_normed = distance.estimate
     cur_mean = cbins.sum_of_values() / cbins.n
     result.stats = {
         "ks_statistic": ks_d,
-        "ks_p_value": ks_p,
+        # Where KS decides (small references) its p-value is scipy ks_2samp's; elsewhere it only
+        # informs, from Kolmogorov's limiting distribution, and is named so.
+        ("ks_p_value" if choice.test == "ks" else "ks_p_value_asymptotic"): ks_p,
         "ks_exact": ref.numeric.exact,
         "ks_p_value_method": "as scipy ks_2samp" if choice.test == "ks" else "asymptotic",
         "wasserstein_normed": w_normed,
         "wasserstein_exact": exact_w,
-        "psi": _numeric_psi(rbins, cbins),
+        "wasserstein_error_bound": distance.error_bound,
+        # Steward's PSI cuts at the reference's deciles (Evidently's PSI uses other bins): its own name.
+        "psi_deciles": _numeric_psi(rbins, cbins),
         "reference_mean": ref.numeric.mean,
         "current_mean": cur_mean,
         "reference_std": ref.numeric.std,
@@ -248,22 +272,27 @@ def _test_numeric(result: ColumnResult, ref: ColumnReference, window: ColumnWind
         score = ks_p
     else:
         score = w_normed
+        if refined:
+            result.stats["refined"] = refined
+        elif distance.straddles(choice):
+            result.stats["decision_uncertain"] = True
     _decide(result, choice, score)
     result.histogram = _numeric_histogram(ref, window, union)
 
 
 def _wasserstein(
     ref: ColumnReference, window: ColumnWindow, ref_at: np.ndarray, cur_at: np.ndarray
-) -> tuple[float, bool]:
+) -> stats.BinnedDistance:
     """The Wasserstein distance, exactly when the reference is exact and the window's values were
-    kept, else from the bins."""
+    kept, else from the bins (with bounds on the exact value)."""
     assert ref.numeric is not None and window.numeric is not None
     rbins, cbins = ref.numeric.bins, window.numeric.bins
     current = window.numeric.sorted_values()
     if ref.numeric.exact and current is not None and current.size:
-        return stats.wasserstein_exact(rbins.edges, rbins.point_counts, current), True
+        exact = stats.wasserstein_exact(rbins.edges, rbins.point_counts, current)
+        return stats.BinnedDistance(exact, exact, exact)
     centred = rbins.edges - rbins.centre
-    distance = stats.wasserstein_binned(
+    return stats.wasserstein_binned(
         centred,
         ref_at,
         cur_at,
@@ -276,7 +305,13 @@ def _wasserstein(
         (cbins.below_count, cbins.below_sum),
         (cbins.above_count, cbins.above_sum),
     )
-    return distance, False
+
+
+def _exact_distance(reference: np.ndarray, current: np.ndarray, reference_std: float) -> stats.BinnedDistance:
+    """The normed Wasserstein distance on raw values (as scipy's wasserstein_distance)."""
+    values, counts = np.unique(reference, return_counts=True)
+    exact = stats.wasserstein_normed(stats.wasserstein_exact(values, counts, np.sort(current)), reference_std)
+    return stats.BinnedDistance(exact, exact, exact)
 
 
 def _numeric_psi(rbins: NumericBins, cbins: NumericBins) -> float:
@@ -303,7 +338,7 @@ def _test_categorical(result: ColumnResult, ref: ColumnReference, window: Column
     result.stats = {
         "chisquare_p_value": stats.chisquare_p_value(ref_counts, cur_counts) if len(keys) > 1 else 1.0,
         "jensenshannon": stats.jensen_shannon(ref_counts, cur_counts),
-        "psi": stats.psi(ref_counts, cur_counts),
+        "psi_categories": stats.psi(ref_counts, cur_counts),
         "n_categories": len(keys),
         "new_categories": {k: window.categories[k] / window.n for k in new[:10]},
     }

@@ -166,7 +166,7 @@ class ReferenceProfile:
 
     def payload(self) -> bytes:
         """The numeric bins as an ``.npz`` (arrays only, no pickles)."""
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}
         for i, col in enumerate(self.columns.values()):
             if col.numeric is None:
                 continue

@@ -6,15 +6,17 @@ prediction log, so pages stay fast however large the log grows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.db.models import DriftFeatureResult, DriftRun, Model, ModelVersion, Person
+from core.db.types import saved_id
 from core.errors import NotFound
 from core.monitoring.drift.runs import period_label
 
@@ -43,9 +45,9 @@ def latest_drift_by_model(session: Session) -> pd.DataFrame:
     drift, no_data, not_computed), prediction_drifted, drifted_features (list of names).
     """
     latest_end = (
-        select(DriftRun.model_id, func.max(DriftRun.period_end).label("end"))
-        .where(DriftRun.kind == "scheduled")
-        .group_by(DriftRun.model_id)
+        select(col(DriftRun.model_id), func.max(col(DriftRun.period_end)).label("end"))
+        .where(col(DriftRun.kind) == "scheduled")
+        .group_by(col(DriftRun.model_id))
         .subquery()
     )
     runs = (
@@ -53,10 +55,13 @@ def latest_drift_by_model(session: Session) -> pd.DataFrame:
             select(DriftRun)
             .join(
                 latest_end,
-                and_(DriftRun.model_id == latest_end.c.model_id, DriftRun.period_end == latest_end.c.end),
+                and_(
+                    col(DriftRun.model_id) == latest_end.c.model_id,
+                    col(DriftRun.period_end) == latest_end.c.end,
+                ),
             )
-            .where(DriftRun.kind == "scheduled")
-            .order_by(DriftRun.model_id, DriftRun.model_version_id.desc())  # type: ignore[union-attr]
+            .where(col(DriftRun.kind) == "scheduled")
+            .order_by(col(DriftRun.model_id), col(DriftRun.model_version_id).desc())
         )
         .scalars()
         .all()
@@ -64,7 +69,7 @@ def latest_drift_by_model(session: Session) -> pd.DataFrame:
     chosen: dict[int, DriftRun] = {}
     for run in runs:
         chosen.setdefault(run.model_id, run)
-    drifted = _drifted_features(session, [r.id for r in chosen.values()])  # type: ignore[misc]
+    drifted = _drifted_features(session, [saved_id(r) for r in chosen.values()])
     rows = [
         {
             "model_id": r.model_id,
@@ -79,8 +84,8 @@ def latest_drift_by_model(session: Session) -> pd.DataFrame:
             "n_computed": r.n_computed,
             "status": r.status,
             "prediction_drifted": r.prediction_drifted,
-            "drifted_features": drifted.get(r.id, []),
-        }  # type: ignore[arg-type]
+            "drifted_features": drifted.get(saved_id(r), []),
+        }
         for r in chosen.values()
     ]
     return pd.DataFrame(rows, columns=LATEST_COLUMNS)
@@ -90,13 +95,15 @@ def _drifted_features(session: Session, run_ids: list[int]) -> dict[int, list[st
     if not run_ids:
         return {}
     rows = session.execute(
-        select(DriftFeatureResult.run_id, DriftFeatureResult.column_name, DriftFeatureResult.score)
-        .where(
-            DriftFeatureResult.run_id.in_(run_ids),
-            DriftFeatureResult.drifted.is_(True),  # type: ignore[attr-defined,union-attr]
-            DriftFeatureResult.role == "feature",
+        select(
+            col(DriftFeatureResult.run_id), col(DriftFeatureResult.column_name), col(DriftFeatureResult.score)
         )
-        .order_by(DriftFeatureResult.run_id, DriftFeatureResult.column_name)
+        .where(
+            col(DriftFeatureResult.run_id).in_(run_ids),
+            col(DriftFeatureResult.drifted).is_(True),
+            col(DriftFeatureResult.role) == "feature",
+        )
+        .order_by(col(DriftFeatureResult.run_id), col(DriftFeatureResult.column_name))
     ).all()
     out: dict[int, list[str]] = {}
     for run_id, name, _ in rows:
@@ -104,18 +111,44 @@ def _drifted_features(session: Session, run_ids: list[int]) -> dict[int, list[st
     return out
 
 
+def first_to_look_at(portfolio: pd.DataFrame, model_ids: Iterable[int]) -> int | None:
+    """Of ``model_ids``, the model ``portfolio_drift`` lists first (the one that most needs a
+    look), else the first of them; None when there are none."""
+    wanted = [int(m) for m in model_ids]
+    listed = [int(m) for m in portfolio["model_id"]] if not portfolio.empty else []
+    return next((m for m in listed if m in wanted), wanted[0] if wanted else None)
+
+
+def first_run_with_results(runs: pd.DataFrame) -> int | None:
+    """Of ``drift_runs`` rows (newest first), the newest run that compared at least one column:
+    the period a page opens on. A period still running (or without predictions) compares nothing
+    and is a poor first view. None when no run has results."""
+    if runs.empty:
+        return None
+    useful = runs[runs["n_computed"].fillna(0) > 0]
+    return int(useful["run_id"].iloc[0]) if not useful.empty else None
+
+
 def portfolio_drift(session: Session) -> pd.DataFrame:
     """One row per model in production or with drift runs: its latest scheduled run in words."""
     latest = latest_drift_by_model(session).set_index("model_id")
     models = session.execute(
-        select(Model.id, Model.name, Model.business_unit, Model.status).order_by(Model.name)
+        select(col(Model.id), col(Model.name), col(Model.business_unit), col(Model.status)).order_by(
+            col(Model.name)
+        )
     ).all()
-    production = dict(
-        session.execute(
-            select(ModelVersion.model_id, ModelVersion.version).where(ModelVersion.stage == "production")
-        ).all()
-    )
-    versions = dict(session.execute(select(ModelVersion.id, ModelVersion.version)).all())
+    production: dict[int, int] = {
+        model_id: version
+        for model_id, version in session.execute(
+            select(col(ModelVersion.model_id), col(ModelVersion.version)).where(
+                col(ModelVersion.stage) == "production"
+            )
+        )
+    }
+    versions: dict[int, int] = {
+        version_id: number
+        for version_id, number in session.execute(select(col(ModelVersion.id), col(ModelVersion.version)))
+    }
     rows = []
     for model_id, name, unit, status in models:
         if model_id not in latest.index and model_id not in production:
@@ -188,10 +221,10 @@ def portfolio_drift(session: Session) -> pd.DataFrame:
 def drift_history(session: Session, model_id: int) -> pd.DataFrame:
     """Scheduled runs of the model in period order: the data of the drift-share-over-time chart."""
     rows = session.execute(
-        select(DriftRun, ModelVersion.version)
-        .join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
-        .where(DriftRun.model_id == model_id, DriftRun.kind == "scheduled")
-        .order_by(DriftRun.period_start, ModelVersion.version)
+        select(DriftRun, col(ModelVersion.version))
+        .join(ModelVersion, col(ModelVersion.id) == col(DriftRun.model_version_id))
+        .where(col(DriftRun.model_id) == model_id, col(DriftRun.kind) == "scheduled")
+        .order_by(col(DriftRun.period_start), col(ModelVersion.version))
     ).all()
     columns = [
         "run_id",
@@ -232,9 +265,9 @@ def drift_history(session: Session, model_id: int) -> pd.DataFrame:
 def drift_runs(session: Session, model_id: int) -> pd.DataFrame:
     """Every run of the model, newest period first (scheduled, then uploads by time): the run picker."""
     rows = session.execute(
-        select(DriftRun, ModelVersion.version)
-        .join(ModelVersion, ModelVersion.id == DriftRun.model_version_id)
-        .where(DriftRun.model_id == model_id)
+        select(DriftRun, col(ModelVersion.version))
+        .join(ModelVersion, col(ModelVersion.id) == col(DriftRun.model_version_id))
+        .where(col(DriftRun.model_id) == model_id)
     ).all()
     columns = [
         "run_id",
@@ -343,7 +376,9 @@ def run_detail(session: Session, run_id: int) -> RunDetail:
     assert model is not None and version is not None
     person = session.get(Person, run.created_by_id) if run.created_by_id else None
     results = (
-        session.execute(select(DriftFeatureResult).where(DriftFeatureResult.run_id == run_id)).scalars().all()
+        session.execute(select(DriftFeatureResult).where(col(DriftFeatureResult.run_id) == run_id))
+        .scalars()
+        .all()
     )
     frame = pd.DataFrame(
         [
@@ -375,14 +410,14 @@ def run_detail(session: Session, run_id: int) -> RunDetail:
         ]
         frame = frame.sort_values(["_order", "column"]).drop(columns="_order").reset_index(drop=True)
     return RunDetail(
-        id=run.id,
-        model_id=model.id,
+        id=saved_id(run),
+        model_id=saved_id(model),
         model_name=model.name,
-        business_unit=model.business_unit,  # type: ignore[arg-type]
-        version_id=version.id,
+        business_unit=model.business_unit,
+        version_id=saved_id(version),
         version=version.version,
         kind=run.kind,
-        label=period_label(run),  # type: ignore[arg-type]
+        label=period_label(run),
         period_start=run.period_start,
         period_end=run.period_end,
         source_label=run.source_label,
@@ -412,17 +447,22 @@ def drift_model_choices(session: Session) -> pd.DataFrame:
     """Models the Drift page offers: those with a production version or a stored run, with
     whether their production version has a training dataset (the reference)."""
     models = session.execute(
-        select(Model.id, Model.name, Model.business_unit, Model.status).order_by(Model.name)
+        select(col(Model.id), col(Model.name), col(Model.business_unit), col(Model.status)).order_by(
+            col(Model.name)
+        )
     ).all()
     production = {
         m: (v, vid, ds)
         for m, v, vid, ds in session.execute(
             select(
-                ModelVersion.model_id, ModelVersion.version, ModelVersion.id, ModelVersion.training_dataset_id
-            ).where(ModelVersion.stage == "production")
+                col(ModelVersion.model_id),
+                col(ModelVersion.version),
+                col(ModelVersion.id),
+                func.coalesce(col(ModelVersion.reference_dataset_id), col(ModelVersion.training_dataset_id)),
+            ).where(col(ModelVersion.stage) == "production")
         ).all()
     }
-    with_runs = set(session.execute(select(DriftRun.model_id).distinct()).scalars().all())
+    with_runs = set(session.execute(select(col(DriftRun.model_id)).distinct()).scalars().all())
     rows = []
     for model_id, name, unit, status in models:
         if model_id not in production and model_id not in with_runs:
@@ -456,9 +496,14 @@ def drift_model_choices(session: Session) -> pd.DataFrame:
 def model_versions(session: Session, model_id: int) -> pd.DataFrame:
     """The model's versions with stage and whether each has a training dataset (upload targets)."""
     rows = session.execute(
-        select(ModelVersion.id, ModelVersion.version, ModelVersion.stage, ModelVersion.training_dataset_id)
-        .where(ModelVersion.model_id == model_id)
-        .order_by(ModelVersion.version.desc())  # type: ignore[attr-defined]
+        select(
+            col(ModelVersion.id),
+            col(ModelVersion.version),
+            col(ModelVersion.stage),
+            func.coalesce(col(ModelVersion.reference_dataset_id), col(ModelVersion.training_dataset_id)),
+        )
+        .where(col(ModelVersion.model_id) == model_id)
+        .order_by(col(ModelVersion.version).desc())
     ).all()
     return pd.DataFrame(
         [{"version_id": i, "version": v, "stage": s, "has_reference": d is not None} for i, v, s, d in rows],

@@ -17,17 +17,17 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.config import get_settings
 from core.db.engine import read_session, write_session
 from core.db.models import DriftRun
-from core.db.types import utcnow
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
 from core.monitoring.drift import sources
 from core.monitoring.drift.engine import DriftOutcome, compare
 from core.monitoring.drift.evidently_report import EvidentlyDrift, run_data_drift
-from core.monitoring.drift.profile import build_profile
+from core.monitoring.drift.profile import build_profile, finite_values
 from core.monitoring.drift.runs import PERMISSION, model_and_version
 from core.monitoring.drift.window import WindowAccumulator
 
@@ -78,7 +78,7 @@ def evidently_on_sample(
     ref, cur = sample(reference, max_rows), sample(current, max_rows)
     window = WindowAccumulator(build_profile(ref, roles))
     window.add(cur)
-    outcome = compare(window)
+    outcome = compare(window, lambda c: (finite_values(ref[c])[0], finite_values(cur[c])[0]))
     kinds = {c.column: c.kind for c in outcome.columns if c.computed}
     if not kinds:
         raise InvalidInput(
@@ -90,7 +90,7 @@ def evidently_on_sample(
 def report_relative_path(model_name: str, tag: str) -> str:
     """Where a new report goes, relative to the report directory: drift/<model>/<tag>-<time>.html."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in model_name)
-    return f"drift/{safe}/{tag}-{utcnow().strftime('%Y%m%dT%H%M%S')}.html"
+    return f"drift/{safe}/{tag}-{clock.now().strftime('%Y%m%dT%H%M%S')}.html"
 
 
 def report_file(relative: str) -> Path:
@@ -129,7 +129,7 @@ def build_run_report(engine: Engine, *, actor: Actor, run_id: int, max_rows: int
         reference = sources.training_reference(session, version)
         period = sources.Period.parse_key(run.period_key)
         stride = -(-run.current_rows // max_rows)
-        chunks = list(sources.window_chunks(session, version.id, period, stride=stride))  # type: ignore[arg-type]
+        chunks = list(sources.window_chunks(session, saved_id(version), period, stride=stride))
         model_name = model.name
     current = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     report = evidently_on_sample(reference.frame, reference.roles, current, max_rows)
@@ -160,8 +160,7 @@ def attach_report(
     audit.record(
         session,
         actor=actor,
-        action="drift.report_built",
-        object_type="drift_run",
+        action=events.DRIFT_REPORT_BUILT,
         object_id=run_id,
         model_id=model.id,
         before=before,

@@ -24,24 +24,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, delete, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core import audit
+from core import audit, clock, events
 from core.access import Actor, require
 from core.db.engine import read_session, write_session
 from core.db.models import DriftFeatureResult, DriftProfile, DriftRun, Model, ModelVersion
-from core.db.types import utcnow
-from core.errors import NotFound
+from core.db.types import saved_id
+from core.errors import InvalidInput, NotFound, StewardError
 from core.monitoring.drift import sources, stats
 from core.monitoring.drift.engine import (
     DATASET_DRIFT_SHARE,
     MIN_VALUES_FOR_DISTANCE,
     ColumnResult,
     DriftOutcome,
+    RawValues,
     compare,
 )
-from core.monitoring.drift.profile import ReferenceProfile, build_profile
+from core.monitoring.drift.profile import ReferenceProfile, build_profile, finite_values
 from core.monitoring.drift.sources import Period
 from core.monitoring.drift.window import WindowAccumulator
 
@@ -84,6 +86,42 @@ class RunSummary:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
+@dataclass(frozen=True)
+class VersionFailure:
+    """A version whose drift could not be computed for a period (its data could not be read,
+    it has no reference...): reported for that version, while the others are still computed."""
+
+    model_id: int
+    model_name: str
+    version_id: int
+    version: int
+    period_key: str
+    period_label: str
+    error: StewardError
+
+    @property
+    def message(self) -> str:
+        return f"{self.model_name} v{self.version}, {self.period_label}: {self.error}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "model_name": self.model_name,
+            "version_id": self.version_id,
+            "version": self.version,
+            "period_key": self.period_key,
+            "error": str(self.error),
+        }
+
+
+@dataclass(frozen=True)
+class ModelDrift:
+    """What one model's drift run for a period did: stored runs, and versions that failed."""
+
+    runs: list[RunSummary]
+    failures: list[VersionFailure]
+
+
 @dataclass
 class ProfileHandle:
     """A version's reference profile: stored (``id`` set) or just built (``row`` to store)."""
@@ -108,7 +146,9 @@ def model_and_version(session: Session, version_id: int) -> tuple[Model, ModelVe
 
 def production_version_id(session: Session, model_id: int) -> int | None:
     return session.execute(
-        select(ModelVersion.id).where(ModelVersion.model_id == model_id, ModelVersion.stage == "production")
+        select(col(ModelVersion.id)).where(
+            col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production"
+        )
     ).scalar_one_or_none()
 
 
@@ -118,15 +158,15 @@ def production_version_id(session: Session, model_id: int) -> int | None:
 def training_profile(session: Session, version: ModelVersion, *, source: str = "training") -> ProfileHandle:
     """The version's stored training profile, or a new one built from its training data (not yet stored)."""
     key = sources.source_key(sources.training_dataset(session, version))
-    stored = _stored_profile(session, version.id, key)  # type: ignore[arg-type]
+    stored = _stored_profile(session, saved_id(version), key)
     if stored is not None:
         return stored
     reference = sources.training_reference(session, version)
     profile = build_profile(reference.frame, reference.roles)
     row = DriftProfile(
-        model_version_id=version.id,
+        model_version_id=saved_id(version),
         source=source,
-        source_key=reference.source_key,  # type: ignore[arg-type]
+        source_key=reference.source_key,
         dataset_id=reference.dataset_id,
         description=reference.description,
         n_rows=profile.n_rows,
@@ -176,8 +216,8 @@ _LOADED_LOCK = threading.Lock()  # Streamlit serves sessions from several thread
 
 def _stored_profile(session: Session, version_id: int, source_key: str) -> ProfileHandle | None:
     found = session.execute(
-        select(DriftProfile.id, DriftProfile.description).where(
-            DriftProfile.model_version_id == version_id, DriftProfile.source_key == source_key
+        select(col(DriftProfile.id), col(DriftProfile.description)).where(
+            col(DriftProfile.model_version_id) == version_id, col(DriftProfile.source_key) == source_key
         )
     ).first()
     if found is None:
@@ -207,9 +247,9 @@ def save_profile(
         return handle.id
     assert handle.row is not None
     existing = session.execute(
-        select(DriftProfile.id).where(
-            DriftProfile.model_version_id == handle.row.model_version_id,
-            DriftProfile.source_key == handle.row.source_key,
+        select(col(DriftProfile.id)).where(
+            col(DriftProfile.model_version_id) == handle.row.model_version_id,
+            col(DriftProfile.source_key) == handle.row.source_key,
         )
     ).scalar_one_or_none()
     if existing is not None:
@@ -217,14 +257,13 @@ def save_profile(
         return handle.id
     row = DriftProfile(**handle.row.model_dump(exclude={"id"}))
     row.created_by_id = actor.id
-    row.created_at = at or utcnow()
+    row.created_at = at or clock.now()
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="drift.profile_built",
-        object_type="drift_profile",
+        action=events.DRIFT_PROFILE_BUILT,
         object_id=row.id,
         model_id=model_id,
         after={
@@ -236,7 +275,7 @@ def save_profile(
         },
     )
     handle.id = row.id
-    return row.id  # type: ignore[return-value]
+    return saved_id(row)
 
 
 # --- scheduled runs --------------------------------------------------------------------------
@@ -251,11 +290,31 @@ def run_drift(
     force: bool = False,
     at: datetime | None = None,
 ) -> list[RunSummary]:
+    """The runs of ``run_model_drift``. When no version could be computed, the first version's
+    error is raised (a model with one version fails as that version does); when some could,
+    their runs are returned and the failures are left to ``run_model_drift``'s callers."""
+    done = run_model_drift(engine, actor=actor, model_id=model_id, period=period, force=force, at=at)
+    if done.failures and not done.runs:
+        raise done.failures[0].error
+    return done.runs
+
+
+def run_model_drift(
+    engine: Engine,
+    *,
+    actor: Actor,
+    model_id: int,
+    period: Period,
+    force: bool = False,
+    at: datetime | None = None,
+) -> ModelDrift:
     """Drift of every version of the model that made predictions in the period (usually one).
 
-    With no predictions at all in the period, records a ``no_data`` run for the production
-    version, so the gap shows in the model's drift history. ``at`` is when the run counts as
-    made (default now; the demo back-dates its history).
+    Each version is computed on its own: one whose data cannot be read (a missing or changed
+    training file, no reference) is reported in ``failures`` and the others are still computed
+    and stored. With no predictions at all in the period, records a ``no_data`` run for the
+    production version, so the gap shows in the model's drift history. ``at`` is when the run
+    counts as made (default now; the demo back-dates its history).
     """
     with read_session(engine) as session:
         model = session.get(Model, model_id)
@@ -270,8 +329,34 @@ def run_drift(
                     f"{model.name} made no predictions in {period.label} and has no production version."
                 )
             version_ids = [production]
-        plans = [_plan(session, v, period, force) for v in version_ids]
-    return [_store_plan(engine, actor, plan, force, at) for plan in plans]
+        plans: list[_Plan] = []
+        failures: list[VersionFailure] = []
+        for version_id in version_ids:
+            try:
+                plans.append(_plan(session, version_id, period, force))
+            except (StewardError, OSError) as exc:  # the permission was checked above, for all
+                failures.append(_failure(session, model, version_id, period, exc))
+    return ModelDrift([_store_plan(engine, actor, plan, force, at) for plan in plans], failures)
+
+
+def _failure(
+    session: Session, model: Model, version_id: int, period: Period, exc: Exception
+) -> VersionFailure:
+    version = session.get(ModelVersion, version_id)
+    error = (
+        exc
+        if isinstance(exc, StewardError)
+        else InvalidInput(f"cannot read its data: {getattr(exc, 'strerror', None) or exc}.")
+    )
+    return VersionFailure(
+        model_id=saved_id(model),
+        model_name=model.name,
+        version_id=version_id,
+        version=version.version if version is not None else 0,
+        period_key=period.key,
+        period_label=period.label,
+        error=error,
+    )
 
 
 def run_version(
@@ -339,7 +424,9 @@ def _store_plan(engine: Engine, actor: Actor, plan: _Plan, force: bool, at: date
 
 def existing_run(session: Session, version_id: int, period_key: str) -> DriftRun | None:
     return session.execute(
-        select(DriftRun).where(DriftRun.model_version_id == version_id, DriftRun.period_key == period_key)
+        select(DriftRun).where(
+            col(DriftRun.model_version_id) == version_id, col(DriftRun.period_key) == period_key
+        )
     ).scalar_one_or_none()
 
 
@@ -362,7 +449,7 @@ def _compute_window(
         main.add(chunk)
         if extra is not None:
             extra.add(chunk)
-    outcome = compare(main)
+    outcome = compare(main, _raw_values(session, version_id, period))
     if extra is not None:
         assert isinstance(predictions, ProfileHandle)
         for column in compare(extra).columns:
@@ -374,6 +461,25 @@ def _compute_window(
             for c in sources.PREDICTION_COLUMNS[:1]
         )
     return outcome
+
+
+def _raw_values(session: Session, version_id: int, period: Period) -> RawValues:
+    """Reads one numeric column's raw values from the training data and the period's log: the
+    second pass for a column whose binned distance is too close to the threshold to decide."""
+
+    def read(column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        _, version = model_and_version(session, version_id)
+        frame = sources.training_reference(session, version).frame
+        if column not in frame:
+            return None
+        current = [
+            finite_values(chunk[column])[0]
+            for chunk in sources.window_chunks(session, version_id, period)
+            if column in chunk
+        ]
+        return finite_values(frame[column])[0], np.concatenate(current) if current else np.empty(0)
+
+    return read
 
 
 # --- storing ---------------------------------------------------------------------------------
@@ -401,14 +507,14 @@ def store_run(
     """
     model, version = model_and_version(session, version_id)
     require(session, actor, PERMISSION, business_unit=model.business_unit)
-    profile_id = save_profile(session, actor=actor, handle=features, model_id=model.id, at=at)  # type: ignore[arg-type]
+    profile_id = save_profile(session, actor=actor, handle=features, model_id=saved_id(model), at=at)
     if isinstance(predictions, ProfileHandle):
-        save_profile(session, actor=actor, handle=predictions, model_id=model.id, at=at)  # type: ignore[arg-type]
+        save_profile(session, actor=actor, handle=predictions, model_id=saved_id(model), at=at)
     existing = existing_run(session, version_id, period_key)
     if existing is not None and not force and _unchanged(existing, outcome.current_rows, profile_id):
         return summarise(session, existing, "unchanged")
     before = _run_audit_view(existing) if existing is not None else None
-    run = existing or DriftRun(model_id=model.id, model_version_id=version_id, period_key=period_key)  # type: ignore[arg-type]
+    run = existing or DriftRun(model_id=saved_id(model), model_version_id=version_id, period_key=period_key)
     _fill_run(
         run,
         kind=kind,
@@ -424,15 +530,14 @@ def store_run(
     session.add(run)
     session.flush()
     if existing is not None:
-        session.execute(delete(DriftFeatureResult).where(DriftFeatureResult.run_id == run.id))  # type: ignore[arg-type]
+        session.execute(delete(DriftFeatureResult).where(col(DriftFeatureResult.run_id) == run.id))
     if outcome.columns:
-        session.execute(insert(DriftFeatureResult), [_result_row(run.id, c) for c in outcome.columns])  # type: ignore[arg-type]
+        session.execute(insert(DriftFeatureResult), [_result_row(saved_id(run), c) for c in outcome.columns])
     summary = summarise(session, run, "replaced" if existing is not None else "created")
     audit.record(
         session,
         actor=actor,
-        action="drift.run_replaced" if existing is not None else "drift.run",
-        object_type="drift_run",
+        action=events.DRIFT_RUN_REPLACED if existing is not None else events.DRIFT_RUN,
         object_id=run.id,
         model_id=model.id,
         before=before,
@@ -476,7 +581,7 @@ def _fill_run(
     run.report_path = ""
     run.report_rows = 0
     run.created_by_id = actor.id
-    run.created_at = at or utcnow()
+    run.created_at = at or clock.now()
 
 
 def _result_row(run_id: int, column: ColumnResult) -> dict[str, Any]:
@@ -536,23 +641,23 @@ def summarise(session: Session, run: DriftRun, outcome: str) -> RunSummary:
     model, version = model_and_version(session, run.model_version_id)
     drifted = (
         session.execute(
-            select(DriftFeatureResult.column_name)
+            select(col(DriftFeatureResult.column_name))
             .where(
-                DriftFeatureResult.run_id == run.id,
-                DriftFeatureResult.drifted.is_(True),  # type: ignore[union-attr]
-                DriftFeatureResult.role == "feature",
+                col(DriftFeatureResult.run_id) == run.id,
+                col(DriftFeatureResult.drifted).is_(True),
+                col(DriftFeatureResult.role) == "feature",
             )
-            .order_by(DriftFeatureResult.column_name)
+            .order_by(col(DriftFeatureResult.column_name))
         )
         .scalars()
         .all()
     )
     return RunSummary(
-        id=run.id,
-        model_id=model.id,
+        id=saved_id(run),
+        model_id=saved_id(model),
         model_name=model.name,
-        version_id=version.id,
-        version=version.version,  # type: ignore[arg-type]
+        version_id=saved_id(version),
+        version=version.version,
         kind=run.kind,
         period_key=run.period_key,
         period_label=period_label(run),

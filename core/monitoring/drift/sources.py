@@ -1,26 +1,26 @@
 """Where drift data comes from: a version's training data (the reference) and its logged
 predictions in a period (the current window), read in chunks.
 
-Only the drift run path reads the prediction log; pages read stored runs. Periods are whole
+Only the drift run path reads the prediction log (the Parquet log store, through DuckDB); pages
+read stored runs. Periods are whole
 UTC days, end exclusive.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Text, cast, func, select
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
-from core.db.models import Dataset, Model, ModelVersion, PredictionDaily, PredictionLog
+from core.db.models import Dataset, Model, ModelVersion, PredictionDaily
+from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
-from core.registry import artifacts
-from core.registry.files import read_table
+from core.logstore import reads as logstore_reads
+from core.registry import datasets
 
 CHUNK_ROWS = 50_000
 PREDICTION_COLUMNS = ("prediction", "score")
@@ -94,16 +94,17 @@ class Reference:
 
 
 def training_dataset(session: Session, version: ModelVersion) -> Dataset:
-    """The version's training dataset row, or NotFound saying how to register one."""
+    """The version's drift reference (its reference dataset, else its training dataset), or
+    NotFound saying how to register one."""
     model = session.get(Model, version.model_id)
     assert model is not None
-    if version.training_dataset_id is None:
+    dataset = datasets.dataset_for(session, version, "reference")
+    if dataset is None:
         raise NotFound(
             f"{model.name} v{version.version} has no training dataset registered, so there is no reference "
-            "to compare with. Register the training sample as a dataset and link it to the version."
+            "to compare with. Register the training sample with its file (steward register-dataset NAME "
+            "--file train.csv --role training --model ... --model-version ...) or upload it on the Model page."
         )
-    dataset = session.get(Dataset, version.training_dataset_id)
-    assert dataset is not None
     return dataset
 
 
@@ -113,21 +114,17 @@ def source_key(dataset: Dataset) -> str:
 
 
 def training_reference(session: Session, version: ModelVersion) -> Reference:
-    """The version's training data, checked against its registered sha256, with column roles."""
+    """The version's reference data, checked against its registered sha256, with column roles."""
     dataset = training_dataset(session, version)
     if not dataset.uri:
         raise NotFound(
             f"Training dataset '{dataset.name}' v{dataset.version} has no file in the artifact store (uri is empty)."
         )
-    path = (
-        artifacts.verify_artifact(dataset.uri, dataset.content_hash)
-        if dataset.content_hash
-        else artifacts.resolve(dataset.uri)
-    )
-    frame = read_table(path, max_mb=REFERENCE_MAX_MB)
+    frame = datasets.read_dataset(dataset, max_mb=REFERENCE_MAX_MB)
     roles = reference_roles(list(frame.columns), list(version.feature_names))
-    description = f"training dataset {dataset.name} v{dataset.version} ({len(frame):,} rows)"
-    return Reference(frame, roles, source_key(dataset), description, dataset.id)  # type: ignore[arg-type]
+    used = "reference dataset" if version.reference_dataset_id else "training dataset"
+    description = f"{used} {dataset.name} v{dataset.version} ({len(frame):,} rows)"
+    return Reference(frame, roles, source_key(dataset), description, saved_id(dataset))
 
 
 def reference_roles(columns: list[str], feature_names: list[str]) -> dict[str, str]:
@@ -140,23 +137,13 @@ def reference_roles(columns: list[str], feature_names: list[str]) -> dict[str, s
 
 
 # --- current window --------------------------------------------------------------------------
-
-
-def window_filter(version_id: int, period: Period) -> list:  # type: ignore[type-arg]
-    return [
-        PredictionLog.model_version_id == version_id,
-        PredictionLog.ts >= period.start,
-        PredictionLog.ts < period.end,
-    ]
+# The window is read from the log store (Parquet, by version and day) through DuckDB: a count
+# from the manifest, then the feature, prediction and score columns in Arrow batches.
 
 
 def count_window(session: Session, version_id: int, period: Period) -> int:
-    """Logged predictions of the version in the period (an indexed count, not a scan of the log)."""
-    return int(
-        session.execute(
-            select(func.count()).select_from(PredictionLog).where(*window_filter(version_id, period))
-        ).scalar_one()
-    )
+    """Logged predictions of the version in the period (a sum over the store's manifest)."""
+    return logstore_reads.count_rows(session, version_id, period.first, period.last)
 
 
 def window_chunks(
@@ -165,45 +152,45 @@ def window_chunks(
     """The period's predictions as DataFrames of at most ``chunk_rows`` rows: one column per
     feature plus prediction and score. ``stride`` > 1 keeps every stride-th row (by id), a
     deterministic sample."""
-    conditions = window_filter(version_id, period)
-    if stride > 1:
-        conditions.append(PredictionLog.id % stride == 0)  # type: ignore[operator]
-    # The features as JSON text, decoded per chunk in one json.loads: about twice as fast as
-    # letting the JSON column type decode row by row.
-    stmt = select(cast(PredictionLog.features, Text), PredictionLog.prediction, PredictionLog.score).where(
-        *conditions
-    )
-    result = session.execute(stmt, execution_options={"yield_per": chunk_rows})
-    for part in result.partitions():
-        yield log_frame(part)
+    classes = class_names(session, version_id)
+    for frame in logstore_reads.window_frames(
+        session, version_id, period.first, period.last, chunk_rows=chunk_rows, stride=stride
+    ):
+        yield named_classes(frame, classes)
 
 
-def _feature_records(values: list) -> list[dict]:  # type: ignore[type-arg]
-    if all(isinstance(v, str) for v in values):
-        return json.loads("[" + ",".join(values) + "]")  # type: ignore[no-any-return]
-    return [(json.loads(v) if isinstance(v, str) else v) or {} for v in values]
+def class_names(session: Session, version_id: int) -> list[str]:
+    """A multiclass classifier version's class names in order; [] for any other task."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        return []
+    model = session.get(Model, version.model_id)
+    if model is None or model.task != "multiclass_classification":
+        return []
+    return list(version.class_names or [])
 
 
-def log_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
-    """Rows of (features, prediction, score, ...) as a DataFrame of feature columns plus prediction and score.
-    Features may come as dicts or as JSON text."""
-    frame = pd.DataFrame.from_records([r or {} for r in _feature_records([r[0] for r in rows])])
-    frame["prediction"] = np.array([r[1] for r in rows], dtype=float)
-    frame["score"] = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
-    return frame
+def named_classes(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """``frame`` with a multiclass prediction's class position replaced by its class name, so
+    prediction drift compares the share of each class (a category), not the positions as numbers."""
+    if not classes or "prediction" not in frame.columns:
+        return frame
+    names = dict(enumerate(classes))
+    positions = pd.to_numeric(frame["prediction"], errors="coerce")
+    return frame.assign(prediction=positions.map(lambda p: names.get(int(p)) if pd.notna(p) else None))
 
 
 def versions_with_predictions(session: Session, model_id: int, period: Period) -> list[int]:
     """Versions of the model with predictions in the period, from the daily rollup (no log scan)."""
     rows = (
         session.execute(
-            select(PredictionDaily.model_version_id)
-            .join(ModelVersion, ModelVersion.id == PredictionDaily.model_version_id)
+            select(col(PredictionDaily.model_version_id))
+            .join(ModelVersion, col(ModelVersion.id) == col(PredictionDaily.model_version_id))
             .where(
-                ModelVersion.model_id == model_id,
-                PredictionDaily.day >= period.first,
-                PredictionDaily.day <= period.last,
-                PredictionDaily.n > 0,
+                col(ModelVersion.model_id) == model_id,
+                col(PredictionDaily.day) >= period.first,
+                col(PredictionDaily.day) <= period.last,
+                col(PredictionDaily.n) > 0,
             )
             .distinct()
         )
@@ -215,8 +202,8 @@ def versions_with_predictions(session: Session, model_id: int, period: Period) -
 
 def first_prediction_day(session: Session, version_id: int) -> date | None:
     return session.execute(
-        select(func.min(PredictionDaily.day)).where(
-            PredictionDaily.model_version_id == version_id, PredictionDaily.n > 0
+        select(func.min(col(PredictionDaily.day))).where(
+            col(PredictionDaily.model_version_id) == version_id, col(PredictionDaily.n) > 0
         )
     ).scalar_one_or_none()
 
@@ -234,16 +221,8 @@ def prediction_frame(
     session: Session, version_id: int, period: Period, *, max_rows: int = 2_000_000
 ) -> pd.DataFrame:
     """Prediction and score of the version's predictions in the period (no features), sampled
-    by id stride when there are more than ``max_rows``."""
-    n = count_window(session, version_id, period)
-    conditions = window_filter(version_id, period)
-    stride = -(-n // max_rows) if n > max_rows else 1
-    if stride > 1:
-        conditions.append(PredictionLog.id % stride == 0)  # type: ignore[operator]
-    rows = session.execute(select(PredictionLog.prediction, PredictionLog.score).where(*conditions)).all()
-    return pd.DataFrame(
-        {
-            "prediction": np.array([r[0] for r in rows], dtype=float),
-            "score": np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float),
-        }
+    by id stride when there are more than ``max_rows``; a multiclass prediction by its class name."""
+    frame = logstore_reads.prediction_values(
+        session, version_id, period.first, period.last, max_rows=max_rows
     )
+    return named_classes(frame, class_names(session, version_id))

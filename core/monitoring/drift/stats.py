@@ -15,6 +15,7 @@ drifted at or above 0.1.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,8 +106,6 @@ def ks_p_value(d: float, n1: int, n2: int, *, exact: bool = True) -> float:
 def _exact_ks_p_value(d: float, n1: int, n2: int) -> float | None:
     """scipy's exact two-sample distribution (the routine ks_2samp itself uses); None when
     scipy cannot compute it for these sizes or no longer provides the routine."""
-    import warnings
-
     from scipy.stats import _stats_py
 
     attempt = getattr(_stats_py, "_attempt_exact_2kssamp", None)
@@ -144,6 +143,29 @@ def wasserstein_exact(ref_values: np.ndarray, ref_counts: np.ndarray, cur_sorted
     return float(np.sum(np.abs(ref_cdf - cur_cdf) * deltas))
 
 
+@dataclass(frozen=True)
+class BinnedDistance:
+    """A distance computed from bins: the estimate and an interval that surely holds the exact
+    value (the distance on the raw values). ``lower == upper`` when the bins determine it."""
+
+    estimate: float
+    lower: float
+    upper: float
+
+    @property
+    def error_bound(self) -> float:
+        return max(self.estimate - self.lower, self.upper - self.estimate)
+
+    def normed(self, reference_std: float) -> BinnedDistance:
+        scale = max(reference_std, 0.001)
+        return BinnedDistance(self.estimate / scale, self.lower / scale, self.upper / scale)
+
+    def straddles(self, choice: TestChoice) -> bool:
+        """Whether the exact value could fall on either side of the threshold: the bins then
+        cannot decide, and the decision must come from the raw values."""
+        return choice.drifted(self.lower) != choice.drifted(self.upper)
+
+
 def wasserstein_binned(
     edges: np.ndarray,
     ref_cdf_at_edges: np.ndarray,
@@ -156,36 +178,99 @@ def wasserstein_binned(
     n_cur: int,
     cur_below: tuple[int, float],
     cur_above: tuple[int, float],
-) -> float:
-    """First Wasserstein distance from per-gap counts and sums on both sides.
+) -> BinnedDistance:
+    """First Wasserstein distance from per-gap counts and sums on both sides, with bounds.
 
     Between two consecutive edges a and b each CDF starts at its value at a and rises by
     the gap's share; the integral of each CDF over the gap is known exactly from the count and
-    the sum of the values inside (``A*(b-a) + (count*b - sum)/n``). Where the two CDFs do not
-    cross inside the gap the contribution is exact; where they cross (their difference
-    changes sign between a and b) the difference is taken as linear. Below the reference's
-    minimum and above its maximum the reference CDF is 0 and 1 and the tails are exact.
-    All values are relative to a centre (the reference mean) to keep the sums precise.
+    the sum of the values inside (``A*(b-a) + (count*b - sum)/n``), so the signed integral of
+    the difference d = F_ref - F_cur over the gap is exact. Its absolute value is what the
+    distance needs, and equals |signed integral| unless d changes sign inside the gap. d lies
+    between ``start - cur_share`` and ``start + ref_share`` there (each CDF only rises), so the
+    gap contributes at least |signed| and at most |signed| + 2 * width * (the smaller of the
+    largest positive and the largest negative excursion): the bounds. Where the CDFs cross
+    (d changes sign between a and b) the estimate takes d as linear; elsewhere it is |signed|.
+    Below the reference's minimum and above its maximum the reference CDF is 0 and 1 and the
+    tails are exact. All values are relative to a centre (the reference mean) to keep the sums
+    precise.
     """
     widths = np.diff(edges)
     b = edges[1:]
+    ref_share = ref_gap_counts / n_ref
+    cur_share = cur_gap_counts / n_cur
     start = ref_cdf_at_edges[:-1] - cur_cdf_at_edges[:-1]
-    end = start + ref_gap_counts / n_ref - cur_gap_counts / n_cur
-    exact = (
+    end = start + ref_share - cur_share
+    signed = (
         start * widths
         + (ref_gap_counts * b - ref_gap_sums) / n_ref
         - (cur_gap_counts * b - cur_gap_sums) / n_cur
     )
+    lower = np.abs(signed)
+    # |d| integrates to |signed| + 2 * min(positive part, negative part). With R, C the CDFs'
+    # rises inside the gap (0 -> ref_share, 0 -> cur_share; their integrals ref_rise, cur_rise
+    # are exact), for start >= 0 the negative part is at most the integral of max(0, C - start),
+    # which convexity bounds by cur_rise * (cur_share - start)+ / cur_share, and the positive
+    # part by start * width + ref_rise; mirrored for start < 0.
+    ref_rise = (ref_gap_counts * b - ref_gap_sums) / n_ref
+    cur_rise = (cur_gap_counts * b - cur_gap_sums) / n_cur
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cur_part = np.where(cur_share > 0, cur_rise * np.maximum(cur_share - start, 0.0) / cur_share, 0.0)
+        ref_part = np.where(ref_share > 0, ref_rise * np.maximum(ref_share + start, 0.0) / ref_share, 0.0)
+    negative = np.where(start >= 0, cur_part, -start * widths + cur_rise)
+    positive = np.where(start >= 0, start * widths + ref_rise, ref_part)
+    upper = lower + 2.0 * np.maximum(np.minimum(positive, negative), 0.0)
     crossing = (start * end) < 0
-    linear = np.zeros_like(widths)
+    estimate = lower.copy()
     if crossing.any():
-        s, e = start[crossing], end[crossing]
-        linear[crossing] = widths[crossing] * (s * s + e * e) / (2 * np.abs(s - e))
-    inside = float(np.sum(np.where(crossing, linear, np.abs(exact))))
+        estimate[crossing] = _crossing_gaps(
+            edges[:-1][crossing],
+            b[crossing],
+            start[crossing],
+            ref_share[crossing],
+            ref_rise[crossing],
+            cur_share[crossing],
+            cur_rise[crossing],
+        )
+    estimate = np.clip(estimate, lower, upper)
     below_count, below_sum = cur_below
     above_count, above_sum = cur_above
-    tails = (below_count * edges[0] - below_sum) / n_cur + (above_sum - above_count * edges[-1]) / n_cur
-    return inside + float(tails)
+    tails = float(
+        (below_count * edges[0] - below_sum) / n_cur + (above_sum - above_count * edges[-1]) / n_cur
+    )
+    return BinnedDistance(
+        float(np.sum(estimate)) + tails, float(np.sum(lower)) + tails, float(np.sum(upper)) + tails
+    )
+
+
+CROSSING_GRID = 129  # points per gap where the two CDFs cross
+
+
+def _crossing_gaps(
+    a: np.ndarray,
+    b: np.ndarray,
+    start: np.ndarray,
+    ref_share: np.ndarray,
+    ref_rise: np.ndarray,
+    cur_share: np.ndarray,
+    cur_rise: np.ndarray,
+) -> np.ndarray:
+    """Integral of |F_ref - F_cur| over gaps where the CDFs cross, each side's values in the gap
+    taken as uniform over the widest interval at one end of the gap that has their known mean
+    (so each CDF's integral over the gap stays exact). Tail gaps are wide and their values bunch
+    at one end, where a straight line between the ends overestimates by orders of magnitude."""
+    grid = a[:, None] + (b - a)[:, None] * np.linspace(0.0, 1.0, CROSSING_GRID)[None, :]
+
+    def rise(share: np.ndarray, integral: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(share > 0, b - integral / np.where(share > 0, share, 1.0), (a + b) / 2)
+        low_end = mean - a <= (b - a) / 2
+        lo = np.where(low_end, a, 2 * mean - b)
+        hi = np.where(low_end, 2 * mean - a, b)
+        span = np.maximum(hi - lo, 1e-300)
+        return share[:, None] * np.clip((grid - lo[:, None]) / span[:, None], 0.0, 1.0)
+
+    d = start[:, None] + rise(ref_share, ref_rise) - rise(cur_share, cur_rise)
+    return np.trapezoid(np.abs(d), grid, axis=1)
 
 
 # --- counts-based tests ----------------------------------------------------------------------

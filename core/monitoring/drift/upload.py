@@ -21,7 +21,7 @@ from core.db.engine import read_session, write_session
 from core.errors import InvalidInput
 from core.monitoring.drift import sources
 from core.monitoring.drift.engine import compare
-from core.monitoring.drift.profile import ReferenceProfile
+from core.monitoring.drift.profile import ReferenceProfile, finite_values
 from core.monitoring.drift.report import (
     SampledReport,
     attach_report,
@@ -108,7 +108,16 @@ def check_upload(
         model_name = model.name
     window = WindowAccumulator(features.profile)
     window.add(frame)
-    outcome = compare(window)
+
+    def raw_values(column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Both sides' raw values of a column too close to the threshold to decide from bins."""
+        with read_session(engine) as session:
+            ref_frame = sources.training_reference(session, model_and_version(session, version_id)[1]).frame
+        if column not in ref_frame or column not in frame:
+            return None
+        return finite_values(ref_frame[column])[0], finite_values(frame[column])[0]
+
+    outcome = compare(window, raw_values)
     report: SampledReport | None = None
     relative = ""
     if reference is not None and outcome.n_computed:
