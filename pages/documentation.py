@@ -45,6 +45,7 @@ left.download_button(
     mime="text/html",
     file_name=f"{slug}-documentation.html",
     key="documentation.pack.html",
+    on_click="ignore",
     icon=":material/download:",
 )
 right.download_button(
@@ -53,5 +54,6 @@ right.download_button(
     mime="application/pdf",
     file_name=f"{slug}-documentation.pdf",
     key="documentation.pack.pdf",
+    on_click="ignore",
     icon=":material/download:",
 )

@@ -95,6 +95,7 @@ def export_button(frame: Callable[[], pd.DataFrame], *, key: str, too_many: bool
         file_name="steward-audit.csv",
         mime="text/csv",
         key=key,
+        on_click="ignore",
         icon=":material/download:",
         help=f"At most the newest {cap:,} events." if too_many else "Every matching event.",
     )

@@ -97,6 +97,7 @@ def tools(view: MeetingView) -> None:
             key=f"meetings.export.{fmt}",
             file_name=f"meeting-{view.id}-minutes.{fmt}",
             mime=mime,
+            on_click="ignore",  # a download needs no run of the page
             icon=":material/download:",
         )
     if decides and row[4].button(

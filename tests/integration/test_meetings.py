@@ -303,9 +303,9 @@ def test_decisions_recorded_audited_and_act_through_four_eyes(engine, state):
         open_now = meetings.open_actions(s)
         assert list(open_now["title"]) == ["Re-assess Stale model"]
         events = s.exec(
-            select(AuditEvent).where(
-                AuditEvent.action == "meeting.decision_recorded", AuditEvent.object_id == str(m2)
-            )
+            select(AuditEvent)
+            .where(AuditEvent.action == "meeting.decision_recorded", AuditEvent.object_id == str(m2))
+            .order_by(AuditEvent.id)  # type: ignore[arg-type]
         ).all()
         assert len(events) == 4
         assert '"outcome":"approve"' in events[0].after and '"present_person_ids"' in events[0].after
