@@ -240,6 +240,25 @@ LOG_RETENTION_APPLIED = _declare(
     "Old raw prediction rows deleted",
     after="the policy's days, the cut-off day, the files and rows deleted and the days they covered",
 )
+LOG_SOURCE_ATTACHED = _declare(
+    "log_source.attached",
+    "model_version",
+    "Prediction logs read in place",
+    before="the source the version read before (empty: none)",
+    after="where the logs live (kind, location), the column mapping, the rows and days found",
+)
+LOG_SOURCE_DETACHED = _declare(
+    "log_source.detached",
+    "model_version",
+    "Prediction log source removed",
+    before="where the logs lived and the column mapping",
+)
+LOG_SOURCE_SYNCED = _declare(
+    "log_source.synced",
+    "model_version",
+    "Daily figures read from a log source",
+    after="the location, rows and days read, labelled rows, first and last day",
+)
 COSTS_LOGGED = _declare(
     "costs.logged", "cost_record", "Costs logged", after="rows loaded, first and last day, total, the models"
 )

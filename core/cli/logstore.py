@@ -1,4 +1,5 @@
-"""`steward migrate-logs` and `steward retention`: the prediction-log store from cron or by hand."""
+"""`steward migrate-logs`, `steward retention` and `steward log-source`: the prediction-log store,
+and logs read where they already live, from cron or by hand."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from core.cli.common import AS_OPTION, JSON_OPTION, actor, emit, engine, run
 from core.db.engine import read_session, write_session
 from core.db.types import saved_id
 from core.errors import InvalidInput
-from core.logstore import migrate, retention, store
+from core.logstore import migrate, retention, sources, store
+from core.logstore.external import ColumnMapping
 from core.registry import services
 
 retention_app = typer.Typer(
     help="How long each model's raw prediction rows are kept in the log store.", no_args_is_help=True
 )
 app.add_typer(retention_app, name="retention")
+source_app = typer.Typer(
+    help="Prediction logs read where they already live (a Parquet file, directory, glob or URL): nothing is copied.",
+    no_args_is_help=True,
+)
+app.add_typer(source_app, name="log-source")
 
 
 @app.command("migrate-logs")
@@ -155,5 +162,172 @@ def retention_apply_command(as_email: str | None = AS_OPTION, as_json: bool = JS
             typer.echo("Nothing to delete: no model has raw rows older than its policy.")
         else:
             emit(pd.DataFrame(rows), as_json=False)
+
+    run(body)
+
+
+# --- logs read where they live ------------------------------------------------------------------
+
+
+def _features(pairs: list[str]) -> dict[str, str]:
+    """FEATURE=COLUMN options as a mapping; a bad one is named."""
+    mapped: dict[str, str] = {}
+    for pair in pairs:
+        feature, sep, column = pair.partition("=")
+        if not sep or not feature.strip() or not column.strip():
+            raise InvalidInput(
+                f"--feature '{pair}': write FEATURE=COLUMN, e.g. --feature income=applicant_income."
+            )
+        mapped[feature.strip()] = column.strip()
+    return mapped
+
+
+def _summary_text(model: str, version: int, summary: sources.SourceSummary) -> str:
+    span = f"{summary.first_day} to {summary.last_day}" if summary.first_day else "no days"
+    return (
+        f"{model} v{version} reads its logs at {summary.location}: {summary.rows:,} predictions on "
+        f"{summary.days:,} days ({span}), {summary.labelled:,} labelled."
+    )
+
+
+@source_app.command("attach")
+def source_attach_command(
+    model: str = typer.Option(..., "--model", help="Name of the model."),
+    version: int = typer.Option(..., "--version", help="Version number."),
+    location: str = typer.Option(
+        ..., "--location", help="Parquet file, directory or glob (/lake/preds/*.parquet), or a URL (s3://…)."
+    ),
+    ts: str = typer.Option(..., "--ts", help="Column holding each prediction's time."),
+    request_id: str = typer.Option(..., "--request-id", help="Column holding the request (case) id."),
+    prediction: str = typer.Option(..., "--prediction", help="Column holding the prediction."),
+    score: str = typer.Option("", "--score", help="Column holding the score, if any."),
+    label: str = typer.Option("", "--label", help="Column holding the true outcome, if any."),
+    feature: list[str] = typer.Option(
+        [], "--feature", help="FEATURE=COLUMN, for features stored under another name (repeatable)."
+    ),
+    as_email: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read a version's prediction logs where they already live, and their daily figures."""
+
+    def body() -> None:
+        mapping = ColumnMapping(
+            ts=ts,
+            request_id=request_id,
+            prediction=prediction,
+            score=score,
+            label=label,
+            features=_features(feature),
+        )
+        eng = engine()
+        who = actor(eng, as_email)
+        with write_session(eng) as session:
+            row = services.version_by_number(
+                session, saved_id(services.model_by_name(session, model)), version
+            )
+            summary = sources.attach_source(
+                session, actor=who, model_version_id=saved_id(row), location=location, mapping=mapping
+            )
+        if as_json:
+            emit(summary.as_json(), as_json=True)
+        else:
+            typer.echo(_summary_text(model, version, summary))
+
+    run(body)
+
+
+@source_app.command("sync")
+def source_sync_command(
+    model: str | None = typer.Option(None, "--model", help="Name of the model (default: every source)."),
+    version: int | None = typer.Option(None, "--version", help="Version number (with --model)."),
+    as_email: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read the daily figures of versions that read their logs at a source again (run it from cron)."""
+
+    def body() -> None:
+        if (model is None) != (version is None):
+            raise InvalidInput("give both --model and --version, or neither (every source).")
+        eng = engine()
+        who = actor(eng, as_email)
+        done: list[tuple[str, int, sources.SourceSummary]] = []
+        with write_session(eng) as session:
+            if model is not None and version is not None:
+                row = services.version_by_number(
+                    session, saved_id(services.model_by_name(session, model)), version
+                )
+                targets = [saved_id(row)]
+            else:
+                targets = [s.model_version_id for s in sources.sources(session)]
+            for version_id in targets:
+                summary = sources.sync_source(session, actor=who, model_version_id=version_id)
+                name, number = sources.label_of(session, version_id)
+                done.append((name, number, summary))
+        if as_json:
+            emit([{"model": n, "version": v} | s.as_json() for n, v, s in done], as_json=True)
+        elif not done:
+            typer.echo("No version reads its logs at a source.")
+        else:
+            for name, number, summary in done:
+                typer.echo(_summary_text(name, number, summary))
+
+    run(body)
+
+
+@source_app.command("show")
+def source_show_command(as_json: bool = JSON_OPTION) -> None:
+    """Every version that reads its logs at a source, with what was read when."""
+
+    def body() -> None:
+        with read_session(engine()) as session:
+            listed = []
+            for source in sources.sources(session):
+                name, number = sources.label_of(session, source.model_version_id)
+                summary = sources.summary_of(session, source.model_version_id)
+                assert summary is not None
+                listed.append({"model": name, "version": number} | summary.as_json())
+        if as_json:
+            emit(listed, as_json=True)
+        elif not listed:
+            typer.echo("No version reads its logs at a source.")
+        else:
+            emit(
+                pd.DataFrame(
+                    [
+                        {
+                            "model": r["model"],
+                            "version": r["version"],
+                            "location": r["location"],
+                            "rows": r["rows"],
+                            "days": r["days"],
+                            "labelled": r["labelled"],
+                            "read at": r["synced_at"],
+                        }
+                        for r in listed
+                    ]
+                ),
+                as_json=False,
+            )
+
+    run(body)
+
+
+@source_app.command("detach")
+def source_detach_command(
+    model: str = typer.Option(..., "--model", help="Name of the model."),
+    version: int = typer.Option(..., "--version", help="Version number."),
+    as_email: str | None = AS_OPTION,
+) -> None:
+    """Stop reading a version's logs at its source (its daily figures stay)."""
+
+    def body() -> None:
+        eng = engine()
+        who = actor(eng, as_email)
+        with write_session(eng) as session:
+            row = services.version_by_number(
+                session, saved_id(services.model_by_name(session, model)), version
+            )
+            sources.detach_source(session, actor=who, model_version_id=saved_id(row))
+        typer.echo(f"{model} v{version} no longer reads a log source; its daily figures stay.")
 
     run(body)

@@ -1,13 +1,17 @@
 """Reads of logged predictions from the store: counts from the manifest, aggregates and
 bounded row sets from DuckDB over the version's Parquet files.
 
+A version with a ``log_source`` (its logs read where they live, ``core.logstore.external``) is
+read through the same queries over a view of that source: counts then come from DuckDB rather
+than the manifest.
+
 Days are whole UTC days; ``first``..``last`` inclusive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,14 +19,55 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from core.db.models import LogFile, PredictionLog
+from core.db.models import LogFile, LogSource, Model, ModelVersion, PredictionLog
 from core.db.models.registry import SCORE_BINS
-from core.logstore import query
+from core.logstore import external, query
 from core.logstore.query import BASE_COLUMNS, quote
+
+# --- a version whose logs are read in place -------------------------------------------------------
+
+
+def _external_con(
+    session: Session, source: LogSource, first: date | None = None, last: date | None = None
+) -> Any:
+    """A DuckDB connection with view ``logs`` over the source, limited to days ``first``..``last``."""
+    version = session.get(ModelVersion, source.model_version_id)
+    model = session.get(Model, version.model_id) if version is not None else None
+    classes = (
+        tuple(version.class_names or ())
+        if version is not None and model is not None and model.task == "multiclass_classification"
+        else ()
+    )
+    con = query.connect()
+    try:
+        external.view(con, session, source, classes, name="logs_all")
+        conditions, values = [], []
+        if first is not None:
+            conditions.append("ts >= ?")
+            values.append(datetime.combine(first, time(), tzinfo=UTC))
+        if last is not None:
+            conditions.append("ts < ?")
+            values.append(datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC))
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        # A view cannot hold parameters: the limits are written as literals.
+        for value in values:
+            where = where.replace("?", f"TIMESTAMPTZ '{value.isoformat()}'", 1)
+        con.execute(f"CREATE OR REPLACE VIEW logs AS SELECT * FROM logs_all{where}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def count_rows(session: Session, version_id: int, first: date | None = None, last: date | None = None) -> int:
     """Logged predictions of the version on days ``first``..``last``: a sum over the manifest."""
+    source = external.source_of(session, version_id)
+    if source is not None:
+        con = _external_con(session, source, first, last)
+        try:
+            return int(con.execute("SELECT count(*) FROM logs").fetchone()[0])
+        finally:
+            con.close()
     stmt = select(func.coalesce(func.sum(col(LogFile.rows)), 0)).where(
         col(LogFile.model_version_id) == version_id
     )
@@ -34,6 +79,8 @@ def count_rows(session: Session, version_id: int, first: date | None = None, las
 
 
 def has_rows(session: Session, version_id: int) -> bool:
+    if external.source_of(session, version_id) is not None:
+        return count_rows(session, version_id) > 0
     return (
         session.execute(
             select(col(LogFile.id)).where(col(LogFile.model_version_id) == version_id).limit(1)
@@ -43,6 +90,7 @@ def has_rows(session: Session, version_id: int) -> bool:
 
 
 def total_rows(session: Session) -> int:
+    """Rows in the store (logs read in place at their source are not counted)."""
     return int(session.execute(select(func.coalesce(func.sum(col(LogFile.rows)), 0))).scalar_one())
 
 
@@ -66,13 +114,18 @@ def window_frames(
     """The version's predictions on days ``first``..``last`` as DataFrames of at most
     ``chunk_rows`` rows: the feature columns (or ``columns``) plus prediction and score.
     ``stride`` > 1 keeps rows whose id is a multiple of it, a deterministic sample."""
-    files = query.manifest(session, [version_id], first, last)
-    if not files:
-        return
-    features = list(columns) if columns is not None else query.columns_of(files)
-    con = query.connect()
-    try:
+    source = external.source_of(session, version_id)
+    if source is not None:
+        features = list(columns) if columns is not None else external.feature_columns(source)
+        con = _external_con(session, source, first, last)
+    else:
+        files = query.manifest(session, [version_id], first, last)
+        if not files:
+            return
+        features = list(columns) if columns is not None else query.columns_of(files)
+        con = query.connect()
         query.view(con, files)
+    try:
         where = f"WHERE row_id % {int(stride)} = 0" if stride > 1 else ""
         selected = ", ".join([*(quote(c) for c in features), "prediction", "score"])
         for batch in query.batches(con, f"SELECT {selected} FROM logs {where}", rows=chunk_rows):
@@ -100,16 +153,20 @@ def daily_aggregates(session: Session, version_id: int) -> pd.DataFrame:
     """Per UTC day of the version's stored rows: n, pred_sum, score_sum, the score histogram
     (``SCORE_BINS`` bins over [0, 1]), n_labelled, label_sum, n_equal (prediction == label),
     abs_err_sum, sq_err_sum and last_ts, aggregated by DuckDB where the files are."""
-    files = query.manifest(session, [version_id])
     columns = [
         "day", "n", "pred_sum", "score_sum", "score_hist", "n_labelled", "label_sum", "n_equal",
         "abs_err_sum", "sq_err_sum", "last_ts",
     ]  # fmt: skip
-    if not files:
-        return pd.DataFrame(columns=columns)
-    con = query.connect()
-    try:
+    source = external.source_of(session, version_id)
+    if source is not None:
+        con = _external_con(session, source)
+    else:
+        files = query.manifest(session, [version_id])
+        if not files:
+            return pd.DataFrame(columns=columns)
+        con = query.connect()
         query.view(con, files)
+    try:
         bins = f"least(greatest(floor(score * {SCORE_BINS}), 0), {SCORE_BINS - 1})::INTEGER"
         hist = ", ".join(f"count(*) FILTER (WHERE {bins} = {b})" for b in range(SCORE_BINS))
         frame = con.execute(
@@ -148,6 +205,19 @@ def rows(
     """Stored rows of the version as a DataFrame of ``columns`` (missing feature columns come
     back as nulls; None: every feature, then the base columns), filtered on ts and an
     optional SQL condition, bounded by ``limit``."""
+    source = external.source_of(session, version_id)
+    if source is not None:
+        return _rows_of(
+            _external_con(session, source),
+            columns=columns if columns is not None else [*external.feature_columns(source), *BASE_COLUMNS],
+            present=set(BASE_COLUMNS) | set(external.feature_columns(source)),
+            since=since,
+            until=until,
+            where=where,
+            params=params,
+            newest_first=newest_first,
+            limit=limit,
+        )
     files = query.manifest(
         session,
         [version_id],
@@ -160,7 +230,38 @@ def rows(
         columns = [*query.columns_of(files), *BASE_COLUMNS]
     if not files:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    present = set(BASE_COLUMNS) | set(query.columns_of(files))
+    con = query.connect()
+    try:
+        query.view(con, files)
+    except BaseException:
+        con.close()
+        raise
+    return _rows_of(
+        con,
+        columns=columns,
+        present=set(BASE_COLUMNS) | set(query.columns_of(files)),
+        since=since,
+        until=until,
+        where=where,
+        params=params,
+        newest_first=newest_first,
+        limit=limit,
+    )
+
+
+def _rows_of(
+    con: Any,
+    *,
+    columns: Sequence[str],
+    present: set[str],
+    since: datetime | None,
+    until: datetime | None,
+    where: str,
+    params: Sequence[Any],
+    newest_first: bool,
+    limit: int | None,
+) -> pd.DataFrame:
+    """Run the bounded row query on view ``logs`` of ``con`` (closed afterwards)."""
     selected = ", ".join(quote(c) if c in present else f"NULL AS {quote(c)}" for c in columns)
     conditions: list[str] = []
     values: list[Any] = []
@@ -179,9 +280,7 @@ def rows(
     sql += " ORDER BY ts DESC, row_id DESC" if newest_first else " ORDER BY row_id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    con = query.connect()
     try:
-        query.view(con, files)
         frame = con.execute(sql, values).df()
     finally:
         con.close()
@@ -207,6 +306,14 @@ def _newest_files(files: Sequence[LogFile], limit: int) -> list[LogFile]:
 
 def row(session: Session, version_id: int, row_id: int) -> dict[str, Any] | None:
     """One stored row by id, with its features as a dict; None when the store does not hold it."""
+    source = external.source_of(session, version_id)
+    if source is not None:
+        con = _external_con(session, source)
+        try:
+            frame = con.execute("SELECT * FROM logs WHERE row_id = ?", [row_id]).df()
+        finally:
+            con.close()
+        return _row_record(frame)
     files = (
         session.execute(
             select(LogFile).where(
@@ -226,6 +333,10 @@ def row(session: Session, version_id: int, row_id: int) -> dict[str, Any] | None
         frame = con.execute("SELECT * FROM logs WHERE row_id = ?", [row_id]).df()
     finally:
         con.close()
+    return _row_record(frame)
+
+
+def _row_record(frame: pd.DataFrame) -> dict[str, Any] | None:
     if frame.empty:
         return None
     record = frame.iloc[0].to_dict()
@@ -254,6 +365,14 @@ def _missing(value: Any) -> bool:
 
 def newest_ts(session: Session, version_id: int) -> datetime | None:
     """The newest logged prediction's time: read from the newest day's files only."""
+    source = external.source_of(session, version_id)
+    if source is not None:
+        con = _external_con(session, source)
+        try:
+            newest = con.execute("SELECT max(ts) FROM logs").fetchone()[0]
+        finally:
+            con.close()
+        return None if newest is None else pd.Timestamp(newest).tz_convert("UTC").to_pydatetime()
     last_day = session.execute(
         select(func.max(col(LogFile.day))).where(col(LogFile.model_version_id) == version_id)
     ).scalar_one_or_none()

@@ -5,6 +5,8 @@ directory per model, version and UTC day. The registry keeps only what proves an
 one ``log_file`` row per file (its rows, the row ids it holds, its sha256 and a content
 checksum, its schema). ``log_row_id`` hands out row ids, so a logged prediction has one id
 wherever it is read from (the store, or the labelled sample kept in ``prediction_log``).
+A version may instead read its logs where they already are (``log_source``: a Parquet file,
+directory or glob with a column mapping); nothing is then copied into the store.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlmodel import Field, SQLModel
 from core import clock
 from core.db.types import UTCDateTime
 
-__all__ = ["LogFile", "LogRowId", "LogRetention", "LOG_FILE_SOURCES"]
+__all__ = ["LogFile", "LogRowId", "LogRetention", "LogSource", "LOG_FILE_SOURCES", "LOG_SOURCE_KINDS"]
 
 LOG_FILE_SOURCES = ("ingest", "migrate")
+LOG_SOURCE_KINDS = ("parquet",)
 
 
 class LogFile(SQLModel, table=True):
@@ -74,3 +77,25 @@ class LogRetention(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_by_id: int | None = Field(default=None, foreign_key="person.id")
     last_applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LogSource(SQLModel, table=True):
+    """Where a version's logged predictions already live, read in place (nothing is copied):
+    a Parquet file, directory or glob, local or at a URL, and which of its columns is which."""
+
+    __tablename__ = "log_source"
+    __table_args__ = (CheckConstraint("kind IN ('parquet')", name="kind"),)
+
+    model_version_id: int = Field(foreign_key="model_version.id", primary_key=True)
+    kind: str = Field(default="parquet", max_length=20)
+    location: str = Field(max_length=1000, description="path, directory or glob; or a URL")
+    mapping: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=JSON,
+        description="ts, request_id, prediction, score, label: column names (score and label may be "
+        "empty); features: {feature: column}",
+    )
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    synced_rows: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -1,0 +1,191 @@
+"""Prediction logs read where they already live: a Parquet file, directory or glob.
+
+A version whose logs sit in a lake does not copy them into Steward's store: its ``log_source``
+row names the location and which column is which, and every read of the version's logs
+(``core.logstore.reads``) runs over a DuckDB view of that location shaped like the store's own
+files: ``row_id, ts, request_id, prediction, score, label`` and the version's features under their
+registered names. Nothing is copied; only aggregates and bounded row sets leave DuckDB.
+
+Row ids of such rows are derived from the row's request id and time (an md5, in the upper half of
+the 64-bit range that the store's counter never reaches), so a row drawn for labelling keeps one
+id in the labelled sample. Labels a person gives in Steward are read back over the source's
+``label`` column where the source has none.
+
+Locations: a local path (file, directory, or a glob such as ``/lake/preds/*/*.parquet``) is read
+by DuckDB itself; a URL (``s3://…``, ``gs://…``, any scheme pyarrow or fsspec opens) is read
+through a pyarrow dataset of that file or directory (no glob).
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pandas as pd
+import pyarrow.dataset as pads
+from pyarrow import fs as pafs
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from core.db.models import LogSource, PredictionLog
+from core.errors import InvalidInput
+from core.logstore.query import quote
+
+# Row ids of external rows: 2^62 + (md5 of request id and time) >> 2, above any counter id.
+ROW_ID = (
+    "(4611686018427387904 + (md5_number_upper(coalesce(CAST({request_id} AS VARCHAR), '') || '|' || "
+    "CAST(epoch_us(CAST({ts} AS TIMESTAMPTZ)) AS VARCHAR)) >> 2))::BIGINT"
+)
+ROLES = ("ts", "request_id", "prediction", "score", "label")
+REQUIRED = ("ts", "request_id", "prediction")
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column is which: ts, request_id and prediction are required; score and label
+    may be absent (""); features maps each registered feature name to its source column."""
+
+    ts: str
+    request_id: str
+    prediction: str
+    score: str = ""
+    label: str = ""
+    features: Mapping[str, str] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "request_id": self.request_id,
+            "prediction": self.prediction,
+            "score": self.score,
+            "label": self.label,
+            "features": dict(self.features or {}),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ColumnMapping:
+        return cls(
+            ts=str(data["ts"]),
+            request_id=str(data["request_id"]),
+            prediction=str(data["prediction"]),
+            score=str(data.get("score") or ""),
+            label=str(data.get("label") or ""),
+            features=dict(data.get("features") or {}),
+        )
+
+
+def source_of(session: Session, version_id: int) -> LogSource | None:
+    return session.get(LogSource, version_id)
+
+
+def is_url(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+def local_paths(location: str) -> list[str]:
+    """The Parquet files a local location names (a file, a directory's *.parquet, a glob)."""
+    where = location.removeprefix("file://")
+    path = Path(where).expanduser()
+    if any(c in where for c in "*?["):
+        return sorted(p for p in globbing.glob(str(path), recursive=True) if Path(p).is_file())
+    if path.is_dir():
+        return sorted(str(p) for p in path.rglob("*.parquet"))
+    return [str(path)] if path.is_file() else []
+
+
+def _url_dataset(location: str) -> pads.Dataset:
+    try:
+        try:
+            filesystem, root = pafs.FileSystem.from_uri(location)
+        except (ValueError, OSError):  # pyarrow knows no such scheme: fsspec may
+            protocol, _, rest = location.partition("://")
+            filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(fsspec.filesystem(protocol)))
+            root = rest if protocol != "memory" else "/" + rest.lstrip("/")
+        return pads.dataset(root, filesystem=filesystem, format="parquet")
+    except (ValueError, OSError, ImportError) as exc:
+        raise InvalidInput(f"log source '{location}' cannot be opened as Parquet: {exc}") from exc
+
+
+def raw_relation(con: Any, location: str, name: str = "source_raw") -> None:
+    """Register the location's files, unchanged, as view ``name`` (columns united by name)."""
+    if is_url(location):
+        con.register(name, _url_dataset(location))
+        return
+    paths = local_paths(location)
+    if not paths:
+        raise InvalidInput(f"log source '{location}' names no Parquet file: nothing matches it.")
+    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+        )
+    except Exception as exc:  # DuckDB's own errors: a file that is not Parquet, unreadable
+        raise InvalidInput(f"log source '{location}' cannot be read as Parquet: {exc}") from exc
+
+
+def columns(con: Any, relation: str = "source_raw") -> dict[str, str]:
+    """Column name -> DuckDB type of a relation."""
+    return {
+        str(r[0]): str(r[1])
+        for r in con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})"
+        ).fetchall()
+    }
+
+
+def shaped_sql(mapping: ColumnMapping, *, classes: tuple[str, ...] = (), relation: str = "source_raw") -> str:
+    """SELECT over the raw relation giving the store's columns (features under their names).
+    A multiclass version's prediction and label are class names, kept as their positions."""
+
+    def outcome(column: str) -> str:
+        if not column:
+            return "CAST(NULL AS DOUBLE)"
+        if classes:
+            names = "[" + ", ".join("'" + c.replace("'", "''") + "'" for c in classes) + "]"
+            return f"CAST(list_position({names}, CAST({quote(column)} AS VARCHAR)) - 1 AS DOUBLE)"
+        return f"CAST({quote(column)} AS DOUBLE)"
+
+    parts = [
+        ROW_ID.format(request_id=quote(mapping.request_id), ts=quote(mapping.ts)) + " AS row_id",
+        f"CAST({quote(mapping.ts)} AS TIMESTAMPTZ) AS ts",
+        f"CAST({quote(mapping.request_id)} AS VARCHAR) AS request_id",
+        f"{outcome(mapping.prediction)} AS prediction",
+        (f"CAST({quote(mapping.score)} AS DOUBLE)" if mapping.score else "CAST(NULL AS DOUBLE)")
+        + " AS score",
+        f"{outcome(mapping.label)} AS label",
+    ]
+    parts += [f"{quote(column)} AS {quote(feature)}" for feature, column in (mapping.features or {}).items()]
+    return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+def view(
+    con: Any, session: Session, source: LogSource, classes: tuple[str, ...] = (), name: str = "logs"
+) -> None:
+    """Register the source as view ``name``, shaped like the store's files, with the labels given
+    in Steward (the labelled sample) where the source has none."""
+    raw_relation(con, source.location)
+    mapping = ColumnMapping.from_json(source.mapping)
+    con.execute(f"CREATE OR REPLACE VIEW source_shaped AS {shaped_sql(mapping, classes=classes)}")
+    labelled = pd.DataFrame(
+        session.execute(
+            select(col(PredictionLog.id), col(PredictionLog.label)).where(
+                col(PredictionLog.model_version_id) == source.model_version_id,
+                col(PredictionLog.label).is_not(None),
+            )
+        ).all(),
+        columns=["id", "given_label"],
+    ).astype({"id": "int64", "given_label": "float64"})
+    con.register("steward_labels", labelled)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {name} AS SELECT s.* REPLACE (coalesce(s.label, g.given_label) AS label) "
+        "FROM source_shaped s LEFT JOIN steward_labels g ON s.row_id = g.id"
+    )
+
+
+def feature_columns(source: LogSource) -> list[str]:
+    return list(ColumnMapping.from_json(source.mapping).features or {})
