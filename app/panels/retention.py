@@ -25,6 +25,13 @@ def model_panel(model_id: int, business_unit: str) -> None:
         kept_col.metric("Raw rows kept", "for ever" if view.raw_days is None else f"{view.raw_days} days")
         rows_col.metric("Rows in the log store", f"{view.stored_rows:,}")
         span_col.metric("Oldest day stored", f"{view.oldest_day:%Y-%m-%d}" if view.oldest_day else "-")
+        for version, location, rows, read_at in view.sources:
+            when = f", read {read_at:%Y-%m-%d %H:%M} UTC" if read_at is not None else ""
+            st.caption(
+                f"Version {version} reads its logs where they live, {plain(location)} "
+                f"({rows or 0:,} rows{when}; `steward log-source sync` reads them again). "
+                "Retention never deletes those files."
+            )
         if view.last_applied_at is not None:
             st.caption(
                 f"Last applied {view.last_applied_at:%Y-%m-%d %H:%M} UTC by `steward retention apply`."

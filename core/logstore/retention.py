@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from core import audit, clock, events
 from core.access import Actor, require
-from core.db.models import LogFile, LogRetention, Model
+from core.db.models import LogFile, LogRetention, LogSource, Model, ModelVersion
 from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
 from core.logstore.store import Store, open_store
@@ -43,6 +43,9 @@ class RetentionView:
     stored_files: int
     oldest_day: date | None
     newest_day: date | None
+    # versions that read their logs where they live: (version, location, rows last read, read at);
+    # retention never deletes those files
+    sources: tuple[tuple[int, str, int | None, datetime | None], ...] = ()
 
     @property
     def policy_text(self) -> str:
@@ -72,6 +75,17 @@ def retention_of(session: Session, model_id: int) -> RetentionView:
             func.max(col(LogFile.day)),
         ).where(col(LogFile.model_id) == model_id)
     ).one()
+    read_in_place = session.execute(
+        select(
+            col(ModelVersion.version),
+            col(LogSource.location),
+            col(LogSource.synced_rows),
+            col(LogSource.synced_at),
+        )
+        .join(ModelVersion, col(ModelVersion.id) == col(LogSource.model_version_id))
+        .where(col(ModelVersion.model_id) == model_id)
+        .order_by(col(ModelVersion.version))
+    ).all()
     return RetentionView(
         model_id=model_id,
         raw_days=policy.raw_days if policy else None,
@@ -82,6 +96,7 @@ def retention_of(session: Session, model_id: int) -> RetentionView:
         stored_files=int(files),
         oldest_day=oldest,
         newest_day=newest,
+        sources=tuple((int(v), str(loc), n, at) for v, loc, n, at in read_in_place),
     )
 
 

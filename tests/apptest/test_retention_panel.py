@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from core.db.engine import make_engine, read_session
-from core.db.models import LogRetention
+from core.db.engine import make_engine, read_session, write_session
+from core.db.models import LogRetention, LogSource, ModelVersion
 
 
 def _open(app, url, model_id, person):
@@ -40,3 +40,25 @@ def test_viewers_see_the_policy_without_the_form(app, portfolio_registry):
     assert not at.exception
     assert "Raw rows kept" in " ".join(m.label for m in at.metric)
     assert not [r for r in at.radio if r.key == "model.retention.keep"]
+
+
+def test_versions_reading_their_logs_in_place_are_named(app, portfolio_registry):
+    url, p = portfolio_registry
+    engine = make_engine(url)
+    with write_session(engine) as s:
+        version = s.exec(select(ModelVersion).where(ModelVersion.model_id == p.credit)).first()
+        s.add(
+            LogSource(
+                model_version_id=version.id,
+                location="/lake/credit/day=*/*.parquet",
+                mapping={"ts": "t", "request_id": "r", "prediction": "p"},
+                synced_rows=1234,
+            )
+        )
+        number = version.version
+    engine.dispose()
+    at = _open(app, url, p.credit, "viewer@example.com")
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert f"Version {number} reads its logs where they live" in captions
+    assert "1,234 rows" in captions and "Retention never deletes those files" in captions
