@@ -207,39 +207,35 @@ def rows(
     optional SQL condition, bounded by ``limit``."""
     source = external.source_of(session, version_id)
     if source is not None:
-        return _rows_of(
-            _external_con(session, source),
-            columns=columns if columns is not None else [*external.feature_columns(source), *BASE_COLUMNS],
-            present=set(BASE_COLUMNS) | set(external.feature_columns(source)),
-            since=since,
-            until=until,
-            where=where,
-            params=params,
-            newest_first=newest_first,
-            limit=limit,
+        features = external.feature_columns(source)
+        con = _external_con(session, source)
+    else:
+        files = query.manifest(
+            session,
+            [version_id],
+            since.date() if since is not None else None,
+            until.date() if until is not None else None,
         )
-    files = query.manifest(
-        session,
-        [version_id],
-        since.date() if since is not None else None,
-        until.date() if until is not None else None,
-    )
-    if newest_first and limit is not None and not where:
-        files = _newest_files(files, limit)
-    if columns is None:
-        columns = [*query.columns_of(files), *BASE_COLUMNS]
-    if not files:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    con = query.connect()
-    try:
-        query.view(con, files)
-    except BaseException:
-        con.close()
-        raise
+        if newest_first and limit is not None and not where:
+            files = _newest_files(files, limit)
+        features = query.columns_of(files)
+        if not files:
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype=object)
+                    for c in (columns if columns is not None else [*features, *BASE_COLUMNS])
+                }
+            )
+        con = query.connect()
+        try:
+            query.view(con, files)
+        except BaseException:
+            con.close()
+            raise
     return _rows_of(
         con,
-        columns=columns,
-        present=set(BASE_COLUMNS) | set(query.columns_of(files)),
+        columns=list(columns) if columns is not None else [*features, *BASE_COLUMNS],
+        present=set(BASE_COLUMNS) | set(features),
         since=since,
         until=until,
         where=where,
