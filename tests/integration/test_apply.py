@@ -623,3 +623,26 @@ def test_readme_example_follows_the_schema(tmp_path: Path) -> None:
     example = readme[start : readme.index("```", start)]
     load_text(example, source="README", folder=tmp_path)
     jsonschema.validate(json.loads(json.dumps(yaml.safe_load(example), default=str)), json_schema())
+
+
+def test_dry_run_with_a_token_rehearses_each_change_as_its_person(prepared: Engine, tmp_path: Path) -> None:
+    """With a token the dry run makes every change as that person and rolls it back: a role
+    refusal shows before anything is applied, and nothing is written either way."""
+    path = _files(tmp_path)
+    runner.ready("viewer@example.com")
+    runner.ready(OWNER)
+    state, before = _state(prepared), _events(prepared)
+    refused = steward("apply", path, "--dry-run", "--as", "viewer@example.com")
+    assert refused.exit_code == 1, refused.output
+    assert "business_processes[0] (line 22)" in refused.output and "may not" in refused.output, refused.output
+    allowed = steward("apply", path, "--dry-run", "--as", OWNER, "--json")
+    assert allowed.exit_code == 0, allowed.output
+    planned = json.loads(allowed.output)
+    assert planned["dry_run"] is True and planned["applied"] == 0
+    assert planned["roles_checked_as"].endswith(f"({OWNER})") and planned["changes"]
+    text = steward("apply", path, "--dry-run", "--as", OWNER)
+    assert "every change is allowed; nothing was written" in text.output, text.output
+    without = steward("apply", path, "--dry-run")
+    assert "Roles were not checked: no personal access token" in without.output
+    assert _events(prepared) == before and _state(prepared) == state
+    assert not list(tmp_path.glob("artifacts/**/*.csv"))  # files stored by the rehearsal went with it
