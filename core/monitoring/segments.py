@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -271,9 +271,7 @@ def _f1_macro(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
     return float(f1_score(y_true, y_pred, average="macro", sample_weight=sample_weight, zero_division=0))
 
 
-def _class_count(
-    y_true: Any, y_pred: Any, sample_weight: Any = None, *, position: int, of: str
-) -> int:
+def _class_count(y_true: Any, y_pred: Any, sample_weight: Any = None, *, position: int, of: str) -> int:
     """Cases whose label (``of="label"``), prediction (``"prediction"``) or both (``"hits"``) are the
     class at ``position``."""
     actual, predicted = np.asarray(y_true) == position, np.asarray(y_pred) == position
@@ -333,9 +331,7 @@ def multiclass_by_group(
     return table, confusions
 
 
-def _macro_intervals(
-    confusion: np.ndarray, n_boot: int, seed: int
-) -> dict[str, tuple[float, float]]:
+def _macro_intervals(confusion: np.ndarray, n_boot: int, seed: int) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap 95% intervals of a group's macro recall and macro F1: its cases
     resampled (a multinomial draw of its confusion cells), the metrics of each resample computed
     as sklearn does (macro recall over the classes present in the labels, macro F1 over the
@@ -608,9 +604,7 @@ def _multiclass_rows(
             base | {"class": name} | _wilson("class_recall", int(row[f"hits:{position}"]), support, ok)
         )
         rows.append(
-            base
-            | {"class": name}
-            | _wilson("class_selection_rate", int(row[f"predicted:{position}"]), n, ok)
+            base | {"class": name} | _wilson("class_selection_rate", int(row[f"predicted:{position}"]), n, ok)
         )
     return rows
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select
 from sklearn.metrics import f1_score, recall_score
+from sqlalchemy import Engine, func, select
 
 from core.cli import app
 from core.config import reset_settings_cache

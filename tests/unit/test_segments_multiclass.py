@@ -139,7 +139,9 @@ def test_a_segment_whose_errors_grow_and_a_biased_attribute_are_found():
         ("fairness", "alert", "channel"),
     ]
     assert "Error rate for channel = broker" in found[0].message
-    assert "accuracy difference" in found[1].message and "per-class recall difference (class" in found[1].message
+    assert (
+        "accuracy difference" in found[1].message and "per-class recall difference (class" in found[1].message
+    )
     # The same predictions with no group erring more: nothing found.
     fair = frame.assign(channel=rng.choice(["phone", "web", "broker"], n, p=[0.4, 0.4, 0.2]))
     fair["prediction"] = np.where(rng.random(n) < 0.2, (label + 1) % 3, label)
@@ -156,7 +158,9 @@ def test_a_segment_whose_errors_grow_and_a_biased_attribute_are_found():
 
 def test_a_logged_value_that_is_not_a_class_position_is_refused_by_name():
     frame = pd.DataFrame({"label": [0, 1, 2.5], "prediction": [0, 1, 2], "segment": ["a", "b", "a"]})
-    with pytest.raises(InvalidInput, match=r"1 logged label\(s\) of this multiclass classifier are not class"):
+    with pytest.raises(
+        InvalidInput, match=r"1 logged label\(s\) of this multiclass classifier are not class"
+    ):
         measure(
             frame,
             {"segment": "feature"},
