@@ -62,7 +62,9 @@ def test_multiclass_segments_read_by_class_name(app, registry):
     assert {"accuracy", "recall_macro", "f1_macro", "class_recall:high", "class_selection_rate:low"} <= set(
         groups.columns
     )
-    assert groups.at["broker", "class_recall:high"].startswith("0.") and "(" in groups.at["broker", "accuracy"]
+    assert (
+        groups.at["broker", "class_recall:high"].startswith("0.") and "(" in groups.at["broker", "accuracy"]
+    )
     assert groups.at["branch", "accuracy"] == "too few cases" and groups.at["branch", "n"] == 5
     assert any("Too few cases for a number" in c.value and "branch (n=5)" in c.value for c in at.caption)
     disparities = _frame(at, "measure")
