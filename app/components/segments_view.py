@@ -189,6 +189,12 @@ def segment_chart(report: SegmentReport, segment: str, metric: str, *, key: str)
         st.caption(
             f"Too few cases for a number (fewer than {report.thresholds.min_group_size}): {plain(names)}."
         )
+    absent = rows[rows["enough"] & rows["value"].isna()]
+    if not absent.empty and rows["metric"].iloc[0] == "class_recall":
+        st.caption(
+            f"No labelled case of class {plain(str(rows['class'].iloc[0]))} in "
+            f"{plain(', '.join(absent['group']))}: no recall for it there."
+        )
 
 
 def groups_table(report: SegmentReport, segment: str, *, key: str) -> None:
