@@ -13,9 +13,9 @@ count it rests on. Per group of a multiclass classifier (labels and predictions 
 the version's class list, reported by class name): accuracy (Wilson), macro recall and macro F1
 (percentile bootstrap of the group's cases), and for each class its recall (Wilson, on the group's
 cases of that class) and the share of the group predicted as that class (Wilson). Regressors: MAE
-with a percentile bootstrap interval. The per-group values come from fairlearn's ``MetricFrame``. A group with fewer labelled cases than the model's
-``min_group_size`` threshold is "too few cases": no value, no interval, and it takes no part in
-disparities or alerts.
+with a percentile bootstrap interval. The per-group values come from fairlearn's ``MetricFrame``.
+A group with fewer labelled cases than the model's ``min_group_size`` threshold is "too few
+cases": no value, no interval, and it takes no part in disparities or alerts.
 
 Disparities of a classifier's segment, over its groups with enough cases (at least two): the
 demographic parity difference (largest minus smallest selection rate) and the equalised-odds
@@ -85,7 +85,6 @@ RATE_LABELS = {
     "class_recall": "Recall of a class",
     "class_selection_rate": "Share predicted as a class",
 }
-MULTICLASS_RATES = ("accuracy", "recall_macro", "f1_macro")
 CLASS_RATES = ("class_recall", "class_selection_rate")  # one row per class, named in the "class" column
 DENOMINATOR = {
     "error_rate": "n",
