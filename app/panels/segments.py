@@ -8,7 +8,6 @@ import streamlit as st
 
 from app import actions, cache, identity
 from app.components import segments_view as view
-from core.monitoring.segments import RATE_LABELS
 from core.registry import attributes
 
 
@@ -37,7 +36,7 @@ def section(model_id: int, version_id: int, business_unit: str) -> None:
             "Rate",
             metrics,
             key=f"performance.segments.metric.{model_id}",
-            format_func=RATE_LABELS.__getitem__,
+            format_func=view.metric_label,
         )
         view.segment_chart(report, segment, metric, key="performance.segments.chart")
         view.groups_table(report, segment, key="performance.segments.groups")

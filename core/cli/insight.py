@@ -27,7 +27,8 @@ from core.costs.fleet import run_fleet_forecast
 from core.db.engine import read_session, write_session
 from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
-from core.explain.summaries import ensure_global_explanations, stored_explanations
+from core.explain.loading import version_context
+from core.explain.summaries import class_explanations, ensure_global_explanations, stored_explanations
 from core.lineage import openlineage
 from core.lineage.graph import build_graph, filtered
 from core.lineage.impact import find_node, impact, trace_back
@@ -281,17 +282,30 @@ def explain(
         "--refresh-production/--keep-production",
         help="Recompute the recent production window's explanation.",
     ),
+    class_name: str | None = typer.Option(
+        None, "--class", help="Multiclass classifiers: only this class (default: every class)."
+    ),
     as_email: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Precompute and store a version's global explanation (validation sample, once) and that of
-    its recent production window."""
+    its recent production window. A multiclass classifier is explained per class (every class, or
+    --class NAME), over the same samples, and reported: per-class summaries are not stored (the
+    Explanations page computes them when asked)."""
 
     def body() -> None:
         eng = engine()
         who = actor(eng, as_email)
         with read_session(eng) as session:
             row = version_by_number(session, saved_id(model_by_name(session, model)), version)
+            multiclass = bool(version_context(session, saved_id(row)).class_names)
+        if multiclass:
+            _explain_classes(eng, who, saved_id(row), model, version, class_name, as_json=as_json)
+            return
+        if class_name:
+            raise InvalidInput(
+                f"{model} v{version} is not a multiclass classifier; there is no class to choose."
+            )
         outcome = ensure_global_explanations(
             eng,
             actor=who,
@@ -330,3 +344,45 @@ def explain(
             )
 
     run(body)
+
+
+def _explain_classes(
+    eng: Any, who: Any, version_id: int, model: str, version: int, class_name: str | None, *, as_json: bool
+) -> None:
+    """`steward explain` for a multiclass classifier: global importance per class, named by class."""
+    found = class_explanations(eng, actor=who, version_id=version_id, class_name=class_name)
+    data = {
+        name: {
+            source: (
+                {"status": "no predictions logged"}
+                if summary is None
+                else {
+                    "status": "computed",
+                    "explainer": summary.method,
+                    "space": summary.space,
+                    "rows": summary.n_rows,
+                    "seconds": round(summary.seconds, 4),
+                    "importance": {f: round(v, 10) for f, v in summary.importance.items()},
+                }
+            )
+            for source, summary in sources.items()
+        }
+        for name, sources in found.items()
+    }
+    if as_json:
+        emit({"model": model, "version": version, "stored": False, "classes": data}, as_json=True)
+        return
+    emit(
+        f"{model} v{version} is a multiclass classifier: explained per class (not stored; the Explanations "
+        "page computes a class when asked).",
+        as_json=False,
+    )
+    for name, sources in data.items():
+        for source, info in sources.items():
+            importance: dict[str, float] = info.get("importance", {})  # type: ignore[assignment]
+            top = ", ".join(list(importance)[:3])
+            emit(
+                f"{model} v{version} {source}, class {name}: {info['status']}"
+                + (f" ({info['rows']} rows, top: {top})" if top else ""),
+                as_json=False,
+            )

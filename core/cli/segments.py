@@ -26,16 +26,22 @@ def segments_command(
     version: int | None = typer.Option(
         None, "--version", help="Version number (default: the production version)."
     ),
+    segment: str | None = typer.Option(
+        None, "--segment", help="Only this segment (a categorical input or sensitive attribute)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Performance and outcome rates per segment (categorical features and sensitive attributes)
-    over the last 90 days of labels, with 95% intervals, disparities and findings."""
+    over the last 90 days of labels, with 95% intervals, disparities and findings; a multiclass
+    classifier's per class, by class name."""
 
     def body() -> None:
         with read_session(engine()) as session:
             row = services.model_by_name(session, model)
             version_id = services.version_by_number(session, saved_id(row), version).id if version else None
-            report = segments.segment_report(session, model_id=saved_id(row), version_id=version_id)
+            report = segments.segment_report(
+                session, model_id=saved_id(row), version_id=version_id, segment=segment
+            )
         if as_json:
             emit(report.as_dict(), as_json=True)
             return
@@ -50,7 +56,19 @@ def segments_command(
             emit(
                 None,
                 as_json=False,
-                table=report.disparities[["segment", "measure", "value", "lower", "upper", "level"]].round(3),
+                table=report.disparities[
+                    [
+                        "segment",
+                        "measure",
+                        *(["class"] if report.classes else []),
+                        "value",
+                        "lower",
+                        "upper",
+                        "level",
+                    ]
+                ]
+                .round(3)
+                .fillna({"class": "-"}),
             )
         for finding in report.findings:
             typer.echo(f"{finding.level.upper()} ({finding.kind}): {finding.message}")
@@ -59,7 +77,9 @@ def segments_command(
 
 
 def _groups_table(report: segments.SegmentReport) -> pd.DataFrame:
-    metric = "error_rate" if report.task == "binary_classification" else "mae"
+    metric = {"binary_classification": "error_rate", "multiclass_classification": "accuracy"}.get(
+        report.task, "mae"
+    )
     rows = report.groups[report.groups["metric"] == metric]
     return pd.DataFrame(
         {

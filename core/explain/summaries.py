@@ -281,7 +281,16 @@ def ensure_global_explanations(
 ) -> dict[str, str]:
     """Compute and store what is missing: the validation explanation once per version (kept on
     later runs), the production-window one when missing or when ``refresh_production``.
-    Returns source -> 'computed' / 'kept' / 'no predictions logged'."""
+    Returns source -> 'computed' / 'kept' / 'no predictions logged'. A multiclass classifier is
+    explained one class at a time, when asked (``class_explanations``): refused here, saying so."""
+    with read_session(engine) as session:
+        context = version_context(session, version_id)
+    if context.class_names:
+        raise InvalidInput(
+            f"{context.label} is a multiclass classifier: its global explanations are per class "
+            f"({', '.join(context.class_names)}), computed when asked and not stored; "
+            "explain them with class_explanations (steward explain computes every class)."
+        )
     with read_session(engine) as session:
         stored = {
             r.source
@@ -312,18 +321,64 @@ def ensure_global_explanations(
     return outcome
 
 
+def class_explanations(
+    engine: Engine,
+    *,
+    actor: Actor | None,
+    version_id: int,
+    class_name: str | None = None,
+    sources: tuple[str, ...] = tuple(EXPLANATION_SOURCES),
+) -> dict[str, dict[str, GlobalSummary | None]]:
+    """Global importance of a multiclass classifier for each of its classes (or only ``class_name``),
+    over its validation sample and its recent production window: class -> source -> summary (None
+    when nothing was logged). The model is loaded once; nothing is stored (one summary per class,
+    as the Explanations page computes them when asked)."""
+    with read_session(engine) as session:
+        context = version_context(session, version_id)
+    if not context.class_names:
+        raise InvalidInput(
+            f"{context.label} is not a multiclass classifier: its global explanation is one, "
+            "stored (ensure_global_explanations)."
+        )
+    names = [class_name] if class_name else list(context.class_names)
+    first = load_explainer(engine, version_id, actor=actor, class_name=names[0])
+    model = first.explainer.parts.model
+    found: dict[str, dict[str, GlobalSummary | None]] = {}
+    for name in names:
+        loaded = first
+        if name != names[0]:
+            _chosen_class(context, name)  # refuses an unknown class, naming the classes
+            target = _model_class(model, context, name)
+            explainer = build_explainer(
+                model, feature_names=context.feature_names, background=first.reference, output_class=target
+            )
+            loaded = LoadedExplainer(context, explainer, first.reference, target, name)
+        found[name] = {source: _class_summary(engine, loaded, source, actor=actor) for source in sources}
+    return found
+
+
 def class_summary(engine: Engine, loaded: LoadedExplainer, *, actor: Actor | None = None) -> GlobalSummary:
     """Global importance of a multiclass classifier for the class ``loaded`` explains, over its
     validation sample (as ``compute_global`` samples it); computed when asked, not stored."""
+    summary = _class_summary(engine, loaded, "validation", actor=actor)
+    assert summary is not None  # the validation sample is always there (load_sample raises otherwise)
+    return summary
+
+
+def _class_summary(
+    engine: Engine, loaded: LoadedExplainer, source: str, *, actor: Actor | None = None
+) -> GlobalSummary | None:
+    """``class_summary`` over ``source``; None for a production window with nothing logged."""
     if not loaded.class_name:
         raise InvalidInput("a class summary needs a multiclass classifier's explainer for one class.")
-    draft = compute_global(engine, loaded, "validation", actor=actor)
-    assert draft is not None  # the validation sample is always there (load_sample raises otherwise)
+    draft = compute_global(engine, loaded, source, actor=actor)
+    if draft is None:
+        return None
     explanation = draft.explanation
     importance = dict(sorted(explanation.mean_abs().items(), key=lambda kv: kv[1], reverse=True))
     rows = min(len(explanation.data), STORED_SAMPLE_ROWS)
     return GlobalSummary(
-        f"validation, class {loaded.class_name}",
+        f"{source}, class {loaded.class_name}",
         explanation.kind,
         explanation.method,
         explanation.space,
@@ -333,8 +388,8 @@ def class_summary(engine: Engine, loaded: LoadedExplainer, *, actor: Actor | Non
         importance,
         pd.DataFrame(explanation.values[:rows], columns=explanation.features),
         explanation.data.head(rows).reset_index(drop=True),
-        None,
-        None,
+        draft.window_from,
+        draft.window_to,
         clock.now(),
         explanation.seconds,
         loaded.context.artifact_sha256,

@@ -9,10 +9,13 @@ model inputs: they come with the prediction log (``sensitive.NAME`` columns of
 
 Per group of a binary classifier: error rate, selection rate (share predicted positive), recall
 (true positive rate), false positive rate and precision, each with its Wilson 95% interval and the
-count it rests on. Regressors: MAE with a percentile bootstrap interval. The per-group values come
-from fairlearn's ``MetricFrame``. A group with fewer labelled cases than the model's
-``min_group_size`` threshold is "too few cases": no value, no interval, and it takes no part in
-disparities or alerts.
+count it rests on. Per group of a multiclass classifier (labels and predictions are positions in
+the version's class list, reported by class name): accuracy (Wilson), macro recall and macro F1
+(percentile bootstrap of the group's cases), and for each class its recall (Wilson, on the group's
+cases of that class) and the share of the group predicted as that class (Wilson). Regressors: MAE
+with a percentile bootstrap interval. The per-group values come from fairlearn's ``MetricFrame``.
+A group with fewer labelled cases than the model's ``min_group_size`` threshold is "too few
+cases": no value, no interval, and it takes no part in disparities or alerts.
 
 Disparities of a classifier's segment, over its groups with enough cases (at least two): the
 demographic parity difference (largest minus smallest selection rate) and the equalised-odds
@@ -20,12 +23,21 @@ difference (the larger of the true- and false-positive-rate differences), as fai
 them (``MetricFrame.difference(method="between_groups")``), with a 95% interval from a
 bootstrap of each group's counts (``N_BOOT`` draws, fixed seed).
 
+fairlearn's demographic parity and equalised-odds differences are defined for a yes/no outcome
+only. A multiclass classifier's segment gets their one-class-against-the-rest counterparts instead,
+each the largest over the classes, naming the class: the predicted-class rate difference (the share
+predicted as a class, largest minus smallest between groups: demographic parity per class), the
+per-class recall difference (the recall of a class, largest minus smallest, over the classes every
+compared group has cases of: equal opportunity per class, the equalised-odds-style measure), and the
+accuracy difference; with the same bootstrap intervals.
+
 Findings, judged on the labelled predictions of the ``WINDOW_DAYS`` days up to ``as_of``:
 
 - segment   a group's error rate exceeds the rest of its segment's by more than ``segment_gap``,
             significantly: the lower bound of the difference's 95% interval (Newcombe's hybrid
             score interval) lies above it;
-- fairness  a sensitive attribute's demographic parity or equalised-odds difference exceeds
+- fairness  a sensitive attribute's demographic parity or equalised-odds difference (multiclass:
+            accuracy, per-class recall or predicted-class rate difference) exceeds
             ``disparity_limit`` with its interval's lower bound.
 
 Both are alerts. An estimate beyond the limit whose interval still reaches it is shown as a
@@ -38,6 +50,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,7 +62,7 @@ from core import clock
 from core.db.models import Model, ModelVersion, PredictionLog, SegmentAttribute
 from core.db.types import saved_id
 from core.errors import InvalidInput, NotFound
-from core.monitoring.performance import regressor_metrics, wilson_interval
+from core.monitoring.performance import _f1_from_confusions, regressor_metrics, wilson_interval
 from core.monitoring.thresholds import Thresholds, current_thresholds
 
 WINDOW_DAYS = 90
@@ -66,7 +79,13 @@ RATE_LABELS = {
     "false_positive_rate": "False positive rate",
     "precision": "Precision",
     "mae": "MAE",
+    "accuracy": "Accuracy",
+    "recall_macro": "Macro recall",
+    "f1_macro": "Macro F1",
+    "class_recall": "Recall of a class",
+    "class_selection_rate": "Share predicted as a class",
 }
+CLASS_RATES = ("class_recall", "class_selection_rate")  # one row per class, named in the "class" column
 DENOMINATOR = {
     "error_rate": "n",
     "selection_rate": "n",
@@ -77,6 +96,9 @@ DENOMINATOR = {
 MEASURE_LABELS = {
     "demographic_parity_difference": "Demographic parity difference",
     "equalized_odds_difference": "Equalised-odds difference",
+    "accuracy_difference": "Accuracy difference",
+    "class_recall_difference": "Per-class recall difference",
+    "predicted_class_rate_difference": "Predicted-class rate difference",
 }
 GROUP_COLUMNS = [
     "segment",
@@ -85,13 +107,25 @@ GROUP_COLUMNS = [
     "n",
     "enough",
     "metric",
+    "class",
     "value",
     "lower",
     "upper",
     "count",
     "method",
 ]
-DISPARITY_COLUMNS = ["segment", "source", "measure", "value", "lower", "upper", "groups", "limit", "level"]
+DISPARITY_COLUMNS = [
+    "segment",
+    "source",
+    "measure",
+    "class",
+    "value",
+    "lower",
+    "upper",
+    "groups",
+    "limit",
+    "level",
+]
 GAP_COLUMNS = [
     "segment",
     "source",
@@ -107,9 +141,6 @@ GAP_COLUMNS = [
     "level",
 ]
 SEGMENT_COLUMNS = ["segment", "source", "groups", "measured", "note"]
-MULTICLASS_NOTE = (
-    "not measured: segment metrics cover binary classifiers and regressors, not yet multiclass classifiers"
-)
 
 
 # --- the metrics -----------------------------------------------------------------------------------
@@ -209,6 +240,115 @@ def by_group(y: np.ndarray, pred: np.ndarray, groups: pd.Series, task: str) -> p
     return table
 
 
+def _accuracy(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(y_true, y_pred, sample_weight=sample_weight))
+
+
+def _recall_macro(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+    """Mean recall over the classes present in the group's labels (a class the group has no case
+    of has no recall, and is not averaged as a 0)."""
+    from sklearn.metrics import recall_score
+
+    return float(
+        recall_score(
+            y_true,
+            y_pred,
+            labels=np.unique(np.asarray(y_true)),
+            average="macro",
+            sample_weight=sample_weight,
+            zero_division=0,
+        )
+    )
+
+
+def _f1_macro(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+    """Macro F1 as the Performance page computes it for the whole model (sklearn's default labels)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, average="macro", sample_weight=sample_weight, zero_division=0))
+
+
+def _class_count(y_true: Any, y_pred: Any, sample_weight: Any = None, *, position: int, of: str) -> int:
+    """Cases whose label (``of="label"``), prediction (``"prediction"``) or both (``"hits"``) are the
+    class at ``position``."""
+    actual, predicted = np.asarray(y_true) == position, np.asarray(y_pred) == position
+    mask = actual if of == "label" else predicted if of == "prediction" else actual & predicted
+    return int(round(_weights(y_true, sample_weight)[mask].sum()))
+
+
+def multiclass_by_group(
+    y: np.ndarray, pred: np.ndarray, groups: pd.Series, n_classes: int
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """fairlearn's MetricFrame of one segment of a multiclass classifier (labels and predictions are
+    class positions): per group its size, accuracy, error rate, macro recall, macro F1 and, per class
+    position i, ``support:i`` (cases of class i), ``predicted:i`` (cases predicted i) and ``hits:i``
+    (both); and each group's confusion matrix (actual x predicted), for the bootstrap.
+
+    As for a binary classifier, cases are collapsed into their (group, label, prediction) cells
+    with the cell's count as sample weight: at most n_classes² rows per group."""
+    from fairlearn.metrics import MetricFrame
+
+    k = n_classes
+    codes, names = _codes(groups)
+    counts = np.bincount(
+        codes * k * k + np.asarray(y, dtype=np.int64) * k + np.asarray(pred, dtype=np.int64),
+        minlength=len(names) * k * k,
+    )
+    present = np.flatnonzero(counts)
+    cells = pd.DataFrame(
+        {
+            "group": names[present // (k * k)],
+            "y": (present % (k * k)) // k,
+            "pred": present % k,
+            "weight": counts[present],
+        }
+    )
+    metrics: dict[str, Any] = {
+        "n": _n,
+        "accuracy": _accuracy,
+        "error_rate": _error_rate,
+        "recall_macro": _recall_macro,
+        "f1_macro": _f1_macro,
+    }
+    for position in range(k):
+        for of, column in (("label", "support"), ("prediction", "predicted"), ("hits", "hits")):
+            metrics[f"{column}:{position}"] = partial(_class_count, position=position, of=of)
+    weight = cells["weight"].to_numpy(dtype=float)
+    frame = MetricFrame(
+        metrics=metrics,
+        y_true=cells["y"].to_numpy(),
+        y_pred=cells["pred"].to_numpy(),
+        sensitive_features=cells["group"].rename(groups.name),
+        sample_params={name: {"sample_weight": weight} for name in metrics},
+    )
+    table = frame.by_group
+    table.index = table.index.astype(str)
+    matrices = counts.reshape(len(names), k, k)
+    confusions = {str(name): matrices[i] for i, name in enumerate(names) if matrices[i].sum()}
+    return table, confusions
+
+
+def _macro_intervals(confusion: np.ndarray, n_boot: int, seed: int) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap 95% intervals of a group's macro recall and macro F1: its cases
+    resampled (a multinomial draw of its confusion cells), the metrics of each resample computed
+    as sklearn does (macro recall over the classes present in the labels, macro F1 over the
+    classes present in labels or predictions)."""
+    n = int(confusion.sum())
+    k = confusion.shape[0]
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, confusion.ravel() / n, size=n_boot).reshape(n_boot, k, k)
+    hits = np.diagonal(draws, axis1=1, axis2=2).astype(float)
+    support = draws.sum(axis=2).astype(float)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    macro_recall = (recall * (support > 0)).sum(axis=1) / np.maximum((support > 0).sum(axis=1), 1)
+    return {
+        "recall_macro": _percentiles(macro_recall),
+        "f1_macro": _percentiles(_f1_from_confusions(draws, weighted=False)),
+    }
+
+
 def group_labels(values: pd.Series) -> pd.Series:
     """A segment's values as a categorical of text labels, missing values as ``MISSING``."""
     codes, uniques = pd.factorize(values, sort=True)
@@ -290,40 +430,28 @@ def measure(
     disparity_limit: float,
     n_boot: int = N_BOOT,
     seed: int = SEED,
+    classes: list[str] | None = None,
 ) -> Measured:
     """Metrics per group of each segment column of ``frame`` (with ``label`` and ``prediction``),
-    disparities and findings. ``segments`` maps a column to its source ("feature" or "sensitive")."""
+    disparities and findings. ``segments`` maps a column to its source ("feature" or "sensitive").
+    A multiclass classifier's labels and predictions are positions in ``classes``, its class names."""
     group_rows: list[dict[str, Any]] = []
     disparity_rows: list[dict[str, Any]] = []
     gap_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
     findings: list[SegmentFinding] = []
-    if (
-        task == "multiclass_classification"
-    ):  # rates per class and group: not built yet; never an MAE of class positions
-        return Measured(
-            segments=pd.DataFrame(
-                [
-                    {
-                        "segment": segment,
-                        "source": source,
-                        "groups": 0,
-                        "measured": False,
-                        "note": MULTICLASS_NOTE,
-                    }
-                    for segment, source in segments.items()
-                ],
-                columns=SEGMENT_COLUMNS,
-            ),
-            groups=pd.DataFrame(columns=GROUP_COLUMNS),
-            disparities=pd.DataFrame(columns=DISPARITY_COLUMNS),
-            gaps=pd.DataFrame(columns=GAP_COLUMNS),
-        )
     y = frame["label"].to_numpy(dtype=float)
     pred = frame["prediction"].to_numpy(dtype=float)
     classifier = task == "binary_classification"
+    multiclass = task == "multiclass_classification"
+    names: list[str] = []
     if classifier:
         y, pred = (y >= 0.5).astype(int), (pred >= 0.5).astype(int)
+    if multiclass:
+        y, pred = _class_positions(y, "label"), _class_positions(pred, "prediction")
+        names = list(classes or [])
+        top = int(max(y.max(initial=-1), pred.max(initial=-1)))
+        names += [f"class {i}" for i in range(len(names), top + 1)]  # a position beyond the list
     rng = np.random.default_rng(seed)
     for segment, source in segments.items():
         groups = group_labels(frame[segment])
@@ -339,7 +467,13 @@ def measure(
                 }
             )
             continue
-        table = by_group(y, pred, groups.rename(segment), task) if len(groups) else pd.DataFrame()
+        confusions: dict[str, np.ndarray] = {}
+        if not len(groups):
+            table = pd.DataFrame()
+        elif multiclass:
+            table, confusions = multiclass_by_group(y, pred, groups.rename(segment), len(names))
+        else:
+            table = by_group(y, pred, groups.rename(segment), task)
         enough = table["n"] >= min_group_size if not table.empty else pd.Series(dtype=bool)
         segment_rows.append(
             {
@@ -358,24 +492,18 @@ def measure(
                 "group": str(group),
                 "n": int(row["n"]),
                 "enough": ok,
+                "class": None,
             }
             if classifier:
                 for metric in RATES:
                     total = int(row[DENOMINATOR[metric]])
                     value = float(row[metric]) if total else math.nan
                     hits = int(round(value * total)) if total else 0
-                    lo, hi = wilson_interval(hits, total) if ok and total else (math.nan, math.nan)
-                    group_rows.append(
-                        base
-                        | {
-                            "metric": metric,
-                            "value": value if ok else math.nan,
-                            "lower": lo,
-                            "upper": hi,
-                            "count": total,
-                            "method": "Wilson",
-                        }
-                    )
+                    group_rows.append(base | _wilson(metric, hits, total, ok))
+            elif multiclass:
+                group_rows.extend(
+                    _multiclass_rows(base, row, confusions[str(group)], names, ok, n_boot=n_boot, seed=seed)
+                )
             else:
                 mask = (groups == group).to_numpy()
                 found = (
@@ -394,11 +522,16 @@ def measure(
                         "method": "bootstrap",
                     }
                 )
-        if not classifier or table.empty:
+        if not (classifier or multiclass) or table.empty:
             continue
         gap_rows.extend(_gaps(segment, source, table, enough, segment_gap))
         if int(enough.sum()) >= 2:
-            disparity_rows.extend(_disparities(segment, source, table[enough], disparity_limit, rng, n_boot))
+            compared = table[enough]
+            disparity_rows.extend(
+                _multiclass_disparities(segment, source, compared, names, disparity_limit, rng, n_boot)
+                if multiclass
+                else _disparities(segment, source, compared, disparity_limit, rng, n_boot)
+            )
     gaps = pd.DataFrame(gap_rows, columns=GAP_COLUMNS)
     disparities = pd.DataFrame(disparity_rows, columns=DISPARITY_COLUMNS)
     findings = _segment_findings(gaps) + _fairness_findings(disparities)
@@ -409,6 +542,70 @@ def measure(
         gaps=gaps,
         findings=findings,
     )
+
+
+def _class_positions(values: np.ndarray, what: str) -> np.ndarray:
+    """A multiclass classifier's logged labels or predictions as class positions (whole numbers
+    from 0, as ingestion stores them); anything else is refused, naming it."""
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
+    if bad.any():
+        raise InvalidInput(
+            f"{int(bad.sum())} logged {what}(s) of this multiclass classifier are not class positions "
+            f"(e.g. {values[bad][0]!r}); log them again by class name."
+        )
+    return values.astype(np.int64)
+
+
+def _wilson(metric: str, hits: int, total: int, ok: bool) -> dict[str, Any]:
+    """A rate of ``hits`` out of ``total`` with its Wilson 95% interval; no number without enough cases."""
+    lo, hi = wilson_interval(hits, total) if ok and total else (math.nan, math.nan)
+    return {
+        "metric": metric,
+        "value": hits / total if ok and total else math.nan,
+        "lower": lo,
+        "upper": hi,
+        "count": total,
+        "method": "Wilson",
+    }
+
+
+def _multiclass_rows(
+    base: dict[str, Any],
+    row: pd.Series,
+    confusion: np.ndarray,
+    names: list[str],
+    ok: bool,
+    *,
+    n_boot: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One group of a multiclass classifier: accuracy (Wilson), macro recall and macro F1
+    (bootstrap), and per class its recall and the share predicted as it (Wilson), named by class."""
+    n = int(row["n"])
+    rows = [base | _wilson("accuracy", int(round(float(row["accuracy"]) * n)), n, ok)]
+    intervals = _macro_intervals(confusion, n_boot, seed) if ok else {}
+    for metric in ("recall_macro", "f1_macro"):
+        lo, hi = intervals.get(metric, (math.nan, math.nan))
+        rows.append(
+            base
+            | {
+                "metric": metric,
+                "value": float(row[metric]) if ok else math.nan,
+                "lower": lo,
+                "upper": hi,
+                "count": n,
+                "method": "bootstrap",
+            }
+        )
+    for position, name in enumerate(names):
+        support = int(row[f"support:{position}"])
+        rows.append(
+            base | {"class": name} | _wilson("class_recall", int(row[f"hits:{position}"]), support, ok)
+        )
+        rows.append(
+            base | {"class": name} | _wilson("class_selection_rate", int(row[f"predicted:{position}"]), n, ok)
+        )
+    return rows
 
 
 def _gaps(
@@ -456,6 +653,7 @@ def _disparities(
             "segment": segment,
             "source": source,
             "measure": "demographic_parity_difference",
+            "class": None,
             "value": dp,
             "lower": dp_lo,
             "upper": dp_hi,
@@ -484,6 +682,7 @@ def _disparities(
                 "segment": segment,
                 "source": source,
                 "measure": "equalized_odds_difference",
+                "class": None,
                 "value": eo,
                 "lower": eo_lo,
                 "upper": eo_hi,
@@ -492,6 +691,69 @@ def _disparities(
                 "level": _level(eo, eo_lo, limit),
             }
         )
+    return rows
+
+
+def _multiclass_disparities(
+    segment: str,
+    source: str,
+    table: pd.DataFrame,
+    names: list[str],
+    limit: float,
+    rng: np.random.Generator,
+    n_boot: int,
+) -> list[dict[str, Any]]:
+    """A multiclass classifier's disparities over the groups with enough cases: the accuracy
+    difference, and the largest over the classes of the predicted-class rate difference
+    (demographic parity of one class against the rest) and of the recall difference (over the
+    classes every compared group has cases of), naming that class; bootstrap 95% intervals of
+    the same maxima."""
+    n = table["n"].to_numpy(dtype=float)
+
+    def row(measure: str, class_name: str | None, value: float, draws: np.ndarray) -> dict[str, Any]:
+        lower, upper = _percentiles(draws)
+        return {
+            "segment": segment,
+            "source": source,
+            "measure": measure,
+            "class": class_name,
+            "value": value,
+            "lower": lower,
+            "upper": upper,
+            "groups": len(table),
+            "limit": limit,
+            "level": _level(value, lower, limit),
+        }
+
+    accuracy = table["accuracy"].to_numpy(dtype=float)
+    correct = (table["accuracy"] * table["n"]).round().to_numpy(dtype=float)
+    rows = [
+        row(
+            "accuracy_difference",
+            None,
+            float(accuracy.max() - accuracy.min()),
+            _range_interval(correct, n, rng, n_boot),
+        )
+    ]
+    for measure, counts, totals in (
+        ("predicted_class_rate_difference", "predicted", None),
+        ("class_recall_difference", "hits", "support"),
+    ):
+        values: list[float] = []
+        draws: list[np.ndarray] = []
+        kept: list[str] = []
+        for position, name in enumerate(names):
+            hits = table[f"{counts}:{position}"].to_numpy(dtype=float)
+            total = n if totals is None else table[f"{totals}:{position}"].to_numpy(dtype=float)
+            if not (total > 0).all():
+                continue  # a group without a case of this class has no recall for it
+            rates = hits / total
+            values.append(float(rates.max() - rates.min()))
+            draws.append(_range_interval(hits, total, rng, n_boot))
+            kept.append(name)
+        if values:
+            worst = int(np.argmax(values))
+            rows.append(row(measure, kept[worst], values[worst], np.max(np.vstack(draws), axis=0)))
     return rows
 
 
@@ -521,9 +783,11 @@ def _fairness_findings(disparities: pd.DataFrame) -> list[SegmentFinding]:
     for segment, rows in sensitive.groupby("segment", sort=True):
         level = "alert"
         parts = [
-            f"{MEASURE_LABELS[r.measure].lower()} {r.value:.3f} (95% CI {r.lower:.3f}-{r.upper:.3f})"
-            for r in rows.itertuples()
-            if r.level == level
+            f"{MEASURE_LABELS[r['measure']].lower()}"
+            + (f" (class {r['class']})" if isinstance(r["class"], str) else "")
+            + f" {r['value']:.3f} (95% CI {r['lower']:.3f}-{r['upper']:.3f})"
+            for r in rows.to_dict("records")
+            if r["level"] == level
         ]
         found.append(
             SegmentFinding(
@@ -559,6 +823,7 @@ class SegmentReport:
         pd.DataFrame
     )  # segment, source, group, n, value, rest, rest_n, difference, lower, upper, limit, level
     findings: list[SegmentFinding] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)  # a multiclass classifier's class names, in order
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: groups with too few cases say so instead of a number."""
@@ -579,6 +844,7 @@ class SegmentReport:
             "model": self.model_name,
             "version": self.version,
             "task": self.task,
+            **({"classes": list(self.classes)} if self.classes else {}),
             "window": {"from": self.start.isoformat(), "to": self.end.isoformat(), "days": WINDOW_DAYS},
             "labelled": self.n_labelled,
             "thresholds": {
@@ -662,9 +928,11 @@ def segment_report(
     version_id: int | None = None,
     as_of: datetime | None = None,
     n_boot: int = N_BOOT,
+    segment: str | None = None,
 ) -> SegmentReport:
     """Metrics per segment of one version (default: production, else newest) over the labelled
-    predictions of the ``WINDOW_DAYS`` days up to ``as_of``, judged against the model's thresholds."""
+    predictions of the ``WINDOW_DAYS`` days up to ``as_of``, judged against the model's thresholds;
+    only ``segment`` (a categorical input or sensitive attribute) when given."""
     model = session.get(Model, model_id)
     if model is None:
         raise NotFound(f"No model with id {model_id}.")
@@ -675,6 +943,10 @@ def segment_report(
     frame, sources = labelled_segment_rows(
         session, model_id=model_id, version_id=saved_id(version), start=start, end=end
     )
+    if segment is not None:
+        sources = _only(sources, segment, model.name)
+        frame = frame[["request_id", "prediction", "label", segment]]
+    classes = list(version.class_names or []) if model.task == "multiclass_classification" else []
     measured = measure(
         frame,
         sources,
@@ -683,6 +955,7 @@ def segment_report(
         segment_gap=limits.segment_gap,
         disparity_limit=limits.disparity_limit,
         n_boot=n_boot,
+        classes=classes,
     )
     return SegmentReport(
         model_id=model_id,
@@ -699,6 +972,18 @@ def segment_report(
         disparities=measured.disparities,
         gaps=measured.gaps,
         findings=measured.findings,
+        classes=classes,
+    )
+
+
+def _only(sources: dict[str, str], segment: str, model_name: str) -> dict[str, str]:
+    """The one segment asked for, or a refusal naming the segments there are."""
+    if segment in sources:
+        return {segment: sources[segment]}
+    known = ", ".join(f"'{name}'" for name in sorted(sources)) or "none"
+    raise InvalidInput(
+        f"'{segment}' is not a segment of '{model_name}': no categorical input or sensitive attribute "
+        f"of that name among its labelled predictions of the last {WINDOW_DAYS} days (segments: {known})."
     )
 
 
