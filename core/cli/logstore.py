@@ -21,7 +21,7 @@ retention_app = typer.Typer(
 )
 app.add_typer(retention_app, name="retention")
 source_app = typer.Typer(
-    help="Prediction logs read where they already live (a Parquet file, directory, glob or URL): nothing is copied.",
+    help="Prediction logs read where they already live (Parquet files or a Delta table): nothing is copied.",
     no_args_is_help=True,
 )
 app.add_typer(source_app, name="log-source")
@@ -195,7 +195,12 @@ def source_attach_command(
     model: str = typer.Option(..., "--model", help="Name of the model."),
     version: int = typer.Option(..., "--version", help="Version number."),
     location: str = typer.Option(
-        ..., "--location", help="Parquet file, directory or glob (/lake/preds/*.parquet), or a URL (s3://…)."
+        ...,
+        "--location",
+        help="Parquet file, directory or glob (/lake/preds/*.parquet), a URL (s3://…), or a Delta table's directory.",
+    ),
+    kind: str = typer.Option(
+        "auto", "--kind", help="parquet or delta (auto: delta for a directory with a _delta_log)."
     ),
     ts: str = typer.Option(..., "--ts", help="Column holding each prediction's time."),
     request_id: str = typer.Option(..., "--request-id", help="Column holding the request (case) id."),
@@ -226,7 +231,12 @@ def source_attach_command(
                 session, saved_id(services.model_by_name(session, model)), version
             )
             summary = sources.attach_source(
-                session, actor=who, model_version_id=saved_id(row), location=location, mapping=mapping
+                session,
+                actor=who,
+                model_version_id=saved_id(row),
+                location=location,
+                mapping=mapping,
+                kind=kind,
             )
         if as_json:
             emit(summary.as_json(), as_json=True)

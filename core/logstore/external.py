@@ -1,4 +1,4 @@
-"""Prediction logs read where they already live: a Parquet file, directory or glob.
+"""Prediction logs read where they already live: a Parquet file, directory or glob, or a Delta table.
 
 A version whose logs sit in a lake does not copy them into Steward's store: its ``log_source``
 row names the location and which column is which, and every read of the version's logs
@@ -13,7 +13,9 @@ id in the labelled sample. Labels a person gives in Steward are read back over t
 
 Locations: a local path (file, directory, or a glob such as ``/lake/preds/*/*.parquet``) is read
 by DuckDB itself; a URL (``s3://…``, ``gs://…``, any scheme pyarrow or fsspec opens) is read
-through a pyarrow dataset of that file or directory (no glob).
+through a pyarrow dataset of that file or directory (no glob). A Delta table (a directory with a
+``_delta_log``, local or at a URL delta-rs opens) is read through delta-rs's Arrow dataset of its
+current version: the files its log names, never the directory's stray files.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ ROW_ID = (
     "CAST(epoch_us(CAST({ts} AS TIMESTAMPTZ)) AS VARCHAR)) >> 2))::BIGINT"
 )
 ROLES = ("ts", "request_id", "prediction", "score", "label")
+KINDS = ("parquet", "delta")
 REQUIRED = ("ts", "request_id", "prediction")
 
 
@@ -110,8 +113,32 @@ def _url_dataset(location: str) -> pads.Dataset:
         raise InvalidInput(f"log source '{location}' cannot be opened as Parquet: {exc}") from exc
 
 
-def raw_relation(con: Any, location: str, name: str = "source_raw") -> None:
-    """Register the location's files, unchanged, as view ``name`` (columns united by name)."""
+def kind_of(location: str, kind: str = "auto") -> str:
+    """``parquet`` or ``delta``: as given, or (``auto``) delta for a directory with a ``_delta_log``."""
+    if kind not in ("auto", *KINDS):
+        raise InvalidInput(f"log source kind '{kind}' is not one of auto, {', '.join(KINDS)}.")
+    if kind != "auto":
+        return kind
+    if not is_url(location) and (Path(location.removeprefix("file://")).expanduser() / "_delta_log").is_dir():
+        return "delta"
+    return "parquet"
+
+
+def _delta_dataset(location: str) -> pads.Dataset:
+    # delta-rs is imported here only: only Delta sources need it.
+    from deltalake import DeltaTable  # noqa: PLC0415
+
+    try:
+        return DeltaTable(location.removeprefix("file://")).to_pyarrow_dataset()
+    except Exception as exc:  # delta-rs raises its own TableNotFoundError, OSError, ...
+        raise InvalidInput(f"log source '{location}' cannot be read as a Delta table: {exc}") from exc
+
+
+def raw_relation(con: Any, location: str, name: str = "source_raw", kind: str = "parquet") -> None:
+    """Register the location's rows, unchanged, as view ``name`` (columns united by name)."""
+    if kind == "delta":
+        con.register(name, _delta_dataset(location))
+        return
     if is_url(location):
         con.register(name, _url_dataset(location))
         return
@@ -168,7 +195,7 @@ def view(
 ) -> None:
     """Register the source as view ``name``, shaped like the store's files, with the labels given
     in Steward (the labelled sample) where the source has none."""
-    raw_relation(con, source.location)
+    raw_relation(con, source.location, kind=source.kind)
     mapping = ColumnMapping.from_json(source.mapping)
     con.execute(f"CREATE OR REPLACE VIEW source_shaped AS {shaped_sql(mapping, classes=classes)}")
     labelled = pd.DataFrame(

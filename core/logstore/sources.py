@@ -41,10 +41,12 @@ class SourceSummary:
     first_day: date | None
     last_day: date | None
     synced_at: datetime | None
+    kind: str = "parquet"
 
     def as_json(self) -> dict[str, Any]:
         return {
             "model_version_id": self.model_version_id,
+            "kind": self.kind,
             "location": self.location,
             "mapping": self.mapping,
             "rows": self.rows,
@@ -70,7 +72,7 @@ def _classes(version: ModelVersion, model: Model) -> tuple[str, ...]:
 
 
 def check_mapping(
-    location: str, mapping: ColumnMapping, *, version: ModelVersion, model: Model
+    location: str, mapping: ColumnMapping, *, version: ModelVersion, model: Model, kind: str = "parquet"
 ) -> tuple[ColumnMapping, dict[str, Any]]:
     """The mapping completed (registered features found under their own names) and what the
     location holds; InvalidInput naming every problem otherwise."""
@@ -85,7 +87,7 @@ def check_mapping(
         raise InvalidInput(f"log source: name the column holding {', '.join(missing_roles)}.")
     con = query.connect()
     try:
-        external.raw_relation(con, location)
+        external.raw_relation(con, location, kind=kind)
         available = external.columns(con)
         features = dict(mapping.features or {})
         registered = list(version.feature_names or ())
@@ -167,7 +169,13 @@ def check_mapping(
 
 
 def attach_source(
-    session: Session, *, actor: Actor, model_version_id: int, location: str, mapping: ColumnMapping
+    session: Session,
+    *,
+    actor: Actor,
+    model_version_id: int,
+    location: str,
+    mapping: ColumnMapping,
+    kind: str = "auto",
 ) -> SourceSummary:
     """Read the version's prediction logs at ``location`` from now on (nothing is copied), after
     checking the mapping against the files, and read its daily figures from them."""
@@ -181,11 +189,12 @@ def attach_source(
             f"{model.name} v{version.version} already has predictions in Steward's log store; a version reads its "
             "logs from one place. Register a new version for the logs kept elsewhere."
         )
-    complete, found = check_mapping(location, mapping, version=version, model=model)
+    kind = external.kind_of(location.strip(), kind)
+    complete, found = check_mapping(location, mapping, version=version, model=model, kind=kind)
     source = session.get(LogSource, model_version_id)
     before = {"location": source.location, "mapping": source.mapping} if source is not None else None
     source = source or LogSource(model_version_id=model_version_id, location=location.strip())
-    source.kind = "parquet"
+    source.kind = kind
     source.location = location.strip()
     source.mapping = complete.as_json()
     source.created_at = clock.now()
@@ -199,7 +208,7 @@ def attach_source(
         object_id=model_version_id,
         model_id=model.id,
         before=before,
-        after={"kind": "parquet", "location": source.location, "mapping": source.mapping} | found,
+        after={"kind": kind, "location": source.location, "mapping": source.mapping} | found,
     )
     return _sync(session, actor=actor, source=source, model=model)
 
@@ -255,6 +264,7 @@ def _sync(session: Session, *, actor: Actor, source: LogSource, model: Model) ->
         first_day=min(daily["day"]) if len(daily) else None,
         last_day=max(daily["day"]) if len(daily) else None,
         synced_at=source.synced_at,
+        kind=source.kind,
     )
     audit.record(
         session,
@@ -325,6 +335,7 @@ def summary_of(session: Session, model_version_id: int) -> SourceSummary | None:
         first_day=min((d.day for d in days), default=None),
         last_day=max((d.day for d in days), default=None),
         synced_at=source.synced_at,
+        kind=source.kind,
     )
 
 

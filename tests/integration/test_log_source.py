@@ -340,3 +340,72 @@ def two_versions_cli(monkeypatch, sqlite_engine, tmp_path):
     log(sqlite_engine, world.owner, model.version_id, frame)
     v2 = _second_version(sqlite_engine, world, model)
     return world, model, v2, _lake(frame, tmp_path / "lake")
+
+
+def _delta(frame: pd.DataFrame, root: Path, mode: str = "error") -> str:
+    """The frame as a Delta table with the team's column names (partitioned by day)."""
+    from deltalake import write_deltalake  # noqa: PLC0415 (only these tests write Delta tables)
+
+    renamed = frame.rename(
+        columns={
+            "ts": "event_time",
+            "request_id": "case_id",
+            "prediction": "pred",
+            "score": "proba",
+            "label": "outcome",
+            "income": "applicant_income",
+        }
+    )
+    renamed["day"] = renamed["event_time"].dt.strftime("%Y-%m-%d")
+    write_deltalake(str(root), renamed, partition_by=["day"], mode=mode)
+    return str(root)
+
+
+def test_a_delta_table_is_read_at_its_current_version_only(engine, two_versions, tmp_path):
+    world, model, v2, _, frame = two_versions
+    table = _delta(frame, tmp_path / "delta")
+    # a stray file in the table's directory that its log does not name is never read
+    frame.iloc[:5].to_parquet(Path(table) / "day=2026-10-01" / "stray.parquet", index=False)
+    with write_session(engine) as s:
+        summary = sources.attach_source(
+            s, actor=world.owner, model_version_id=v2, location=table, mapping=MAPPING
+        )
+    assert summary.kind == "delta" and (summary.rows, summary.days, summary.labelled) == (120, 3, 9)
+    with read_session(engine) as s:
+        stored, external = reads.daily_aggregates(s, model.version_id), reads.daily_aggregates(s, v2)
+        pd.testing.assert_frame_equal(stored.drop(columns="score_hist"), external.drop(columns="score_hist"))
+    period = Period(DAY, DAY + timedelta(days=2))
+    want, got = (
+        _numbers(_store_outcome(engine, model.version_id, period)),
+        _numbers(_store_outcome(engine, v2, period)),
+    )
+    for column, stats in want.items():
+        for key, value in stats.items():
+            assert got[column][key] == pytest.approx(value, abs=1e-9, rel=0), (column, key)
+    # the team overwrites the table: a sync reads its new version
+    _delta(frame.iloc[:50], Path(table), mode="overwrite")
+    with write_session(engine) as s:
+        synced = sources.sync_source(s, actor=world.owner, model_version_id=v2)
+    assert synced.rows == 50
+
+
+def test_a_source_of_the_wrong_kind_is_named(engine, two_versions, tmp_path):
+    world, model, v2, location, frame = two_versions
+    with write_session(engine) as s, pytest.raises(InvalidInput, match="cannot be read as a Delta table"):
+        sources.attach_source(
+            s,
+            actor=world.owner,
+            model_version_id=v2,
+            location=str(tmp_path / "lake"),
+            mapping=MAPPING,
+            kind="delta",
+        )
+    with (
+        write_session(engine) as s,
+        pytest.raises(InvalidInput, match="kind 'orc' is not one of auto, parquet, delta"),
+    ):
+        sources.attach_source(
+            s, actor=world.owner, model_version_id=v2, location=location, mapping=MAPPING, kind="orc"
+        )
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(LogSource)).scalar_one() == 0

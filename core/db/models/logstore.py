@@ -6,7 +6,7 @@ one ``log_file`` row per file (its rows, the row ids it holds, its sha256 and a 
 checksum, its schema). ``log_row_id`` hands out row ids, so a logged prediction has one id
 wherever it is read from (the store, or the labelled sample kept in ``prediction_log``).
 A version may instead read its logs where they already are (``log_source``: a Parquet file,
-directory or glob with a column mapping); nothing is then copied into the store.
+directory or glob, or a Delta table, with a column mapping); nothing is then copied into the store.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from core.db.types import UTCDateTime
 __all__ = ["LogFile", "LogRowId", "LogRetention", "LogSource", "LOG_FILE_SOURCES", "LOG_SOURCE_KINDS"]
 
 LOG_FILE_SOURCES = ("ingest", "migrate")
-LOG_SOURCE_KINDS = ("parquet",)
+LOG_SOURCE_KINDS = ("parquet", "delta")
 
 
 class LogFile(SQLModel, table=True):
@@ -81,10 +81,11 @@ class LogRetention(SQLModel, table=True):
 
 class LogSource(SQLModel, table=True):
     """Where a version's logged predictions already live, read in place (nothing is copied):
-    a Parquet file, directory or glob, local or at a URL, and which of its columns is which."""
+    a Parquet file, directory or glob, local or at a URL, or a Delta table; and which of its
+    columns is which."""
 
     __tablename__ = "log_source"
-    __table_args__ = (CheckConstraint("kind IN ('parquet')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('parquet', 'delta')", name="kind"),)
 
     model_version_id: int = Field(foreign_key="model_version.id", primary_key=True)
     kind: str = Field(default="parquet", max_length=20)

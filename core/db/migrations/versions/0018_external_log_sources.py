@@ -1,6 +1,7 @@
 """log_source: a version's prediction logs read where they already live
 
-A version can point at a Parquet file, directory or glob (local, or at a URL pyarrow opens) with
+A version can point at a Parquet file, directory or glob (local, or at a URL pyarrow opens), or at
+a Delta table, with
 a mapping of its columns (timestamp, request id, prediction, score, label, features) instead of
 having its rows copied into the log store. Nothing existing changes.
 
@@ -34,7 +35,7 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("synced_at", core.db.types.UTCDateTime(), nullable=True),
         sa.Column("synced_rows", sa.BigInteger(), nullable=True),
-        sa.CheckConstraint("kind IN ('parquet')", name=op.f("ck_log_source_kind")),
+        sa.CheckConstraint("kind IN ('parquet', 'delta')", name=op.f("ck_log_source_kind")),
         sa.ForeignKeyConstraint(
             ["model_version_id"], ["model_version.id"], name=op.f("fk_log_source_model_version_id_model_version")
         ),
