@@ -270,51 +270,63 @@ def write_files(trained: TrainedVersion, directory: Path) -> dict[str, Path]:
 
     The model is saved with skops, the format Steward loads without running code from the file
     (core.registry.artifacts), so the demo exercises the safe path."""
-    import skops.io
-
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": directory / "model.skops",
         "training": directory / "training_sample.parquet",
         "evaluation": directory / "evaluation_sample.parquet",
     }
-    paths["model"].write_bytes(_canonical_skops(skops.io.dumps(trained.pipeline)))
+    paths["model"].write_bytes(_canonical_skops(trained.pipeline))
     trained.train.to_parquet(paths["training"], index=False)
     trained.evaluation.to_parquet(paths["evaluation"], index=False)
     return paths
 
 
-def _canonical_skops(data: bytes) -> bytes:
-    """The skops file (a zip) made reproducible: skops names objects and array files after their
-    memory addresses (``id()``) and stamps the current time on each entry, so two builds of the
-    same model differ in bytes and sha256. The demo must build the same files every time, so the
-    addresses are renumbered in order of appearance (consistently, so shared objects stay shared)
-    and every entry is dated 1980-01-01."""
+def _canonical_skops(pipeline: Any) -> bytes:
+    """The pipeline as a reproducible skops file (a zip). skops names objects and array files after
+    their memory addresses (``id()``) and stamps the current time on each entry, so two builds of
+    the same model would differ in bytes and sha256. The demo must build the same files every
+    time, so the addresses are renumbered in order of appearance (consistently, so shared
+    objects stay shared) and every entry is dated 1980-01-01.
+
+    The state is taken with skops's own ``get_state`` (what ``skops.io.dumps`` does) and written
+    once as compact JSON: ``skops.io.dumps`` writes it indented, which Python's JSON encoder can
+    only do in pure Python, and that took about half of the demo's CPU time."""
     import io
     import json
     import zipfile
 
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        schema = json.loads(source.read("schema.json"))
-        numbers: dict[int, int] = {}
+    import skops
+    import skops.io  # registers skops's state functions
+    from skops.io._utils import SaveContext, get_state  # noqa: PLC2701 (what skops.io.dumps runs)
 
-        def renumber(node: Any) -> Any:
-            if isinstance(node, dict):
-                out: dict[str, Any] = {}
-                for key, value in node.items():
-                    if key == "__id__" and isinstance(value, int):
-                        out[key] = numbers.setdefault(value, len(numbers) + 1)
-                    elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
-                        out[key] = f"{numbers.setdefault(int(value[:-4]), len(numbers) + 1)}.npy"
-                    else:
-                        out[key] = renumber(value)
-                return out
-            if isinstance(node, list):
-                return [renumber(v) for v in node]
-            return node
+    arrays = io.BytesIO()
+    with zipfile.ZipFile(arrays, "w") as scratch:
+        context = SaveContext(zip_file=scratch)
+        schema = get_state(pipeline, context)
+        context.clear_memo()
+        schema["protocol"] = context.protocol
+        schema["_skops_version"] = skops.__version__
+    numbers: dict[int, int] = {}
 
-        renumbered = renumber(schema)
-        entries = {"schema.json": json.dumps(renumbered, indent=2).encode()}
+    def renumber(node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    out[key] = numbers.setdefault(value, len(numbers) + 1)
+                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                    out[key] = f"{numbers.setdefault(int(value[:-4]), len(numbers) + 1)}.npy"
+                else:
+                    out[key] = renumber(value)
+            return out
+        if isinstance(node, list | tuple):  # the state is not yet JSON: it may hold tuples
+            return [renumber(v) for v in node]
+        return node
+
+    renumbered = renumber(schema)
+    entries = {"schema.json": json.dumps(renumbered, separators=(",", ":")).encode()}
+    with zipfile.ZipFile(arrays) as source:
         for name in source.namelist():
             if name.endswith(".npy"):
                 entries[f"{numbers[int(name[:-4])]}.npy"] = source.read(name)
