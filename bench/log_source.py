@@ -55,6 +55,7 @@ def main() -> None:
     os.environ["STEWARD_ARTIFACT_DIR"] = str(work / "artifacts")
     os.environ["STEWARD_LOG_STORE"] = str(work / "logs")
     os.environ["STEWARD_DATABASE_URL"] = f"sqlite:///{work / 'registry.db'}"
+    os.environ["STEWARD_LOG_SOURCE_ROOTS"] = str(work / "lake")
 
     from core.config import get_settings
     from core.db.engine import make_engine, read_session, write_session

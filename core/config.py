@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "directory, or an fsspec URL such as s3://bucket/steward-logs. Empty: a 'logs' directory beside "
         "STEWARD_ARTIFACT_DIR.",
     )
+    log_source_roots: str = Field(
+        default="",
+        description="Where prediction logs may be read in place (`steward log-source`): directories "
+        "or URL prefixes, separated by commas, e.g. /lake/ml,s3://bucket/preds. Empty: no version may "
+        "read logs in place. Steward's own artifact and log stores are never allowed.",
+    )
     auth_mode: Literal["local", "oidc"] = Field(
         default="local",
         description="'local' lets you pick a demo person (for local use and tests); 'oidc' signs in "

@@ -33,9 +33,11 @@ from pyarrow import fs as pafs
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from core.config import get_settings
 from core.db.models import LogSource, PredictionLog
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
 from core.logstore.query import quote
+from core.logstore.store import address as store_address
 
 # Row ids of external rows: 2^62 + (md5 of request id and time) >> 2, above any counter id.
 ROW_ID = (
@@ -89,15 +91,76 @@ def is_url(location: str) -> bool:
     return "://" in location and not location.startswith("file://")
 
 
+def roots() -> list[str]:
+    """``STEWARD_LOG_SOURCE_ROOTS``: local roots resolved, URL prefixes as written."""
+    listed = [r.strip() for r in get_settings().log_source_roots.split(",") if r.strip()]
+    return [r if is_url(r) else str(Path(r.removeprefix("file://")).expanduser().resolve()) for r in listed]
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _forbidden() -> list[str]:
+    """Steward's own stores: never a log source, whatever the roots say."""
+    own = [str(Path(get_settings().artifact_dir).expanduser().resolve())]
+    store = store_address()
+    own.append(store if is_url(store) else str(Path(store.removeprefix("file://")).expanduser().resolve()))
+    return own
+
+
+def allowed(location: str) -> None:
+    """PermissionDenied unless the location lies under one of ``STEWARD_LOG_SOURCE_ROOTS`` and
+    outside Steward's own stores (where other models' files are kept). Local paths are compared
+    resolved (``..`` and symbolic links followed); each file a glob matches is checked again."""
+    listed = roots()
+    if not listed:
+        raise PermissionDenied(
+            "reading logs in place is not enabled here: an administrator lists the directories or URL "
+            "prefixes it may read in STEWARD_LOG_SOURCE_ROOTS."
+        )
+    where = location if is_url(location) else _static_part(location)
+    if not any(_within(where, root) for root in listed):
+        raise PermissionDenied(
+            f"log source '{location}' is not under a directory STEWARD_LOG_SOURCE_ROOTS allows "
+            f"({', '.join(listed)})."
+        )
+    if any(_within(where, own) or _within(own, where) for own in _forbidden()):
+        raise PermissionDenied(
+            f"log source '{location}' lies in Steward's own artifact or log store, which holds other "
+            "models' files; point at the team's own copy of its logs."
+        )
+
+
+def _static_part(location: str) -> str:
+    """A local location resolved up to its first wildcard."""
+    where = location.removeprefix("file://")
+    parts = Path(where).expanduser().parts
+    fixed = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return str(Path(*fixed).resolve()) if fixed else str(Path.cwd())
+
+
 def local_paths(location: str) -> list[str]:
-    """The Parquet files a local location names (a file, a directory's *.parquet, a glob)."""
+    """The Parquet files a local location names (a file, a directory's *.parquet, a glob), each
+    one within the allowed roots once resolved (a symbolic link cannot lead outside them)."""
     where = location.removeprefix("file://")
     path = Path(where).expanduser()
     if any(c in where for c in "*?["):
-        return sorted(p for p in globbing.glob(str(path), recursive=True) if Path(p).is_file())
-    if path.is_dir():
-        return sorted(str(p) for p in path.rglob("*.parquet"))
-    return [str(path)] if path.is_file() else []
+        found = sorted(p for p in globbing.glob(str(path), recursive=True) if Path(p).is_file())
+    elif path.is_dir():
+        found = sorted(str(p) for p in path.rglob("*.parquet"))
+    else:
+        found = [str(path)] if path.is_file() else []
+    listed, own = roots(), _forbidden()
+    for file in found:
+        real = str(Path(file).resolve())
+        if not any(_within(real, root) for root in listed) or any(_within(real, o) for o in own):
+            raise PermissionDenied(f"log source '{location}': {file} leads outside the allowed directories.")
+    return found
 
 
 def _url_dataset(location: str) -> pads.Dataset:
@@ -129,13 +192,26 @@ def _delta_dataset(location: str) -> pads.Dataset:
     from deltalake import DeltaTable  # noqa: PLC0415
 
     try:
-        return DeltaTable(location.removeprefix("file://")).to_pyarrow_dataset()
+        table = DeltaTable(location.removeprefix("file://"))
+        files = table.file_uris()
+        dataset = table.to_pyarrow_dataset()
     except Exception as exc:  # delta-rs raises its own TableNotFoundError, OSError, ...
         raise InvalidInput(f"log source '{location}' cannot be read as a Delta table: {exc}") from exc
+    # A Delta log may name files anywhere: each must lie where the table may be read.
+    listed, own = roots(), _forbidden()
+    for uri in files:
+        real = uri if is_url(uri) else str(Path(uri.removeprefix("file://")).resolve())
+        if not any(_within(real, root) for root in listed) or any(_within(real, o) for o in own):
+            raise PermissionDenied(
+                f"log source '{location}': its log names {uri}, outside the allowed directories."
+            )
+    return dataset
 
 
 def raw_relation(con: Any, location: str, name: str = "source_raw", kind: str = "parquet") -> None:
-    """Register the location's rows, unchanged, as view ``name`` (columns united by name)."""
+    """Register the location's rows, unchanged, as view ``name`` (columns united by name), once
+    the location is allowed (checked again at every read: the roots may have changed)."""
+    allowed(location)
     if kind == "delta":
         con.register(name, _delta_dataset(location))
         return

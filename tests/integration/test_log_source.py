@@ -82,6 +82,15 @@ def _second_version(engine, world, model) -> int:
         )
 
 
+@pytest.fixture(autouse=True)
+def lake_allowed(monkeypatch, tmp_path):
+    """The test's directory is where logs may be read in place (its artifact and log stores excepted)."""
+    monkeypatch.setenv("STEWARD_LOG_SOURCE_ROOTS", f"{tmp_path}, s3://team-bucket/preds")
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+
+
 @pytest.fixture
 def two_versions(engine, tmp_path):
     """v1 holds a batch in Steward's store; v2 reads the same rows from a lake."""
@@ -409,3 +418,48 @@ def test_a_source_of_the_wrong_kind_is_named(engine, two_versions, tmp_path):
         )
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(LogSource)).scalar_one() == 0
+
+
+def test_only_allowed_places_are_read_and_never_stewards_own_stores(
+    engine, two_versions, tmp_path, monkeypatch
+):
+    """A model owner may not read another unit's logs through a log source: Steward's own stores,
+    places outside STEWARD_LOG_SOURCE_ROOTS, ``..`` and symbolic links out of them are refused."""
+    world, model, v2, location, frame = two_versions
+
+    def refused(at: str, match: str) -> None:
+        with write_session(engine) as s, pytest.raises(PermissionDenied, match=match):
+            sources.attach_source(s, actor=world.owner, model_version_id=v2, location=at, mapping=MAPPING)
+
+    store = tmp_path / "logs"  # Steward's log store in tests: v1's files are there
+    assert list(store.rglob("*.parquet"))
+    refused(str(store / "**" / "*.parquet"), "Steward's own artifact or log store")
+    refused(str(tmp_path / "artifacts"), "Steward's own artifact or log store")
+    refused(
+        str(tmp_path / "lake" / ".." / "logs" / "*" / "*" / "*" / "*.parquet"),
+        "Steward's own artifact or log store",
+    )
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    frame.to_parquet(elsewhere / "p.parquet")
+    refused(str(elsewhere / "p.parquet"), "is not under a directory STEWARD_LOG_SOURCE_ROOTS allows")
+    refused("s3://other-bucket/preds/", "is not under a directory STEWARD_LOG_SOURCE_ROOTS allows")
+    sneaky = tmp_path / "sneaky"
+    sneaky.mkdir()
+    (sneaky / "day.parquet").symlink_to(next(store.rglob("*.parquet")))
+    refused(str(sneaky / "*.parquet"), "leads outside the allowed directories")
+    monkeypatch.setenv("STEWARD_LOG_SOURCE_ROOTS", "")
+    reset_settings_cache()
+    refused(location, "reading logs in place is not enabled here")
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(LogSource)).scalar_one() == 0
+
+
+def test_reads_stop_when_the_roots_no_longer_allow_a_source(engine, two_versions, monkeypatch):
+    world, model, v2, location, frame = two_versions
+    with write_session(engine) as s:
+        sources.attach_source(s, actor=world.owner, model_version_id=v2, location=location, mapping=MAPPING)
+    monkeypatch.setenv("STEWARD_LOG_SOURCE_ROOTS", "/somewhere/else")
+    reset_settings_cache()
+    with read_session(engine) as s, pytest.raises(PermissionDenied, match="is not under a directory"):
+        reads.count_rows(s, v2)
